@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/problem"
+	"github.com/manifoldgw/manifold/internal/server"
+)
+
+func runCmd() *cobra.Command {
+	var (
+		params []string
+		body   string
+		trace  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run DIR PIPELINE [--param name=value ...]",
+		Short: "Run one pipeline once and print its answer (--trace: and what each step did)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plan, err := pipeline.LoadDir(args[0], pipeline.LoadOptions{})
+			if err != nil {
+				return err
+			}
+			p := plan.Pipeline(args[1])
+			if p == nil {
+				return fmt.Errorf("no pipeline %q in %s", args[1], args[0])
+			}
+			values, err := parseParamFlags(params)
+			if err != nil {
+				return err
+			}
+			in := pipeline.Input{}
+			if in.Params, err = p.ParseParams(func(_, name string) (string, bool) {
+				v, ok := values[name]
+				return v, ok
+			}); err != nil {
+				return err
+			}
+			if body != "" {
+				if err := json.Unmarshal([]byte(body), &in.Body); err != nil {
+					return fmt.Errorf("--body is not valid JSON: %w", err)
+				}
+			}
+			rt, err := server.Build(plan, nil)
+			if err != nil {
+				return err
+			}
+			defer rt.Close()
+			res, runErr := rt.Engine.Run(cmd.Context(), p, in)
+			if trace && res != nil {
+				printTrace(cmd.ErrOrStderr(), res)
+			}
+			if runErr != nil {
+				out, _ := json.MarshalIndent(problem.From(runErr), "", "  ")
+				fmt.Fprintln(cmd.OutOrStdout(), string(out))
+				return runErr
+			}
+			var pretty bytes.Buffer
+			_ = json.Indent(&pretty, res.JSON, "", "  ")
+			fmt.Fprintln(cmd.OutOrStdout(), pretty.String())
+			if len(res.Missing) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "incomplete: %s\n", strings.Join(res.Missing, ","))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "parameter as name=value (repeatable)")
+	cmd.Flags().StringVar(&body, "body", "", "JSON request body, for non-GET pipelines")
+	cmd.Flags().BoolVar(&trace, "trace", false, "print what each step did")
+	return cmd
+}
+
+func parseParamFlags(flags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, f := range flags {
+		name, value, ok := strings.Cut(f, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("--param %q: want name=value", f)
+		}
+		out[name] = value
+	}
+	return out, nil
+}
+
+// printTrace prints one line per step: what it called, how it went, and
+// whether it overlapped another step.
+func printTrace(w io.Writer, res *pipeline.Result) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tUPSTREAM\tSTATUS\tCALLS\tSTART\tDURATION\tCACHE\tPARALLEL\tNOTE")
+	for _, s := range res.Steps {
+		status, note := "-", ""
+		if s.Status != 0 {
+			status = fmt.Sprint(s.Status)
+		}
+		switch {
+		case s.Skipped:
+			note = "skipped (when is false)"
+		case s.Err != nil && s.Optional:
+			note = "optional, failed: " + s.Err.Error()
+		case s.Err != nil:
+			note = "failed: " + s.Err.Error()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Upstream, status, s.Calls,
+			ms(s.Start), ms(s.Duration), dash(s.Cache), yesNo(s.Parallel), note)
+	}
+	fmt.Fprintf(tw, "total\t\t\t\t\t%s\n", ms(res.Duration))
+	_ = tw.Flush()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/manifoldgw/manifold/internal/pipeline"
+)
+
+// errReported is returned by commands that already printed their errors.
+var errReported = errors.New("reported")
+
+func validateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate DIR",
+		Short: "Check a pipeline directory and print every error as file:line:column: message",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plan, err := pipeline.LoadDir(args[0], pipeline.LoadOptions{})
+			if err != nil {
+				if errs, ok := pipeline.AsErrors(err); ok {
+					for _, e := range errs {
+						fmt.Fprintln(cmd.ErrOrStderr(), e)
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "%d error(s)\n", len(errs))
+					return errReported
+				}
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok, %d pipeline(s), %d upstream(s)\n",
+				args[0], len(plan.Pipelines), len(plan.Gateway.Upstreams))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,85 @@
+package connectors
+
+import (
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode"
+)
+
+// Limits of a StatusError's Detail.
+const (
+	detailRead = 8 << 10 // bytes of an error body read to find the detail
+	detailMax  = 200     // bytes of detail kept
+)
+
+// errorDetail finds a short, safe description in an error answer's body: a
+// problem document's detail or title (RFC 9457), a JSON "error" or
+// "message", a GraphQL errors[0].message, or the start of a plain text
+// body. HTML and other bodies give no detail.
+func errorDetail(resp *http.Response) string {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, detailRead))
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		return clip(jsonDetail(b))
+	case strings.HasPrefix(mt, "text/") && mt != "text/html":
+		return clip(string(b))
+	}
+	return ""
+}
+
+// jsonDetail picks the first descriptive member of a JSON error body.
+func jsonDetail(b []byte) string {
+	var doc struct {
+		Detail, Error, Message, Title json.RawMessage
+		Errors                        []struct{ Message json.RawMessage }
+	}
+	if json.Unmarshal(b, &doc) != nil {
+		return ""
+	}
+	candidates := []json.RawMessage{doc.Detail, doc.Error, doc.Message}
+	if len(doc.Errors) > 0 {
+		candidates = append(candidates, doc.Errors[0].Message)
+	}
+	for _, raw := range append(candidates, doc.Title) {
+		if s := jsonString(raw); s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// jsonString decodes a JSON string, or the "message" of an object such as
+// {"error": {"message": "..."}}.
+func jsonString(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var obj struct{ Message string }
+	if json.Unmarshal(raw, &obj) == nil {
+		return obj.Message
+	}
+	return ""
+}
+
+// clip makes s one line of valid UTF-8 of at most detailMax bytes.
+func clip(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r)
+	}), " ")
+	if len(s) <= detailMax {
+		return s
+	}
+	cut := detailMax
+	for cut > 0 && !isRuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,264 @@
+package connectors
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultTimeout     = 5 * time.Second // Config.Timeout
+	DefaultMaxResponse = 10 << 20        // Config.MaxResponse, bytes
+	DefaultIdleConns   = 64              // idle connections kept when Concurrency is 0
+)
+
+// Transport tuning that gateway.yaml does not expose.
+const (
+	dialTimeout         = 3 * time.Second
+	tlsHandshakeTimeout = 5 * time.Second
+	idleConnTimeout     = 90 * time.Second
+	userAgent           = "manifold"
+)
+
+// ErrInvalidRequest is returned, before any network traffic, for a Request
+// that cannot be sent: a bad method, a badly escaped path, a path with a
+// "." or ".." segment (which could leave the upstream's base path), or a
+// GraphQL call without a body. It is the engine's bug, not the upstream's:
+// it is never retried and never counts against the breaker.
+var ErrInvalidRequest = errors.New("invalid upstream request")
+
+// HTTP is the transport of `kind: http` upstreams: one Do, one HTTP
+// exchange, no retries and no redirects (a 3xx is a *StatusError, so an
+// upstream cannot send the configured credentials elsewhere). It keeps one
+// tuned connection pool per upstream and is safe for concurrent use.
+type HTTP struct {
+	base     *url.URL      // cfg.URL without userinfo and fragment
+	basePath string        // escaped base path without trailing slash
+	user     *url.Userinfo // cfg.URL's userinfo, sent as basic auth
+	headers  http.Header   // canonical keys
+	accept   string
+	maxBody  int64
+	rt       *http.Transport
+}
+
+var _ Connector = (*HTTP)(nil)
+
+// NewHTTP returns the transport for cfg. It validates cfg.URL (absolute,
+// http or https) and applies the defaults of Config's zero values.
+func NewHTTP(cfg Config) (*HTTP, error) {
+	if cfg.URL == nil || (cfg.URL.Scheme != "http" && cfg.URL.Scheme != "https") || cfg.URL.Host == "" {
+		return nil, fmt.Errorf("upstream %q: url must be absolute http(s)", cfg.Name)
+	}
+	base := *cfg.URL
+	base.User, base.Fragment, base.RawFragment = nil, "", ""
+	maxBody := cfg.MaxResponse
+	if maxBody <= 0 {
+		maxBody = DefaultMaxResponse
+	}
+	return &HTTP{
+		base:     &base,
+		basePath: strings.TrimSuffix(base.EscapedPath(), "/"),
+		user:     cfg.URL.User,
+		headers:  canonical(cfg.Headers),
+		accept:   "application/json",
+		maxBody:  maxBody,
+		rt:       newTransport(cfg),
+	}, nil
+}
+
+// newTransport builds the upstream's connection pool. Everything is bounded
+// by the call's context too; these timeouts only catch a stuck phase early.
+func newTransport(cfg Config) *http.Transport {
+	idle := cfg.Concurrency
+	if idle <= 0 {
+		idle = DefaultIdleConns
+	}
+	headerTimeout := cfg.Timeout
+	if headerTimeout <= 0 {
+		headerTimeout = DefaultTimeout
+	}
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true, // needed with a custom DialContext
+		MaxIdleConns:          idle, // one upstream: one host
+		MaxIdleConnsPerHost:   idle,
+		IdleConnTimeout:       idleConnTimeout,
+		TLSHandshakeTimeout:   tlsHandshakeTimeout,
+		ResponseHeaderTimeout: headerTimeout,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// Do sends req and reads the answer, at most the size cap. A non-2xx answer
+// is a *StatusError; the returned Response then still holds Status, Header
+// and Attempts. Errors name the method and the URL without userinfo or
+// query, which may hold secrets.
+func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	u, err := h.url(req.Path, req.Query)
+	if err != nil {
+		return &Response{}, fmt.Errorf("%s %s: %w", method, h.target(""), err)
+	}
+	hreq, err := h.request(ctx, method, u, req)
+	if err != nil {
+		return &Response{}, fmt.Errorf("%s %s: %w", method, redact(u), err)
+	}
+	resp, err := h.rt.RoundTrip(hreq)
+	if err != nil {
+		return &Response{Attempts: 1}, fmt.Errorf("%s %s: %w", method, redact(u), withCause(ctx, err))
+	}
+	defer resp.Body.Close()
+	out := &Response{Status: resp.StatusCode, Header: resp.Header, Attempts: 1}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		serr := &StatusError{Status: resp.StatusCode, Detail: errorDetail(resp)}
+		return out, fmt.Errorf("%s %s: %w", method, redact(u), serr)
+	}
+	out.Body, err = readCapped(resp.Body, resp.ContentLength, h.maxBody)
+	if err != nil {
+		return out, fmt.Errorf("%s %s: %w", method, redact(u), withCause(ctx, err))
+	}
+	return out, nil
+}
+
+// request builds the outgoing request. Headers, in increasing precedence:
+// the defaults, the upstream's configured headers, the step's headers.
+// Nothing else from the gateway's client is ever forwarded.
+func (h *HTTP) request(ctx context.Context, method string, u *url.URL, req *Request) (*http.Request, error) {
+	var body io.Reader
+	if req.Body != nil {
+		body = bytes.NewReader(req.Body) // also sets ContentLength and GetBody
+	}
+	hreq, err := http.NewRequestWithContext(ctx, method, "", body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	hreq.URL, hreq.Host = u, ""
+	hreq.Header = make(http.Header, 3+len(h.headers)+len(req.Header))
+	hreq.Header["Accept"] = []string{h.accept}
+	hreq.Header["User-Agent"] = []string{userAgent}
+	if req.Body != nil {
+		hreq.Header["Content-Type"] = []string{"application/json"}
+	}
+	if h.user != nil {
+		pass, _ := h.user.Password()
+		hreq.SetBasicAuth(h.user.Username(), pass)
+	}
+	for k, vs := range h.headers {
+		hreq.Header[k] = vs
+	}
+	for k, vs := range req.Header {
+		hreq.Header[http.CanonicalHeaderKey(k)] = vs
+	}
+	return hreq, nil
+}
+
+// url joins the base URL and the request's escaped path and query. Only the
+// path below the base path and the query can change: scheme, host and port
+// come from the configuration alone.
+func (h *HTTP) url(path string, query url.Values) (*url.URL, error) {
+	u := *h.base
+	if path != "" {
+		if path[0] != '/' {
+			path = "/" + path
+		}
+		if hasDotSegment(path) {
+			return nil, fmt.Errorf("%w: path has a dot segment", ErrInvalidRequest)
+		}
+		raw := h.basePath + path
+		unescaped, err := url.PathUnescape(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%w: badly escaped path", ErrInvalidRequest)
+		}
+		// RawPath keeps escapes like %2F that Path cannot express.
+		u.Path, u.RawPath = unescaped, raw
+	}
+	if q := query.Encode(); q != "" {
+		if u.RawQuery != "" {
+			q = u.RawQuery + "&" + q
+		}
+		u.RawQuery = q
+	}
+	return &u, nil
+}
+
+// hasDotSegment reports whether an escaped path has a "." or ".." segment,
+// escaped or not (RFC 3986, section 5.2.4).
+func hasDotSegment(path string) bool {
+	for seg := range strings.SplitSeq(path, "/") {
+		if s, err := url.PathUnescape(seg); err == nil && (s == "." || s == "..") {
+			return true
+		}
+	}
+	return false
+}
+
+// target is the URL of a call to path, as errors may show it.
+func (h *HTTP) target(path string) string {
+	if u, err := h.url(path, nil); err == nil {
+		return redact(u)
+	}
+	return redact(h.base)
+}
+
+// redact is u as errors and logs may show it: no userinfo, no query.
+func redact(u *url.URL) string {
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	return r.String()
+}
+
+// readCapped reads a body of the announced length (-1: unknown), failing
+// with ErrResponseTooLarge past limit bytes.
+func readCapped(r io.Reader, length, limit int64) ([]byte, error) {
+	if length > limit {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrResponseTooLarge, length, limit)
+	}
+	if length >= 0 {
+		b := make([]byte, length)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, limit)
+	}
+	return b, nil
+}
+
+// withCause makes sure an error caused by the end of ctx says so to
+// errors.Is, whatever the transport made of it.
+func withCause(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	return err
+}
+
+// canonical copies h with canonical keys.
+func canonical(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		out[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// Close closes the idle connections of the upstream's pool.
+func (h *HTTP) Close() { h.rt.CloseIdleConnections() }

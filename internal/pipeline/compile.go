@@ -1,0 +1,214 @@
+package pipeline
+
+import (
+	"errors"
+	"sort"
+	"time"
+)
+
+// Plan is a loaded, validated and compiled pipeline directory. It is
+// immutable: a reload builds a new Plan and swaps it in whole.
+type Plan struct {
+	Dir       string
+	Gateway   *Gateway
+	Pipelines []*Compiled // sorted by name
+	byName    map[string]*Compiled
+}
+
+// Pipeline returns the compiled pipeline called name, or nil.
+func (p *Plan) Pipeline(name string) *Compiled { return p.byName[name] }
+
+// Compiled is a pipeline ready to run: expressions compiled, steps ordered.
+type Compiled struct {
+	*Pipeline
+	steps    []*step // in declaration order
+	output   *program
+	truncate *program
+}
+
+// StepNames returns the step names in declaration order.
+func (c *Compiled) StepNames() []string { return c.StepOrder }
+
+type step struct {
+	name      string
+	index     int
+	cfg       *Step
+	upstream  string
+	graphql   bool
+	method    string
+	needs     []int
+	sees      []string // names of the steps it needs, transitively
+	when      *program
+	foreach   *program
+	sel       *program
+	path      *pathT
+	query     []named
+	headers   []named
+	body      tmpl
+	document  string
+	variables tmpl
+	cacheTTL  time.Duration
+	staleTTL  time.Duration
+}
+
+type named struct {
+	name string
+	t    tmpl
+}
+
+func (l *loader) compile(gw *Gateway, ps []*Pipeline) *Plan {
+	plan := &Plan{Dir: l.dir, Gateway: gw, byName: map[string]*Compiled{}}
+	for _, p := range ps {
+		c := pctx{l, &doc{file: p.File, body: p.node}}
+		if cp := c.compilePipeline(p, gw); cp != nil {
+			plan.Pipelines = append(plan.Pipelines, cp)
+			plan.byName[p.Name] = cp
+		}
+	}
+	if len(l.errs) > 0 {
+		return nil
+	}
+	sort.Slice(plan.Pipelines, func(i, j int) bool { return plan.Pipelines[i].Name < plan.Pipelines[j].Name })
+	return plan
+}
+
+// fail reports a compile error; a nodeError keeps its own position.
+func (c pctx) fail(keys []string, err error) {
+	var ne *nodeError
+	if errors.As(err, &ne) {
+		e := located(c.d.file, ne.tok, ne.msg)
+		e.Key = joinKeys(keys)
+		c.l.errs = append(c.l.errs, e)
+		return
+	}
+	c.errorf(keys, "%v", err)
+}
+
+func joinKeys(keys []string) string {
+	out := ""
+	for _, k := range keys {
+		out = join(out, k)
+	}
+	return out
+}
+
+func (c pctx) jq(keys []string, e *Expr) *program {
+	if e == nil {
+		return nil
+	}
+	prog, err := compileJQ(e.Src)
+	if err != nil {
+		c.fail(keys, errAt(e.node, "%v", err))
+		return nil
+	}
+	return prog
+}
+
+func (c pctx) template(keys []string, t *Template) tmpl {
+	if t == nil {
+		return nil
+	}
+	out, err := compileTemplate(t.node)
+	if err != nil {
+		c.fail(keys, err)
+	}
+	return out
+}
+
+func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
+	before := len(c.l.errs)
+	cp := &Compiled{
+		Pipeline: p,
+		output:   c.jq([]string{"output"}, p.Output),
+		truncate: c.jq([]string{"truncate"}, p.Truncate),
+	}
+	index := map[string]int{}
+	for i, name := range p.StepOrder {
+		index[name] = i
+	}
+	for i, name := range p.StepOrder {
+		cp.steps = append(cp.steps, c.compileStep(p, name, i, index, gw))
+	}
+	if len(c.l.errs) > before {
+		return nil
+	}
+	return cp
+}
+
+func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int, gw *Gateway) *step {
+	s := p.Steps[name]
+	key := func(k ...string) []string { return append([]string{"steps", name}, k...) }
+	st := &step{
+		name:     name,
+		index:    i,
+		cfg:      s,
+		upstream: s.Upstream,
+		graphql:  gw.Upstreams[s.Upstream].Kind == "graphql",
+		method:   s.Method,
+		when:     c.jq(key("when"), s.When),
+		foreach:  c.jq(key("foreach"), s.Foreach),
+		sel:      c.jq(key("select"), s.Select),
+		body:     c.template(key("body"), s.Body),
+		cacheTTL: s.Cache.D(),
+	}
+	if s.Stale != nil {
+		st.staleTTL = s.Stale.D()
+	}
+	for _, n := range s.Needs {
+		st.needs = append(st.needs, index[n])
+	}
+	st.sees = transitiveNeeds(p, name)
+	if st.graphql {
+		st.document = s.Query.Document
+		st.variables = c.template(key("variables"), s.Variables)
+		return st
+	}
+	if s.Path != nil {
+		path, err := compilePath(s.Path.node)
+		if err != nil {
+			c.fail(key("path"), err)
+		}
+		st.path = path
+	}
+	if s.Query != nil {
+		for _, qn := range s.Query.Order {
+			st.query = append(st.query, named{qn, c.template(key("query", qn), s.Query.Params[qn])})
+		}
+	}
+	for _, hn := range sortedKeys(s.Headers) {
+		st.headers = append(st.headers, named{hn, c.template(key("headers", hn), s.Headers[hn])})
+	}
+	return st
+}
+
+// transitiveNeeds lists, in declaration order, every step that name needs
+// directly or indirectly: exactly the results its expressions can see.
+func transitiveNeeds(p *Pipeline, name string) []string {
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(n string) {
+		for _, m := range p.Steps[n].Needs {
+			if !seen[m] {
+				seen[m] = true
+				walk(m)
+			}
+		}
+	}
+	walk(name)
+	var out []string
+	for _, n := range p.StepOrder {
+		if seen[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

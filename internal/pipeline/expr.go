@@ -1,0 +1,202 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+
+	"github.com/itchyny/gojq"
+)
+
+// program is a compiled jq expression.
+type program struct {
+	src  string
+	code *gojq.Code
+}
+
+// Expressions see only their input: no environment ($ENV and env are
+// empty), no files, no input/inputs.
+var noEnviron = gojq.WithEnvironLoader(func() []string { return nil })
+
+func compileJQ(src string) (*program, error) {
+	q, err := gojq.Parse(src)
+	if err != nil {
+		return nil, fmt.Errorf("invalid jq expression %q: %w", src, err)
+	}
+	code, err := gojq.Compile(q, noEnviron)
+	if err != nil {
+		return nil, fmt.Errorf("invalid jq expression %q: %w", src, err)
+	}
+	return &program{src: src, code: code}, nil
+}
+
+// ExprError is a jq expression that failed at run time.
+type ExprError struct {
+	Expr string
+	Err  error
+}
+
+func (e *ExprError) Error() string { return fmt.Sprintf("jq %q: %v", e.Expr, e.Err) }
+func (e *ExprError) Unwrap() error { return e.Err }
+
+// eval runs the program. One output is returned as is, none as null, and
+// several as an array of them.
+func (p *program) eval(ctx context.Context, input any) (any, error) {
+	iter := p.code.RunWithContext(ctx, input)
+	var out []any
+	for {
+		v, ok := iter.Next()
+		if !ok {
+			break
+		}
+		if err, ok := v.(error); ok {
+			var halt *gojq.HaltError
+			if errors.As(err, &halt) && halt.Value() == nil {
+				break
+			}
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, ctxErr
+			}
+			return nil, &ExprError{Expr: p.src, Err: err}
+		}
+		out = append(out, v)
+	}
+	switch len(out) {
+	case 0:
+		return nil, nil
+	case 1:
+		return out[0], nil
+	}
+	return out, nil
+}
+
+// truthy is jq's notion of truth: everything but false and null.
+func truthy(v any) bool {
+	return v != nil && v != false
+}
+
+// stringify renders a value for a path, query or header: strings as they
+// are, whole numbers without exponent or fraction, null as empty, and
+// arrays and objects as JSON.
+func stringify(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case *big.Int:
+		return x.String()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// splitInterpolations splits s into literal text and `${ expr }` sources.
+// Literal parts are at even indexes, expressions at odd ones. Braces inside
+// an expression nest, and braces inside jq string literals do not count.
+func splitInterpolations(s string) ([]string, error) {
+	var parts []string
+	for {
+		start := strings.Index(s, "${")
+		if start < 0 {
+			return append(parts, s), nil
+		}
+		end, err := scanExpr(s, start+2)
+		if err != nil {
+			return nil, err
+		}
+		expr := strings.TrimSpace(s[start+2 : end])
+		if expr == "" {
+			return nil, fmt.Errorf("empty ${ } at offset %d", start)
+		}
+		parts = append(parts, s[:start], expr)
+		s = s[end+1:]
+	}
+}
+
+// scanExpr returns the index of the "}" closing an interpolation whose
+// expression starts at i.
+func scanExpr(s string, i int) (int, error) {
+	depth := 0
+	for ; i < len(s); i++ {
+		switch s[i] {
+		case '{':
+			depth++
+		case '}':
+			if depth == 0 {
+				return i, nil
+			}
+			depth--
+		case '"':
+			j, err := scanString(s, i+1)
+			if err != nil {
+				return 0, err
+			}
+			i = j
+		}
+	}
+	return 0, errors.New("unterminated ${: missing }")
+}
+
+// scanString returns the index of the quote closing a jq string literal
+// whose content starts at i; it steps over `\(...)` interpolations.
+func scanString(s string, i int) (int, error) {
+	for ; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			if i+1 < len(s) && s[i+1] == '(' {
+				j, err := scanParen(s, i+2)
+				if err != nil {
+					return 0, err
+				}
+				i = j
+				continue
+			}
+			i++
+		case '"':
+			return i, nil
+		}
+	}
+	return 0, errors.New("unterminated string in ${ }")
+}
+
+func scanParen(s string, i int) (int, error) {
+	depth := 0
+	for ; i < len(s); i++ {
+		switch s[i] {
+		case '(':
+			depth++
+		case ')':
+			if depth == 0 {
+				return i, nil
+			}
+			depth--
+		case '"':
+			j, err := scanString(s, i+1)
+			if err != nil {
+				return 0, err
+			}
+			i = j
+		}
+	}
+	return 0, errors.New("unterminated \\( in string")
+}

@@ -1,0 +1,232 @@
+package pipeline
+
+import (
+	"io/fs"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// Gateway defaults, applied in one place (applyGatewayDefaults).
+const (
+	DefaultListen           = ":9080"
+	DefaultAdminListen      = "127.0.0.1:9180"
+	DefaultMaxBody          = 1 << 20
+	DefaultMaxResponse      = 100_000 // what GPT Actions accept
+	DefaultUpstreamTimeout  = 3 * time.Second
+	DefaultUpstreamMaxBody  = 10 << 20
+	DefaultConcurrency      = 64
+	DefaultBreakerFailures  = 5
+	DefaultBreakerWindow    = 10 * time.Second
+	DefaultBreakerCooldown  = 15 * time.Second
+	DefaultCacheSize        = 256 << 20
+	DefaultAuditStream      = "MANIFOLD_AUDIT"
+	DefaultAuditSubject     = "manifold.audit"
+	DefaultAuditDataDir     = "./data"
+	DefaultTelemetryService = "manifold"
+)
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+func (l *loader) loadGateway() *Gateway {
+	if _, err := fs.Stat(l.fsys, GatewayFile); err != nil {
+		l.errorf(l.display(GatewayFile), nil, "", "missing: a pipeline directory needs a %s", GatewayFile)
+		return nil
+	}
+	d := l.parse(GatewayFile)
+	if d == nil {
+		return nil
+	}
+	gw := &Gateway{node: d.body}
+	before := len(l.errs)
+	gw.secrets = l.resolveEnv(d)
+	if len(l.errs) > before || !l.decode(d, gw) {
+		return nil
+	}
+	applyGatewayDefaults(gw)
+	l.validateGateway(d, gw)
+	if len(l.errs) > before {
+		return nil
+	}
+	return gw
+}
+
+// resolveEnv replaces ${NAME} in every string of gateway.yaml with the
+// environment's value; a missing variable is an error. It returns the
+// values it put in, so that they can be redacted wherever config is shown.
+func (l *loader) resolveEnv(d *doc) []string {
+	var secrets []string
+	ast.Walk(visitFunc(func(n ast.Node) {
+		s, ok := n.(*ast.StringNode)
+		if !ok || !strings.Contains(s.Value, "${") {
+			return
+		}
+		s.Value = envRef.ReplaceAllStringFunc(s.Value, func(ref string) string {
+			name := envRef.FindStringSubmatch(ref)[1]
+			v, ok := l.env(name)
+			if !ok {
+				l.errorf(d.file, s, "", "environment variable %s is not set", name)
+				return ""
+			}
+			if v != "" {
+				secrets = append(secrets, v)
+			}
+			return v
+		})
+	}), d.body)
+	return secrets
+}
+
+type visitFunc func(ast.Node)
+
+func (f visitFunc) Visit(n ast.Node) ast.Visitor {
+	f(n)
+	return f
+}
+
+func applyGatewayDefaults(gw *Gateway) {
+	s := &gw.Server
+	if s.Listen == "" {
+		s.Listen = DefaultListen
+	}
+	if s.PublicURL == "" {
+		host := s.Listen
+		if strings.HasPrefix(host, ":") {
+			host = "localhost" + host
+		}
+		s.PublicURL = "http://" + host
+	}
+	s.PublicURL = strings.TrimSuffix(s.PublicURL, "/")
+	if s.MaxBody == 0 {
+		s.MaxBody = DefaultMaxBody
+	}
+	if s.MaxResponse == 0 {
+		s.MaxResponse = DefaultMaxResponse
+	}
+	if gw.Admin.Listen == "" {
+		gw.Admin.Listen = DefaultAdminListen
+	}
+	for _, u := range gw.Upstreams {
+		applyUpstreamDefaults(u)
+	}
+	if gw.Cache.MaxSize == 0 {
+		gw.Cache.MaxSize = DefaultCacheSize
+	}
+	a := &gw.Audit
+	if a.NATS == "" {
+		a.NATS = "embedded"
+	}
+	if a.Stream == "" {
+		a.Stream = DefaultAuditStream
+	}
+	if a.Subject == "" {
+		a.Subject = DefaultAuditSubject
+	}
+	if a.DataDir == "" {
+		a.DataDir = DefaultAuditDataDir
+	}
+	if gw.Telemetry.ServiceName == "" {
+		gw.Telemetry.ServiceName = DefaultTelemetryService
+	}
+	if gw.Defaults.Access == nil {
+		gw.Defaults.Access = &Access{Public: true}
+	}
+}
+
+func applyUpstreamDefaults(u *Upstream) {
+	if u.Kind == "" {
+		u.Kind = "http"
+	}
+	if u.Timeout == 0 {
+		u.Timeout = Duration(DefaultUpstreamTimeout)
+	}
+	if u.Concurrency == 0 {
+		u.Concurrency = DefaultConcurrency
+	}
+	if u.MaxResponse == 0 {
+		u.MaxResponse = DefaultUpstreamMaxBody
+	}
+	b := &u.Breaker
+	if b.Failures == 0 {
+		b.Failures = DefaultBreakerFailures
+	}
+	if b.Window == 0 {
+		b.Window = Duration(DefaultBreakerWindow)
+	}
+	if b.Cooldown == 0 {
+		b.Cooldown = Duration(DefaultBreakerCooldown)
+	}
+}
+
+func (l *loader) validateGateway(d *doc, gw *Gateway) {
+	at := func(keys ...string) ast.Node {
+		v, _ := lookup(d.body, keys...)
+		return v
+	}
+	if gw.Server.TLS != nil && (gw.Server.TLS.Cert == "" || gw.Server.TLS.Key == "") {
+		l.errorf(d.file, at("server", "tls"), "server.tls", "needs both cert and key")
+	}
+	if u, err := url.Parse(gw.Server.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		l.errorf(d.file, at("server", "public_url"), "server.public_url", "%q is not an absolute http(s) URL", gw.Server.PublicURL)
+	}
+	names := make([]string, 0, len(gw.Upstreams))
+	for name := range gw.Upstreams {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		l.validateUpstream(d, name, gw.Upstreams[name])
+	}
+	if n := gw.Audit.NATS; n != "embedded" && n != "off" && !strings.HasPrefix(n, "nats://") && !strings.HasPrefix(n, "tls://") {
+		l.errorf(d.file, at("audit", "nats"), "audit.nats", "%q: want embedded, off or a nats:// URL", n)
+	}
+	for name, c := range gw.Consumers {
+		if len(c.KeySHA256) != 64 || strings.Trim(strings.ToLower(c.KeySHA256), "0123456789abcdef") != "" {
+			l.errorf(d.file, at("consumers", name, "key_sha256"), "consumers."+name+".key_sha256", "want 64 hex digits (the SHA-256 of the key)")
+		}
+	}
+}
+
+func (l *loader) validateUpstream(d *doc, name string, u *Upstream) {
+	key := "upstreams." + name
+	at := func(k string) ast.Node {
+		v, _ := lookup(d.body, "upstreams", name, k)
+		if v == nil {
+			_, v = lookup(d.body, "upstreams", name)
+		}
+		return v
+	}
+	if !identifier.MatchString(name) {
+		_, k := lookup(d.body, "upstreams", name)
+		l.errorf(d.file, k, key, "upstream names must match %s", identifier)
+	}
+	if parsed, err := url.Parse(u.URL); u.URL == "" || err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+		l.errorf(d.file, at("url"), key+".url", "want an absolute http(s) URL")
+	} else if parsed.RawQuery != "" || parsed.Fragment != "" {
+		l.errorf(d.file, at("url"), key+".url", "must not have a query or fragment")
+	}
+	if u.Kind != "http" && u.Kind != "graphql" {
+		l.errorf(d.file, at("kind"), key+".kind", "%q: want http or graphql", u.Kind)
+	}
+	if u.Retries < 0 || u.Retries > 5 {
+		l.errorf(d.file, at("retries"), key+".retries", "want 0 to 5, got %d", u.Retries)
+	}
+	if u.Concurrency < 0 {
+		l.errorf(d.file, at("concurrency"), key+".concurrency", "must not be negative")
+	}
+	if u.Breaker.Failures < 0 {
+		l.errorf(d.file, at("breaker"), key+".breaker.failures", "must not be negative")
+	}
+	for h, v := range u.Headers {
+		if strings.ContainsAny(h+v, "\r\n") {
+			l.errorf(d.file, at("headers"), key+".headers."+h, "header names and values must not contain CR or LF")
+		}
+	}
+}
+
+// Secrets returns the values gateway.yaml took from the environment.
+func (gw *Gateway) Secrets() []string { return gw.secrets }

@@ -1,0 +1,253 @@
+package pipeline
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Parameter locations and types.
+var (
+	paramIns   = map[string]bool{"path": true, "query": true, "header": true}
+	paramTypes = map[string]bool{"string": true, "integer": true, "number": true, "boolean": true}
+)
+
+// IsRequired reports whether a request must carry the parameter: path
+// parameters always, others when `required: true` and without a default.
+func (p *Param) IsRequired() bool {
+	if p.In == "path" {
+		return true
+	}
+	return p.Required != nil && *p.Required && p.Default == nil
+}
+
+func (c pctx) validateParam(name string, p *Param) {
+	key := func(k ...string) []string { return append([]string{"params", name}, k...) }
+	if p == nil {
+		c.errorf(key(), "empty parameter")
+		return
+	}
+	if !identifier.MatchString(name) {
+		c.keyErrorf(key(), "parameter name %q must match %s", name, identifier)
+	}
+	if !paramIns[p.In] {
+		c.errorf(key("in"), "%q: want path, query or header", p.In)
+	}
+	if !paramTypes[p.Type] {
+		c.errorf(key("type"), "%q: want string, integer, number or boolean", p.Type)
+		return
+	}
+	if n := utf8.RuneCountInString(p.Description); n > MaxParamDescription {
+		c.errorf(key("description"), "%d characters, at most %d", n, MaxParamDescription)
+	}
+	if p.Minimum != nil && p.Maximum != nil && *p.Minimum > *p.Maximum {
+		c.errorf(key("minimum"), "minimum %v is above maximum %v", *p.Minimum, *p.Maximum)
+	}
+	if p.Pattern != "" {
+		re, err := regexp.Compile(p.Pattern)
+		if err != nil {
+			c.errorf(key("pattern"), "invalid regular expression: %v", err)
+		}
+		p.pattern = re
+	}
+	for i, e := range p.Enum {
+		v, err := fromYAML(p.Type, e)
+		if err != nil {
+			c.errorf(key("enum"), "enum[%d]: %v", i, err)
+			continue
+		}
+		p.Enum[i] = v
+	}
+	c.normalize(key("default"), p, &p.Default)
+	c.normalize(key("example"), p, &p.Example)
+}
+
+// normalize converts a YAML default or example to the parameter's type
+// and checks it against the parameter's own constraints.
+func (c pctx) normalize(key []string, p *Param, v *any) {
+	if *v == nil {
+		return
+	}
+	typed, err := fromYAML(p.Type, *v)
+	if err != nil {
+		c.errorf(key, "%v", err)
+		return
+	}
+	if reason := p.check(typed); reason != "" {
+		c.errorf(key, "%v %s", typed, reason)
+		return
+	}
+	*v = typed
+}
+
+// fromYAML converts a decoded YAML value to a parameter type.
+func fromYAML(typ string, v any) (any, error) {
+	switch typ {
+	case "string":
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	case "boolean":
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+	case "integer", "number":
+		var f float64
+		switch n := v.(type) {
+		case uint64:
+			f = float64(n)
+		case int64:
+			f = float64(n)
+		case int:
+			f = float64(n)
+		case float64:
+			f = n
+		default:
+			return nil, fmt.Errorf("%v is not a %s", v, typ)
+		}
+		if typ == "number" {
+			return f, nil
+		}
+		if f == math.Trunc(f) && math.Abs(f) < 1<<53 {
+			return int(f), nil
+		}
+	}
+	return nil, fmt.Errorf("%v is not a %s", v, typ)
+}
+
+// FromString converts a request's text to the parameter's type and checks
+// it. It returns a reason a client can act on when the value is bad.
+func (p *Param) FromString(s string) (any, string) {
+	var v any
+	switch p.Type {
+	case "string":
+		v = s
+	case "integer":
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, fmt.Sprintf("%q is not an integer", s)
+		}
+		v = int(n)
+	case "number":
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, fmt.Sprintf("%q is not a number", s)
+		}
+		v = f
+	case "boolean":
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return nil, fmt.Sprintf("%q is not a boolean (true or false)", s)
+		}
+		v = b
+	}
+	if reason := p.check(v); reason != "" {
+		return nil, reason
+	}
+	return v, ""
+}
+
+// check returns why a typed value breaks the parameter's constraints, or "".
+func (p *Param) check(v any) string {
+	if len(p.Enum) > 0 && !containsValue(p.Enum, v) {
+		return fmt.Sprintf("must be one of %s", enumList(p.Enum))
+	}
+	var f float64
+	switch n := v.(type) {
+	case int:
+		f = float64(n)
+	case float64:
+		f = n
+	case string:
+		n2 := utf8.RuneCountInString(n)
+		if p.MinLength != nil && n2 < *p.MinLength {
+			return fmt.Sprintf("must be at least %d characters", *p.MinLength)
+		}
+		if p.MaxLength != nil && n2 > *p.MaxLength {
+			return fmt.Sprintf("must be at most %d characters", *p.MaxLength)
+		}
+		if p.pattern != nil && !p.pattern.MatchString(n) {
+			return fmt.Sprintf("must match %s", p.Pattern)
+		}
+		return ""
+	default:
+		return ""
+	}
+	if p.Minimum != nil && f < *p.Minimum {
+		return fmt.Sprintf("must be at least %v", *p.Minimum)
+	}
+	if p.Maximum != nil && f > *p.Maximum {
+		return fmt.Sprintf("must be at most %v", *p.Maximum)
+	}
+	return ""
+}
+
+func containsValue(list []any, v any) bool {
+	for _, e := range list {
+		if e == v {
+			return true
+		}
+	}
+	return false
+}
+
+func enumList(list []any) string {
+	parts := make([]string, len(list))
+	for i, e := range list {
+		parts[i] = stringify(e)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ParamProblem is one bad request parameter.
+type ParamProblem struct {
+	In     string `json:"in"`
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+// ParamsError lists every bad parameter of a request, not just the first.
+type ParamsError struct {
+	Problems []ParamProblem
+}
+
+func (e *ParamsError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = fmt.Sprintf("%s parameter %s: %s", p.In, p.Name, p.Reason)
+	}
+	return "invalid request: " + strings.Join(parts, "; ")
+}
+
+// ParseParams types, checks and defaults the parameters of a request. get
+// returns the raw text of a parameter by location (path, query, header)
+// and name. Every problem is reported in one *ParamsError.
+func (c *Compiled) ParseParams(get func(in, name string) (string, bool)) (map[string]any, error) {
+	out := make(map[string]any, len(c.Params))
+	var problems []ParamProblem
+	for _, name := range c.ParamOrder {
+		p := c.Params[name]
+		raw, ok := get(p.In, name)
+		if !ok || (raw == "" && p.In != "path") {
+			if p.IsRequired() {
+				problems = append(problems, ParamProblem{p.In, name, "required"})
+			} else if p.Default != nil {
+				out[name] = p.Default
+			}
+			continue
+		}
+		v, reason := p.FromString(raw)
+		if reason != "" {
+			problems = append(problems, ParamProblem{p.In, name, reason})
+			continue
+		}
+		out[name] = v
+	}
+	if len(problems) > 0 {
+		return nil, &ParamsError{Problems: problems}
+	}
+	return out, nil
+}

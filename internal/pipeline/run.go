@@ -1,0 +1,270 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/manifoldgw/manifold/connectors"
+)
+
+// Engine runs compiled pipelines against upstream connectors. It holds no
+// per-request state and is safe for concurrent use.
+type Engine struct {
+	upstreams   map[string]connectors.Connector
+	maxResponse int
+}
+
+// EngineOptions configure an Engine.
+type EngineOptions struct {
+	// MaxResponse caps the encoded answer in bytes (0: DefaultMaxResponse).
+	MaxResponse int
+}
+
+// NewEngine returns an Engine that calls upstreams by name.
+func NewEngine(upstreams map[string]connectors.Connector, opts EngineOptions) *Engine {
+	if opts.MaxResponse <= 0 {
+		opts.MaxResponse = DefaultMaxResponse
+	}
+	return &Engine{upstreams: upstreams, maxResponse: opts.MaxResponse}
+}
+
+// Identity is the authenticated caller, as expressions see it in .consumer.
+type Identity struct {
+	Name  string
+	Roles []string
+}
+
+// Input is everything a run sees besides the upstreams' answers.
+type Input struct {
+	Params   map[string]any // typed and defaulted (see ParseParams)
+	Body     any            // the decoded JSON request body, or nil
+	Consumer *Identity      // nil for anonymous callers
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Data     any    // the answer
+	JSON     []byte // the answer, encoded, within the size cap
+	Missing  []string
+	Stale    []string
+	Steps    []StepTrace // in declaration order
+	Duration time.Duration
+}
+
+// Complete reports whether every step contributed to the answer.
+func (r *Result) Complete() bool { return len(r.Missing) == 0 }
+
+// run is the state of one pipeline run. Each step writes only its own
+// slot, so the merge is deterministic whatever the arrival order.
+type run struct {
+	e       *Engine
+	p       *Compiled
+	in      Input
+	start   time.Time
+	base    map[string]any // params, body, consumer
+	results []any
+	errs    []error
+	traces  []StepTrace
+	done    []chan struct{}
+	cancel  context.CancelCauseFunc
+	mu      sync.Mutex
+	stale   []bool
+}
+
+// Run executes a compiled pipeline. It never outlives p's timeout, and
+// ctx's cancellation reaches every in-flight upstream call. The Result is
+// returned even with an error, so that its Steps can be shown.
+func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (*Result, error) {
+	n := len(p.steps)
+	r := &run{
+		e: e, p: p, in: in, start: time.Now(),
+		results: make([]any, n), errs: make([]error, n), traces: make([]StepTrace, n),
+		done: make([]chan struct{}, n), stale: make([]bool, n),
+		base: baseInput(in),
+	}
+	runCtx, cancelTimeout := context.WithTimeout(ctx, p.Timeout.D())
+	defer cancelTimeout()
+	runCtx, r.cancel = context.WithCancelCause(runCtx)
+	defer r.cancel(nil)
+
+	var wg sync.WaitGroup
+	for i, st := range p.steps {
+		r.done[i] = make(chan struct{})
+		wg.Go(func() {
+			defer close(r.done[i])
+			r.exec(runCtx, st)
+		})
+	}
+	wg.Wait()
+	res := r.result()
+	if err := r.failure(ctx, runCtx); err != nil {
+		return res, err
+	}
+	// The output gets its own short budget: a run that reached its deadline
+	// with only optional steps missing still answers.
+	outCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := r.output(outCtx, res); err != nil {
+		return res, err
+	}
+	res.Duration = time.Since(r.start)
+	return res, nil
+}
+
+func baseInput(in Input) map[string]any {
+	params := in.Params
+	if params == nil {
+		params = map[string]any{}
+	}
+	m := map[string]any{"params": params, "body": in.Body, "consumer": nil}
+	if c := in.Consumer; c != nil {
+		roles := make([]any, len(c.Roles))
+		for i, r := range c.Roles {
+			roles[i] = r
+		}
+		m["consumer"] = map[string]any{"name": c.Name, "roles": roles}
+	}
+	return m
+}
+
+// failure decides whether the run failed: a required step's error, the
+// run's deadline, or the caller going away.
+func (r *run) failure(parent, runCtx context.Context) error {
+	if err := parent.Err(); err != nil {
+		return err
+	}
+	deadline := errors.Is(runCtx.Err(), context.DeadlineExceeded)
+	var pending []string
+	var first error
+	for i, st := range r.p.steps {
+		if r.errs[i] == nil || st.cfg.Optional {
+			continue
+		}
+		if deadline {
+			pending = append(pending, st.name)
+		}
+		var se *StepError
+		if first == nil && errors.As(r.errs[i], &se) && !errors.Is(se.Err, context.Canceled) {
+			first = r.errs[i]
+		}
+	}
+	if deadline && len(pending) > 0 {
+		return &TimeoutError{Pipeline: r.p.Name, Timeout: r.p.Timeout.D(), Pending: pending}
+	}
+	if first == nil {
+		if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) {
+			first = cause
+		}
+	}
+	return first
+}
+
+// result collects traces and the lists of missing and stale steps.
+func (r *run) result() *Result {
+	res := &Result{Steps: r.traces, Duration: time.Since(r.start)}
+	markParallel(res.Steps)
+	for i, st := range r.p.steps {
+		if r.errs[i] != nil && st.cfg.Optional {
+			res.Missing = append(res.Missing, st.name)
+		}
+		if r.stale[i] {
+			res.Stale = append(res.Stale, st.name)
+		}
+	}
+	return res
+}
+
+// output builds the answer from the step results and encodes it.
+func (r *run) output(ctx context.Context, res *Result) error {
+	all := r.fullInput()
+	var data any
+	switch {
+	case r.p.output != nil:
+		v, err := r.p.output.eval(ctx, all)
+		if err != nil {
+			return &OutputError{Pipeline: r.p.Name, Err: err}
+		}
+		data = v
+	case r.p.Merge == "deep":
+		var merged any
+		for _, v := range r.results {
+			merged = deepMerge(merged, v)
+		}
+		data = merged
+	default:
+		group := make(map[string]any, len(r.results))
+		for i, st := range r.p.steps {
+			group[st.name] = r.results[i]
+		}
+		data = group
+	}
+	body, err := json.Marshal(data)
+	if err != nil {
+		return &OutputError{Pipeline: r.p.Name, Err: err}
+	}
+	if len(body) > r.e.maxResponse && r.p.truncate != nil {
+		if data, err = r.p.truncate.eval(ctx, data); err != nil {
+			return &OutputError{Pipeline: r.p.Name, Err: err}
+		}
+		if body, err = json.Marshal(data); err != nil {
+			return &OutputError{Pipeline: r.p.Name, Err: err}
+		}
+	}
+	if len(body) > r.e.maxResponse {
+		return &TooLargeError{Pipeline: r.p.Name, Size: len(body), Limit: r.e.maxResponse}
+	}
+	res.Data, res.JSON = data, body
+	return nil
+}
+
+// fullInput is what output sees: the base input and every step's result.
+func (r *run) fullInput() map[string]any {
+	m := make(map[string]any, len(r.base)+len(r.results))
+	for k, v := range r.base {
+		m[k] = v
+	}
+	for i, st := range r.p.steps {
+		m[st.name] = r.results[i]
+	}
+	return m
+}
+
+// deepMerge merges b into a: objects key by key, recursively; anything
+// else in b replaces a, except null, which leaves a as it is.
+func deepMerge(a, b any) any {
+	if b == nil {
+		return a
+	}
+	am, aok := a.(map[string]any)
+	bm, bok := b.(map[string]any)
+	if !aok || !bok {
+		return b
+	}
+	out := make(map[string]any, len(am)+len(bm))
+	for k, v := range am {
+		out[k] = v
+	}
+	for k, v := range bm {
+		out[k] = deepMerge(out[k], v)
+	}
+	return out
+}
+
+// markParallel flags the steps whose call interval overlapped another's.
+func markParallel(ts []StepTrace) {
+	for i := range ts {
+		for j := range ts {
+			if i == j || ts[i].Calls == 0 || ts[j].Calls == 0 {
+				continue
+			}
+			a, b := ts[i], ts[j]
+			if a.Start < b.Start+b.Duration && b.Start < a.Start+a.Duration {
+				ts[i].Parallel = true
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,291 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/manifoldgw/manifold/connectors"
+	"golang.org/x/sync/errgroup"
+)
+
+// StepTrace is what one step did, for `manifold run --trace`, the audit
+// event and the GraphQL view.
+type StepTrace struct {
+	Name     string
+	Upstream string
+	Method   string
+	URL      string // path and query of the last call, relative to the upstream
+	Status   int    // HTTP status of the last answer (0: none)
+	Calls    int    // upstream calls made (foreach: one per element)
+	Attempts int    // transport attempts, retries included
+	Cache    string // hit, miss, stale, bypass or empty
+	Breaker  string // breaker state at call time
+	Start    time.Duration
+	Duration time.Duration
+	Skipped  bool // `when` was false
+	Optional bool
+	Parallel bool // overlapped another step
+	Err      error
+}
+
+// exec runs one step once its needs are done.
+func (r *run) exec(ctx context.Context, st *step) {
+	tr := &r.traces[st.index]
+	tr.Name, tr.Upstream, tr.Optional, tr.Method = st.name, st.upstream, st.cfg.Optional, st.method
+	for _, n := range st.needs {
+		select {
+		case <-r.done[n]:
+		case <-ctx.Done():
+			r.fail(st, context.Cause(ctx))
+			return
+		}
+	}
+	if ctx.Err() != nil {
+		r.fail(st, context.Cause(ctx))
+		return
+	}
+	tr.Start = time.Since(r.start)
+	defer func() { tr.Duration = time.Since(r.start) - tr.Start }()
+	v, err := r.step(ctx, st)
+	if err != nil {
+		r.fail(st, err)
+		return
+	}
+	r.results[st.index] = v
+}
+
+// fail records a step's error; a required step's error cancels the run.
+func (r *run) fail(st *step, err error) {
+	var se *StepError
+	if !errors.As(err, &se) {
+		err = &StepError{Step: st.name, Upstream: st.upstream, Err: err}
+	}
+	r.errs[st.index], r.traces[st.index].Err = err, err
+	if !st.cfg.Optional {
+		r.cancel(err)
+	}
+}
+
+// input is what a step's expressions see: params, body, consumer and the
+// results of the steps it needs, transitively.
+func (r *run) input(st *step) map[string]any {
+	m := make(map[string]any, len(r.base)+len(st.sees))
+	for k, v := range r.base {
+		m[k] = v
+	}
+	for _, name := range st.sees {
+		i := r.p.stepIndex(name)
+		m[name] = r.results[i]
+	}
+	return m
+}
+
+func (r *run) step(ctx context.Context, st *step) (any, error) {
+	in := r.input(st)
+	if st.when != nil {
+		ok, err := st.when.eval(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		if !truthy(ok) {
+			r.traces[st.index].Skipped = true
+			return nil, nil
+		}
+	}
+	if st.foreach == nil {
+		return r.call(ctx, st, in)
+	}
+	items, err := st.foreach.eval(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	list, ok := items.([]any)
+	if items == nil {
+		list, ok = []any{}, true
+	}
+	if !ok {
+		return nil, fmt.Errorf("foreach %q gave %T, want an array", st.foreach.src, items)
+	}
+	return r.forEach(ctx, st, in, list)
+}
+
+// forEach calls once per element, at most `concurrency` at a time, and
+// returns the results in input order. The first failure cancels the rest.
+func (r *run) forEach(ctx context.Context, st *step, in map[string]any, items []any) (any, error) {
+	out := make([]any, len(items))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(st.cfg.Concurrency)
+	for i, item := range items {
+		g.Go(func() error {
+			itemIn := make(map[string]any, len(in)+2)
+			for k, v := range in {
+				itemIn[k] = v
+			}
+			itemIn["item"], itemIn["index"] = item, i
+			v, err := r.call(gctx, st, itemIn)
+			out[i] = v
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// call renders one request, sends it and selects from the answer.
+func (r *run) call(ctx context.Context, st *step, in map[string]any) (any, error) {
+	req, err := st.render(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := r.e.upstreams[st.upstream].Do(ctx, req)
+	r.record(st, req, resp, err)
+	if err != nil {
+		return nil, err
+	}
+	var body any
+	if len(resp.Body) > 0 {
+		if err := json.Unmarshal(resp.Body, &body); err != nil {
+			return nil, fmt.Errorf("upstream answered invalid JSON: %w", err)
+		}
+	}
+	if st.sel == nil {
+		return body, nil
+	}
+	return st.sel.eval(ctx, body)
+}
+
+// record adds one call's outcome to the step's trace.
+func (r *run) record(st *step, req *connectors.Request, resp *connectors.Response, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tr := &r.traces[st.index]
+	tr.Calls++
+	tr.URL = req.Path
+	if len(req.Query) > 0 {
+		tr.URL += "?" + req.Query.Encode()
+	}
+	var se *connectors.StatusError
+	if errors.As(err, &se) {
+		tr.Status = se.Status
+	}
+	if resp == nil {
+		if errors.Is(err, connectors.ErrBreakerOpen) {
+			tr.Breaker = "open"
+		}
+		return
+	}
+	tr.Status, tr.Attempts, tr.Breaker = resp.Status, tr.Attempts+resp.Attempts, resp.Breaker
+	tr.Cache = mergeCache(tr.Cache, resp.Cache)
+	if resp.Cache == connectors.CacheStale {
+		r.stale[st.index] = true
+	}
+}
+
+// mergeCache summarises the cache outcomes of a foreach: stale beats miss
+// beats bypass beats hit.
+func mergeCache(a, b string) string {
+	rank := map[string]int{"": 0, connectors.CacheHit: 1, connectors.CacheBypass: 2, connectors.CacheMiss: 3, connectors.CacheStale: 4}
+	if rank[b] > rank[a] {
+		return b
+	}
+	return a
+}
+
+// render builds the upstream request from the step's templates.
+func (st *step) render(ctx context.Context, in map[string]any) (*connectors.Request, error) {
+	req := &connectors.Request{
+		Method:   st.method,
+		Header:   http.Header{},
+		CacheTTL: st.cacheTTL,
+		StaleTTL: st.staleTTL,
+	}
+	if st.graphql {
+		return req, st.renderGraphQL(ctx, in, req)
+	}
+	path, err := st.path.renderPath(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	req.Path = path
+	if len(st.query) > 0 {
+		req.Query = url.Values{}
+	}
+	for _, q := range st.query {
+		v, err := q.t.render(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		addQuery(req.Query, q.name, v)
+	}
+	for _, h := range st.headers {
+		v, err := h.t.render(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		s := stringify(v)
+		if strings.ContainsAny(s, "\r\n") {
+			return nil, fmt.Errorf("header %s: value contains CR or LF", h.name)
+		}
+		if s != "" {
+			req.Header.Set(h.name, s)
+		}
+	}
+	if st.body != nil {
+		v, err := st.body.render(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		if req.Body, err = json.Marshal(v); err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
+	}
+	return req, nil
+}
+
+func (st *step) renderGraphQL(ctx context.Context, in map[string]any, req *connectors.Request) error {
+	env := map[string]any{"query": st.document}
+	if st.variables != nil {
+		v, err := st.variables.render(ctx, in)
+		if err != nil {
+			return err
+		}
+		env["variables"] = v
+	}
+	var err error
+	req.Body, err = json.Marshal(env)
+	return err
+}
+
+// addQuery adds a rendered value: null is left out, an array repeats the
+// parameter, anything else is stringified.
+func addQuery(q url.Values, name string, v any) {
+	switch x := v.(type) {
+	case nil:
+	case []any:
+		for _, e := range x {
+			if e != nil {
+				q.Add(name, stringify(e))
+			}
+		}
+	default:
+		q.Add(name, stringify(x))
+	}
+}
+
+// stepIndex returns the index of a step by name.
+func (c *Compiled) stepIndex(name string) int {
+	for _, st := range c.steps {
+		if st.name == name {
+			return st.index
+		}
+	}
+	return -1
+}

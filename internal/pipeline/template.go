@@ -1,0 +1,229 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+)
+
+// tmpl is a compiled Template: rendering it against an expression input
+// gives a JSON value.
+type tmpl interface {
+	render(ctx context.Context, in any) (any, error)
+}
+
+type constT struct{ v any }
+
+// exprT is a string that is exactly one `${ }`: it keeps the JSON type of
+// its value.
+type exprT struct{ p *program }
+
+// concatT is text with interpolations: lits has one more element than progs.
+type concatT struct {
+	lits  []string
+	progs []*program
+}
+
+type objectT struct {
+	keys []string
+	vals []tmpl
+}
+
+type arrayT []tmpl
+
+func (t constT) render(context.Context, any) (any, error) { return t.v, nil }
+
+func (t exprT) render(ctx context.Context, in any) (any, error) { return t.p.eval(ctx, in) }
+
+func (t concatT) render(ctx context.Context, in any) (any, error) {
+	return t.join(ctx, in, stringify)
+}
+
+// join renders the interpolations, passes each through conv, and joins them
+// with the literal text.
+func (t concatT) join(ctx context.Context, in any, conv func(any) string) (string, error) {
+	var b strings.Builder
+	for i, lit := range t.lits {
+		b.WriteString(lit)
+		if i == len(t.progs) {
+			break
+		}
+		v, err := t.progs[i].eval(ctx, in)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(conv(v))
+	}
+	return b.String(), nil
+}
+
+func (t objectT) render(ctx context.Context, in any) (any, error) {
+	out := make(map[string]any, len(t.keys))
+	for i, k := range t.keys {
+		v, err := t.vals[i].render(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (t arrayT) render(ctx context.Context, in any) (any, error) {
+	out := make([]any, len(t))
+	for i, e := range t {
+		v, err := e.render(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// compileTemplate compiles a YAML value whose strings may interpolate jq.
+func compileTemplate(n ast.Node) (tmpl, error) {
+	n = unwrap(n)
+	if s, ok := stringText(n); ok {
+		return compileString(n, s)
+	}
+	switch v := n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		var obj objectT
+		for _, kv := range entries(v) {
+			val, err := compileTemplate(kv.Value)
+			if err != nil {
+				return nil, err
+			}
+			obj.keys = append(obj.keys, keyName(kv))
+			obj.vals = append(obj.vals, val)
+		}
+		return obj, nil
+	case *ast.SequenceNode:
+		arr := make(arrayT, 0, len(v.Values))
+		for _, e := range v.Values {
+			val, err := compileTemplate(e)
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, val)
+		}
+		return arr, nil
+	case *ast.NullNode, nil:
+		return constT{}, nil
+	}
+	val, err := scalarValue(n)
+	if err != nil {
+		return nil, err
+	}
+	return constT{v: val}, nil
+}
+
+func stringText(n ast.Node) (string, bool) {
+	switch v := n.(type) {
+	case *ast.StringNode:
+		return v.Value, true
+	case *ast.LiteralNode:
+		return v.Value.Value, true
+	}
+	return "", false
+}
+
+// scalarValue converts a YAML scalar to its JSON value (numbers as int or
+// float64, the types jq works with).
+func scalarValue(n ast.Node) (any, error) {
+	var v any
+	raw, err := json.Marshal(n.(interface{ GetValue() any }).GetValue())
+	if err == nil {
+		err = json.Unmarshal(raw, &v)
+	}
+	if err != nil {
+		return nil, errAt(n, "unsupported value %s", n.GetToken().Value)
+	}
+	if f, ok := v.(float64); ok && f == float64(int(f)) && n.Type() == ast.IntegerType {
+		return int(f), nil
+	}
+	return v, nil
+}
+
+func compileString(n ast.Node, s string) (tmpl, error) {
+	parts, err := splitInterpolations(s)
+	if err != nil {
+		return nil, errAt(n, "%v", err)
+	}
+	if len(parts) == 1 {
+		return constT{v: s}, nil
+	}
+	var t concatT
+	for i, p := range parts {
+		if i%2 == 0 {
+			t.lits = append(t.lits, p)
+			continue
+		}
+		prog, err := compileJQ(p)
+		if err != nil {
+			return nil, errAt(n, "%v", err)
+		}
+		t.progs = append(t.progs, prog)
+	}
+	if len(t.progs) == 1 && t.lits[0] == "" && t.lits[1] == "" {
+		return exprT{p: t.progs[0]}, nil
+	}
+	return t, nil
+}
+
+// pathT is a compiled step path: interpolated values are path-escaped, so
+// they stay inside one segment of the upstream's path.
+type pathT struct{ concatT }
+
+// PathValueError is an interpolated path value that cannot be used safely.
+type PathValueError struct{ Value string }
+
+func (e *PathValueError) Error() string {
+	return fmt.Sprintf("path value %q is empty or a dot segment", e.Value)
+}
+
+func compilePath(n ast.Node) (*pathT, error) {
+	s, ok := stringText(unwrap(n))
+	if !ok {
+		return nil, errAt(n, "path must be a string")
+	}
+	if !strings.HasPrefix(s, "/") {
+		return nil, errAt(n, "path %q must begin with /", s)
+	}
+	t, err := compileString(n, s)
+	if err != nil {
+		return nil, err
+	}
+	switch v := t.(type) {
+	case constT:
+		return &pathT{concatT{lits: []string{(&url.URL{Path: s}).EscapedPath()}}}, nil
+	case concatT:
+		for i, lit := range v.lits {
+			v.lits[i] = (&url.URL{Path: lit}).EscapedPath()
+		}
+		return &pathT{v}, nil
+	}
+	return nil, errAt(n, "path %q must begin with / before any ${ }", s)
+}
+
+// renderPath returns the escaped path. A value that would be empty or a dot
+// segment ("." or "..") is refused: it could address another resource.
+func (t *pathT) renderPath(ctx context.Context, in any) (string, error) {
+	var bad error
+	s, err := t.join(ctx, in, func(v any) string {
+		s := stringify(v)
+		if s == "" || s == "." || s == ".." {
+			bad = &PathValueError{Value: s}
+		}
+		return url.PathEscape(s)
+	})
+	if err != nil {
+		return "", err
+	}
+	return s, bad
+}

@@ -1,0 +1,105 @@
+package problem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/manifoldgw/manifold/connectors"
+	"github.com/manifoldgw/manifold/internal/pipeline"
+)
+
+// From maps an error of a pipeline run to a problem. Errors it does not
+// know become a bare 500: their text stays in the logs.
+func From(err error) *Problem {
+	var (
+		params   *pipeline.ParamsError
+		timeout  *pipeline.TimeoutError
+		tooLarge *pipeline.TooLargeError
+		output   *pipeline.OutputError
+		step     *pipeline.StepError
+		body     *BodyError
+	)
+	switch {
+	case errors.As(err, &params):
+		p := New("bad-request", http.StatusBadRequest, "the request has invalid parameters")
+		p.Errors = params.Problems
+		return p
+	case errors.As(err, &body):
+		p := New(body.Slug, body.Status, body.Detail)
+		if body.Name != "" {
+			p.Errors = []pipeline.ParamProblem{{In: "body", Name: body.Name, Reason: body.Detail}}
+		}
+		return p
+	case errors.As(err, &timeout):
+		p := New("timeout", http.StatusGatewayTimeout, fmt.Sprintf("the pipeline did not finish within %s", timeout.Timeout))
+		p.Pipeline = timeout.Pipeline
+		if len(timeout.Pending) > 0 {
+			p.Step = timeout.Pending[0]
+		}
+		return p
+	case errors.As(err, &tooLarge):
+		p := New("response-too-large", http.StatusBadGateway, fmt.Sprintf("the answer is %d bytes, over the limit of %d", tooLarge.Size, tooLarge.Limit))
+		p.Pipeline = tooLarge.Pipeline
+		return p
+	case errors.As(err, &output):
+		p := New("output-failed", http.StatusBadGateway, "the answer could not be built from the upstream results")
+		p.Pipeline = output.Pipeline
+		return p
+	case errors.As(err, &step):
+		return fromStep(step)
+	case errors.Is(err, context.DeadlineExceeded):
+		return New("timeout", http.StatusGatewayTimeout, "the request took too long")
+	}
+	return New("internal", http.StatusInternalServerError, "")
+}
+
+// fromStep maps a failed required step. An upstream's 404 means the thing
+// asked for does not exist, so it is passed on as a 404; any other failure
+// is the gateway's upstream failing: 502 naming step and upstream.
+func fromStep(se *pipeline.StepError) *Problem {
+	var (
+		status *connectors.StatusError
+		gql    *connectors.GraphQLError
+		path   *pipeline.PathValueError
+		expr   *pipeline.ExprError
+	)
+	var p *Problem
+	switch {
+	case errors.As(se.Err, &path):
+		p = New("bad-request", http.StatusBadRequest, "a value interpolated into an upstream path is empty or a dot segment")
+	case errors.As(se.Err, &status) && status.Status == http.StatusNotFound:
+		p = New("not-found", http.StatusNotFound, status.Detail)
+		if p.Detail == "" {
+			p.Detail = fmt.Sprintf("upstream %s has no such resource", se.Upstream)
+		}
+	case errors.As(se.Err, &status):
+		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s answered %d", se.Step, se.Upstream, status.Status))
+	case errors.Is(se.Err, connectors.ErrBreakerOpen):
+		p = New("upstream-unavailable", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s: breaker open", se.Step, se.Upstream))
+	case errors.As(se.Err, &gql):
+		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s answered GraphQL errors", se.Step, se.Upstream))
+	case errors.Is(se.Err, connectors.ErrResponseTooLarge):
+		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s answered more than its size limit", se.Step, se.Upstream))
+	case errors.As(se.Err, &expr):
+		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: an expression failed on the answer of upstream %s", se.Step, se.Upstream))
+	case errors.Is(se.Err, context.DeadlineExceeded):
+		p = New("upstream-timeout", http.StatusGatewayTimeout, fmt.Sprintf("step %s: upstream %s did not answer in time", se.Step, se.Upstream))
+	default:
+		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s failed", se.Step, se.Upstream))
+	}
+	p.Step, p.Upstream = se.Step, se.Upstream
+	return p
+}
+
+// BodyError is a bad request body: wrong media type, malformed or too
+// large.
+type BodyError struct {
+	Status int
+	Slug   string
+	Name   string // the offending member, if known
+	Detail string
+}
+
+func (e *BodyError) Error() string { return e.Detail }

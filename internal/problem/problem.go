@@ -1,0 +1,61 @@
+// Package problem writes RFC 9457 problem details (application/problem+json)
+// and maps Manifold's errors to them, in one place, so that every surface
+// answers the same way and no internal error text reaches a client.
+package problem
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// ContentType is the media type of a problem document (RFC 9457, section 3).
+const ContentType = "application/problem+json"
+
+// TypePrefix starts every problem type URI. The types are identifiers, not
+// documentation links (RFC 9457, section 3.1.1 allows non-resolvable URIs).
+const TypePrefix = "urn:manifold:problem:"
+
+// Problem is an RFC 9457 problem document with Manifold's extension
+// members.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+
+	// Errors lists each bad part of a request ({in, name, reason}).
+	Errors any `json:"errors,omitempty"`
+	// Pipeline, Step and Upstream name where a run failed.
+	Pipeline string `json:"pipeline,omitempty"`
+	Step     string `json:"step,omitempty"`
+	Upstream string `json:"upstream,omitempty"`
+
+	// RetryAfter, in seconds, is sent as the Retry-After header.
+	RetryAfter int `json:"-"`
+}
+
+// New returns a problem of the given slug (e.g. "bad-request") and status.
+func New(slug string, status int, detail string) *Problem {
+	return &Problem{Type: TypePrefix + slug, Title: http.StatusText(status), Status: status, Detail: detail}
+}
+
+// Write sends p as the whole response.
+func Write(w http.ResponseWriter, p *Problem) {
+	body, err := json.Marshal(p)
+	if err != nil { // cannot happen with the field types above
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", ContentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Del("Manifold-Incomplete")
+	if p.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
+	w.WriteHeader(p.Status)
+	_, _ = w.Write(body)
+}
