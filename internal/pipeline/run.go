@@ -138,7 +138,7 @@ func (r *run) failure(parent, runCtx context.Context) error {
 	}
 	deadline := errors.Is(runCtx.Err(), context.DeadlineExceeded)
 	var pending []string
-	var first error
+	var first, fallback error
 	for i, st := range r.p.steps {
 		if r.errs[i] == nil || st.cfg.Optional {
 			continue
@@ -146,8 +146,12 @@ func (r *run) failure(parent, runCtx context.Context) error {
 		if deadline {
 			pending = append(pending, st.name)
 		}
-		var se *StepError
-		if first == nil && errors.As(r.errs[i], &se) && !errors.Is(se.Err, context.Canceled) {
+		if fallback == nil {
+			fallback = r.errs[i]
+		}
+		// Siblings cancelled by the failure report context.Canceled: the
+		// failure itself is the root cause.
+		if first == nil && !errors.Is(r.errs[i], context.Canceled) {
 			first = r.errs[i]
 		}
 	}
@@ -155,9 +159,7 @@ func (r *run) failure(parent, runCtx context.Context) error {
 		return &TimeoutError{Pipeline: r.p.Name, Timeout: r.p.Timeout.D(), Pending: pending}
 	}
 	if first == nil {
-		if cause := context.Cause(runCtx); cause != nil && !errors.Is(cause, context.Canceled) {
-			first = cause
-		}
+		return fallback
 	}
 	return first
 }
