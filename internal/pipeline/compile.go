@@ -138,12 +138,13 @@ func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
 func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int, gw *Gateway) *step {
 	s := p.Steps[name]
 	key := func(k ...string) []string { return append([]string{"steps", name}, k...) }
+	u := gw.upstream(s.Upstream) // nil only when gateway.yaml is broken
 	st := &step{
 		name:     name,
 		index:    i,
 		cfg:      s,
 		upstream: s.Upstream,
-		graphql:  gw.Upstreams[s.Upstream].Kind == "graphql",
+		graphql:  u != nil && u.Kind == "graphql",
 		method:   s.Method,
 		when:     c.jq(key("when"), s.When),
 		foreach:  c.jq(key("foreach"), s.Foreach),

@@ -228,5 +228,14 @@ func (l *loader) validateUpstream(d *doc, name string, u *Upstream) {
 	}
 }
 
+// upstream returns the upstream called name, or nil (also when gw is nil:
+// a broken gateway.yaml, whose pipelines are still checked).
+func (gw *Gateway) upstream(name string) *Upstream {
+	if gw == nil {
+		return nil
+	}
+	return gw.Upstreams[name]
+}
+
 // Secrets returns the values gateway.yaml took from the environment.
 func (gw *Gateway) Secrets() []string { return gw.secrets }

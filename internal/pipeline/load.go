@@ -83,14 +83,14 @@ func (l *loader) load() *Plan {
 			pipelines = append(pipelines, p)
 		}
 	}
-	if gw == nil {
-		return nil
-	}
 	l.checkUnique(pipelines)
-	if len(l.errs) > 0 {
+	// Expressions are compiled even when other files are broken, so that
+	// one run reports every error of the directory.
+	plan := l.compile(gw, pipelines)
+	if gw == nil || len(l.errs) > 0 {
 		return nil
 	}
-	return l.compile(gw, pipelines)
+	return plan
 }
 
 func (l *loader) display(name string) string {

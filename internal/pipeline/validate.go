@@ -95,10 +95,13 @@ func applyPipelineDefaults(p *Pipeline, gw *Gateway) {
 	if p.Merge == "" && p.Output == nil {
 		p.Merge = "group"
 	}
-	if p.Access == nil {
+	if p.Access == nil && gw != nil {
 		p.Access = gw.Defaults.Access
 	}
 	for _, prm := range p.Params {
+		if prm == nil {
+			continue
+		}
 		if prm.In == "" {
 			prm.In = "query"
 		}
@@ -110,7 +113,7 @@ func applyPipelineDefaults(p *Pipeline, gw *Gateway) {
 		if s == nil {
 			continue
 		}
-		if u := gw.Upstreams[s.Upstream]; u != nil && u.Kind == "graphql" && s.Method == "" {
+		if u := gw.upstream(s.Upstream); u != nil && u.Kind == "graphql" && s.Method == "" {
 			s.Method = "POST"
 		}
 		s.Method = strings.ToUpper(s.Method)
@@ -210,10 +213,12 @@ func (c pctx) validateStep(p *Pipeline, name string, gw *Gateway) {
 	if !identifier.MatchString(name) || reserved[name] {
 		c.keyErrorf(key(), "step name %q must match %s and not be one of params, body, consumer, item, index", name, identifier)
 	}
-	u := gw.Upstreams[s.Upstream]
+	u := gw.upstream(s.Upstream)
 	switch {
 	case s.Upstream == "":
 		c.errorf(key("upstream"), "required")
+	case gw == nil:
+		// gateway.yaml is broken and says so; the upstream's kind is unknown.
 	case u == nil:
 		c.errorf(key("upstream"), "unknown upstream %q (gateway.yaml declares: %s)", s.Upstream, upstreamNames(gw))
 	case u.Kind == "graphql":
