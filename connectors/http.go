@@ -70,13 +70,13 @@ func NewHTTP(cfg Config) (*HTTP, error) {
 		headers:  canonical(cfg.Headers),
 		accept:   "application/json",
 		maxBody:  maxBody,
-		rt:       newTransport(cfg),
+		rt:       newPool(cfg),
 	}, nil
 }
 
-// newTransport builds the upstream's connection pool. Everything is bounded
+// newPool builds the upstream's connection pool. Everything is bounded
 // by the call's context too; these timeouts only catch a stuck phase early.
-func newTransport(cfg Config) *http.Transport {
+func newPool(cfg Config) *http.Transport {
 	idle := cfg.Concurrency
 	if idle <= 0 {
 		idle = DefaultIdleConns
@@ -125,6 +125,9 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		serr := &StatusError{Status: resp.StatusCode, Detail: errorDetail(resp)}
 		return out, fmt.Errorf("%s %s: %w", method, redact(u), serr)
+	}
+	if method == http.MethodHead { // Content-Length describes the GET answer
+		return out, nil
 	}
 	out.Body, err = readCapped(resp.Body, resp.ContentLength, h.maxBody)
 	if err != nil {
@@ -242,10 +245,10 @@ func readCapped(r io.Reader, length, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// withCause makes sure an error caused by the end of ctx says so to
+// withCause makes sure an error caused by the end of ctx says why to
 // errors.Is, whatever the transport made of it.
 func withCause(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+	if cerr := context.Cause(ctx); cerr != nil && !errors.Is(err, cerr) {
 		return fmt.Errorf("%w: %w", cerr, err)
 	}
 	return err

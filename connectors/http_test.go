@@ -191,6 +191,19 @@ func TestHTTPSizeCap(t *testing.T) {
 	}
 }
 
+func TestHTTPHead(t *testing.T) {
+	srv := server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+	})
+	cfg := config(t, srv.URL)
+	cfg.MaxResponse = 10
+	u := newUpstream(t, cfg, Options{})
+	resp, err := u.Do(context.Background(), &Request{Method: "HEAD", Path: "/"})
+	if err != nil || resp.Status != http.StatusOK || len(resp.Body) != 0 {
+		t.Errorf("got %v, status %d, %d bytes; want 200 without body", err, resp.Status, len(resp.Body))
+	}
+}
+
 func TestHTTPStatusError(t *testing.T) {
 	long := strings.Repeat("é", 150) // 300 bytes
 	tests := []struct {

@@ -1,6 +1,7 @@
 package connectors
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -25,7 +26,8 @@ func (k keyer) key(req *Request) string {
 }
 
 // headerBytes encodes h with its names sorted, so equal headers give equal
-// bytes whatever the map order.
+// bytes whatever the map order, and every string length-prefixed, so no
+// value can pass for a name or another value.
 func headerBytes(h http.Header) []byte {
 	if len(h) == 0 {
 		return nil
@@ -37,14 +39,17 @@ func headerBytes(h http.Header) []byte {
 	slices.Sort(names)
 	var b []byte
 	for _, name := range names {
-		b = append(b, http.CanonicalHeaderKey(name)...)
+		b = appendString(b, http.CanonicalHeaderKey(name))
+		b = binary.AppendUvarint(b, uint64(len(h[name])))
 		for _, v := range h[name] {
-			b = append(b, 0)
-			b = append(b, v...)
+			b = appendString(b, v)
 		}
-		b = append(b, '\n')
 	}
 	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
 // cacheable reports whether a call's answer may be stored: a safe HTTP

@@ -2,51 +2,83 @@ package connectors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 )
 
-// Upstream is one configured upstream with its whole resilience stack. It
-// is what the engine calls; it is safe for concurrent use.
+// Upstream is one configured upstream behind its resilience stack: the
+// Connector the engine calls. It is safe for concurrent use.
 type Upstream struct {
 	name      string
 	stack     Connector
-	transport interface{ Close() }
-	log       *slog.Logger
+	transport transport
+	breaker   *breaker
+	bulkhead  *bulkhead
+	coalescer *coalescer
 }
 
 var _ Connector = (*Upstream)(nil)
 
-// New assembles the stack of the upstream cfg describes. This is the one
-// place that shows the order in which a call is wrapped, outermost first.
+// New assembles the stack of the upstream cfg describes, with the shared
+// dependencies in opts. It is the one place that shows the order in which a
+// call is wrapped, outermost first.
 func New(cfg Config, opts Options) (*Upstream, error) {
 	if cfg.Name == "" {
-		return nil, fmt.Errorf("upstream without a name")
+		return nil, errors.New("upstream without a name")
 	}
-	transport, err := newTransportFor(cfg)
+	if cfg.Retries < 0 || cfg.Concurrency < 0 || cfg.Timeout < 0 {
+		return nil, fmt.Errorf("upstream %q: negative retries, concurrency or timeout", cfg.Name)
+	}
+	transport, err := newTransport(cfg)
 	if err != nil {
 		return nil, err
 	}
-	u := &Upstream{name: cfg.Name, transport: transport, log: logger(opts)}
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+	callTimeout := orDefault(cfg.Timeout, DefaultTimeout)
+	keys := keyer{cache: opts.Cache, name: cfg.Name, kind: cfg.Kind}
+	u := &Upstream{
+		name:      cfg.Name,
+		transport: transport,
+		breaker:   newBreaker(cfg, logger(opts)),
+		bulkhead:  newBulkhead(cfg),
+		coalescer: &coalescer{keyer: keys, timeout: callTimeout},
 	}
-
-	u.stack = withTimeout(timeout, // a call never outlives its timeout nor its caller's ctx
-		transport) // one HTTP exchange
+	u.stack = chain(
+		// Tracing goes here, outermost, when telemetry lands: one span per
+		// step call, with the Response's Cache, Breaker and Attempts.
+		stepCache{keys}.wrap,             // fresh hit; stale answer when the rest fails
+		u.coalescer.wrap,                 // identical concurrent calls made once
+		u.breaker.wrap,                   // fail fast while the upstream is down
+		u.bulkhead.wrap,                  // at most cfg.Concurrency calls in flight
+		timeout(callTimeout),             // per call, retries included
+		retrier{cfg.Retries, sleep}.wrap, // idempotent calls, jittered backoff
+	)(transport) // one exchange with the upstream
 	return u, nil
 }
 
-// connectorCloser is a transport: a Connector with a pool to close.
-type connectorCloser interface {
+// A layer wraps the rest of the stack.
+type layer func(next Connector) Connector
+
+// chain composes layers into one, the first outermost.
+func chain(layers ...layer) layer {
+	return func(inner Connector) Connector {
+		c := inner
+		for i := len(layers) - 1; i >= 0; i-- {
+			c = layers[i](c)
+		}
+		return c
+	}
+}
+
+// transport is the innermost layer: a Connector with a pool to close.
+type transport interface {
 	Connector
 	Close()
 }
 
-// newTransportFor picks the transport of cfg.Kind; "" means http.
-func newTransportFor(cfg Config) (connectorCloser, error) {
+// newTransport picks the transport of cfg.Kind; "" means http.
+func newTransport(cfg Config) (transport, error) {
 	switch cfg.Kind {
 	case KindHTTP, "":
 		return NewHTTP(cfg)
@@ -64,12 +96,15 @@ func logger(opts Options) *slog.Logger {
 }
 
 // Do makes one call through the stack. It always returns a non-nil
-// Response: on error it still says what the stack did (Attempts, Breaker,
-// Cache) and, for a *StatusError, the upstream's Status and Header.
+// Response: with an error it still says what the stack did (Attempts,
+// Breaker, Cache) and, for a *StatusError, the upstream's Status and Header.
 func (u *Upstream) Do(ctx context.Context, req *Request) (*Response, error) {
 	resp, err := u.stack.Do(ctx, req)
 	if resp == nil {
 		resp = &Response{}
+	}
+	if resp.Breaker == "" { // answered from cache: the breaker was not asked
+		resp.Breaker = u.breaker.state()
 	}
 	return resp, err
 }
@@ -77,24 +112,38 @@ func (u *Upstream) Do(ctx context.Context, req *Request) (*Response, error) {
 // Name is the upstream's name in gateway.yaml.
 func (u *Upstream) Name() string { return u.name }
 
+// BreakerState is the state of the upstream's breaker: "closed", "open" or
+// "half-open".
+func (u *Upstream) BreakerState() string { return u.breaker.state() }
+
+// Counts are the breaker's counts in its current window, for the operator.
+func (u *Upstream) Counts() BreakerCounts { return u.breaker.counts() }
+
+// InFlight is the number of calls past the bulkhead, waiting for the
+// upstream.
+func (u *Upstream) InFlight() int { return int(u.bulkhead.inFlight.Load()) }
+
 // Close releases the upstream's idle connections. Calls in flight finish.
 func (u *Upstream) Close() { u.transport.Close() }
 
-// connectorFunc adapts a function to Connector; each layer of the stack is one.
+// connectorFunc adapts a function to Connector; most layers are one.
 type connectorFunc func(ctx context.Context, req *Request) (*Response, error)
 
+// Do calls f.
 func (f connectorFunc) Do(ctx context.Context, req *Request) (*Response, error) { return f(ctx, req) }
 
-// withTimeout bounds each call by d, and by the caller's ctx. The error of
-// a call cut by d says so and wraps context.DeadlineExceeded.
-func withTimeout(d time.Duration, next Connector) Connector {
-	return connectorFunc(func(ctx context.Context, req *Request) (*Response, error) {
-		tctx, cancel := context.WithTimeout(ctx, d)
-		defer cancel()
-		resp, err := next.Do(tctx, req)
-		if err != nil && ctx.Err() == nil && tctx.Err() == context.DeadlineExceeded {
-			err = fmt.Errorf("timed out after %s: %w", d, err)
-		}
-		return resp, err
-	})
+// timeout bounds each call by d, and by the caller's ctx. The error of a
+// call cut by d says so and wraps context.DeadlineExceeded.
+func timeout(d time.Duration) layer {
+	return func(next Connector) Connector {
+		return connectorFunc(func(ctx context.Context, req *Request) (*Response, error) {
+			tctx, cancel := context.WithTimeout(ctx, d)
+			defer cancel()
+			resp, err := next.Do(tctx, req)
+			if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
+				err = fmt.Errorf("timed out after %s: %w", d, err)
+			}
+			return resp, err
+		})
+	}
 }

@@ -50,7 +50,7 @@ func Serve(ctx context.Context, plan *pipeline.Plan, opts Options) error {
 		return err
 	}
 	defer rt.Close()
-	srv := server.NewHTTPServer(server.New(rt, log), log)
+	srv := server.NewHTTPServer(server.New(rt, server.Options{Logger: log}), log)
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err

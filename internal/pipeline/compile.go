@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,8 @@ type Compiled struct {
 	steps    []*step // in declaration order
 	output   *program
 	truncate *program
+
+	usesConsumer bool
 }
 
 // StepNames returns the step names in declaration order.
@@ -132,6 +135,7 @@ func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
 	if len(c.l.errs) > before {
 		return nil
 	}
+	cp.usesConsumer = strings.Contains(string(p.source), "consumer")
 	return cp
 }
 
@@ -177,7 +181,11 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 		}
 	}
 	for _, hn := range sortedKeys(s.Headers) {
-		st.headers = append(st.headers, named{hn, c.template(key("headers", hn), s.Headers[hn])})
+		t := c.template(key("headers", hn), s.Headers[hn])
+		if t == nil {
+			t = constT{} // `X-Name:` with no value: the header is not sent
+		}
+		st.headers = append(st.headers, named{hn, t})
 	}
 	return st
 }
@@ -213,3 +221,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// UsesConsumer reports whether any expression of the pipeline reads
+// .consumer, so that answers must be cached per consumer. It errs on the
+// safe side: any mention counts.
+func (c *Compiled) UsesConsumer() bool { return c.usesConsumer }

@@ -58,8 +58,9 @@ type loader struct {
 
 // doc is one parsed YAML file.
 type doc struct {
-	file string // display name: dir joined with the file name
-	body ast.Node
+	file   string // display name: dir joined with the file name
+	body   ast.Node
+	source []byte
 }
 
 func (l *loader) load() *Plan {
@@ -121,10 +122,15 @@ func (l *loader) parse(name string) *doc {
 	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		l.decodeError(file, err)
+		var ye yaml.Error
+		if errors.As(err, &ye) {
+			l.errs = append(l.errs, located(file, ye.GetToken(), "invalid YAML: "+ye.GetMessage()))
+		} else {
+			l.errorf(file, nil, "", "invalid YAML: %v", err)
+		}
 		return nil
 	}
-	d := &doc{file: file}
+	d := &doc{file: file, source: data}
 	if len(f.Docs) > 1 {
 		l.errorf(file, f.Docs[1].Body, "", "one YAML document per file, found %d", len(f.Docs))
 		return nil
@@ -133,11 +139,11 @@ func (l *loader) parse(name string) *doc {
 		d.body = f.Docs[0].Body
 	}
 	if d.body == nil {
-		l.errorf(file, nil, "", "file is empty")
+		l.errorf(file, nil, "", "file is empty: write a pipeline in it or remove it")
 		return nil
 	}
 	if _, ok := unwrap(d.body).(*ast.MappingNode); !ok && entries(d.body) == nil {
-		l.errorf(file, d.body, "", "expected a mapping at the top level")
+		l.errorf(file, d.body, "", "want a mapping of keys at the top level, got %s", describe(d.body))
 		return nil
 	}
 	return d

@@ -152,7 +152,8 @@ type Pipeline struct {
 	ParamOrder []string `yaml:"-"`
 	StepOrder  []string `yaml:"-"`
 
-	node ast.Node
+	node   ast.Node
+	source []byte
 }
 
 // Param is one request parameter.

@@ -1,11 +1,14 @@
 package pipeline
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/goccy/go-yaml/ast"
 )
 
 // Limits that assistants enforce, checked at load time.
@@ -50,18 +53,39 @@ func (c pctx) report(keys []string, atKey bool, format string, args ...any) {
 	path := strings.Join(keys, ".")
 	v, k := lookup(c.d.body, keys...)
 	at := v
-	if atKey && k != nil {
+	if k != nil && (atKey || isMapping(v)) {
+		// A block mapping's own position is the colon of its first entry.
 		at = k
 	}
+	// An absent key belongs under the nearest parent that is present.
 	for at == nil && len(keys) > 0 {
 		keys = keys[:len(keys)-1]
-		at, _ = lookup(c.d.body, keys...)
+		_, at = lookup(c.d.body, keys...)
+	}
+	if at == nil {
+		at = firstKey(c.d.body)
 	}
 	c.l.errorf(c.d.file, at, path, format, args...)
 }
 
+// errorAt reports an error at node at (an element of a list, say) under
+// the dotted key path key.
+func (c pctx) errorAt(at ast.Node, key string, format string, args ...any) {
+	c.l.errorf(c.d.file, at, key, format, args...)
+}
+
+// elem returns the i-th element of the list at keys, or the list itself
+// when it has no such element.
+func (c pctx) elem(keys []string, i int) ast.Node {
+	v, _ := lookup(c.d.body, keys...)
+	if seq, ok := unwrap(v).(*ast.SequenceNode); ok && i < len(seq.Values) {
+		return seq.Values[i]
+	}
+	return v
+}
+
 func (l *loader) loadPipeline(d *doc, gw *Gateway) *Pipeline {
-	p := &Pipeline{File: d.file, node: d.body}
+	p := &Pipeline{File: d.file, node: d.body, source: d.source}
 	if !l.decode(d, p) {
 		return nil
 	}
@@ -137,16 +161,19 @@ func (c pctx) validatePipeline(p *Pipeline) {
 		c.errorf([]string{"name"}, "%q must match %s", p.Name, identifier)
 	}
 	if n := utf8.RuneCountInString(p.Summary); n > MaxSummary {
-		c.errorf([]string{"summary"}, "%d characters, at most %d", n, MaxSummary)
+		c.errorf([]string{"summary"}, "%d characters is too long: assistants accept at most %d", n, MaxSummary)
 	}
 	if n := utf8.RuneCountInString(p.Description); n > MaxDescription {
-		c.errorf([]string{"description"}, "%d characters, at most %d", n, MaxDescription)
+		c.errorf([]string{"description"}, "%d characters is too long: assistants accept at most %d", n, MaxDescription)
 	}
 	if !methods[p.Method] {
 		c.errorf([]string{"method"}, "%q: want GET, POST, PUT, PATCH or DELETE", p.Method)
 	}
 	if p.Body != nil && p.Method == "GET" {
 		c.keyErrorf([]string{"body"}, "a GET pipeline takes no body")
+	}
+	if p.Cache > 0 && p.Method != "GET" {
+		c.errorf([]string{"cache"}, "only GET pipelines are cached; %s answers are never reused", p.Method)
 	}
 	if p.Timeout.D() > MaxTimeout {
 		c.errorf([]string{"timeout"}, "%s is over the limit of %s (assistants give up at 45s)", p.Timeout.D(), MaxTimeout)
@@ -186,10 +213,12 @@ func (c pctx) validatePath(p *Pipeline) {
 	for _, m := range pathParam.FindAllStringSubmatch(p.Path, -1) {
 		name := m[1]
 		inPath[name] = true
-		prm := p.Params[name]
+		prm, declared := p.Params[name]
 		switch {
 		case !identifier.MatchString(name):
 			c.errorf([]string{"path"}, "path parameter {%s} must match %s", name, identifier)
+		case declared && prm == nil:
+			// reported as an empty parameter
 		case prm == nil:
 			c.errorf([]string{"path"}, "path parameter {%s} is not declared in params", name)
 		case prm.In != "path":
@@ -207,11 +236,14 @@ func (c pctx) validateStep(p *Pipeline, name string, gw *Gateway) {
 	s := p.Steps[name]
 	key := func(k ...string) []string { return append([]string{"steps", name}, k...) }
 	if s == nil {
-		c.errorf(key(), "empty step")
+		c.keyErrorf(key(), "empty step: a step needs at least upstream and path (or query for graphql)")
 		return
 	}
-	if !identifier.MatchString(name) || reserved[name] {
-		c.keyErrorf(key(), "step name %q must match %s and not be one of params, body, consumer, item, index", name, identifier)
+	switch {
+	case !identifier.MatchString(name):
+		c.keyErrorf(key(), "step name %q must match %s", name, identifier)
+	case reserved[name]:
+		c.keyErrorf(key(), "step name %q is reserved: expressions see params, body, consumer, item and index under these names; rename the step", name)
 	}
 	u := gw.upstream(s.Upstream)
 	switch {
@@ -242,8 +274,11 @@ func (c pctx) validateStep(p *Pipeline, name string, gw *Gateway) {
 	if !methods[s.Method] {
 		c.errorf(key("method"), "%q: want GET, POST, PUT, PATCH or DELETE", s.Method)
 	}
-	if s.Body != nil && (s.Method == "GET" || u != nil && u.Kind == "graphql") {
-		c.keyErrorf(key("body"), "a GET or graphql step takes no body")
+	switch {
+	case s.Body != nil && u != nil && u.Kind == "graphql":
+		c.keyErrorf(key("body"), "a graphql step sends query and variables, not body")
+	case s.Body != nil && s.Method == "GET":
+		c.keyErrorf(key("body"), "a GET step takes no body: set method: POST, PUT or PATCH")
 	}
 	if s.Concurrency < 0 || s.Concurrency > 64 {
 		c.errorf(key("concurrency"), "want 1 to 64, got %d", s.Concurrency)
@@ -252,8 +287,12 @@ func (c pctx) validateStep(p *Pipeline, name string, gw *Gateway) {
 		c.keyErrorf(key("stale"), "stale needs cache")
 	}
 	for i, n := range s.Needs {
-		if p.Steps[n] == nil || n == name {
-			c.errorf(key("needs"), "unknown step %q in needs[%d] (steps: %s)", n, i, strings.Join(p.StepOrder, ", "))
+		at, k := c.elem(key("needs"), i), fmt.Sprintf("steps.%s.needs[%d]", name, i)
+		switch {
+		case n == name:
+			c.errorAt(at, k, "step %q cannot need itself", n)
+		case p.Steps[n] == nil:
+			c.errorAt(at, k, "unknown step %q (steps: %s)", n, strings.Join(p.StepOrder, ", "))
 		}
 	}
 	for h := range s.Headers {
@@ -288,15 +327,16 @@ func (c pctx) checkCycles(p *Pipeline) {
 	visit = func(n string) {
 		state[n] = visiting
 		stack = append(stack, n)
-		for _, m := range p.Steps[n].Needs {
-			if p.Steps[m] == nil {
+		for j, m := range p.Steps[n].Needs {
+			if p.Steps[m] == nil || m == n { // reported by validateStep
 				continue
 			}
 			switch state[m] {
 			case visiting:
 				i := indexOf(stack, m)
 				cycle := append(append([]string{}, stack[i:]...), m)
-				c.errorf([]string{"steps", n, "needs"}, "needs cycle: %s", strings.Join(cycle, " -> "))
+				c.errorAt(c.elem([]string{"steps", n, "needs"}, j), fmt.Sprintf("steps.%s.needs[%d]", n, j),
+					"needs cycle: %s", strings.Join(cycle, " -> "))
 			case unvisited:
 				visit(m)
 			}

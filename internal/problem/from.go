@@ -20,8 +20,11 @@ func From(err error) *Problem {
 		output   *pipeline.OutputError
 		step     *pipeline.StepError
 		body     *BodyError
+		known    *Error
 	)
 	switch {
+	case errors.As(err, &known):
+		return known.P
 	case errors.As(err, &params):
 		p := New("bad-request", http.StatusBadRequest, "the request has invalid parameters")
 		p.Errors = params.Problems

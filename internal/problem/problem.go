@@ -59,3 +59,19 @@ func Write(w http.ResponseWriter, p *Problem) {
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(body)
 }
+
+// Error is an error that already knows the problem it answers with:
+// authentication, authorization, rate limits, validation.
+type Error struct {
+	P   *Problem
+	Err error // the cause, for logs; never shown to clients
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.P.Title + ": " + e.Err.Error()
+	}
+	return e.P.Title + ": " + e.P.Detail
+}
+
+func (e *Error) Unwrap() error { return e.Err }

@@ -6,7 +6,10 @@ import (
 	"net/http"
 	"net/url"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/manifoldgw/manifold/connectors"
+	"github.com/manifoldgw/manifold/internal/cache"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -16,11 +19,17 @@ type Runtime struct {
 	Plan      *pipeline.Plan
 	Engine    *pipeline.Engine
 	upstreams map[string]*connectors.Upstream
+	cache     *cache.Cache
+	flight    singleflight.Group // identical concurrent runs of cached pipelines
 }
 
 // Build creates the connectors and the engine of plan.
 func Build(plan *pipeline.Plan, logger *slog.Logger) (*Runtime, error) {
-	rt := &Runtime{Plan: plan, upstreams: map[string]*connectors.Upstream{}}
+	c, err := cache.New(int64(plan.Gateway.Cache.MaxSize))
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	rt := &Runtime{Plan: plan, upstreams: map[string]*connectors.Upstream{}, cache: c}
 	conns := map[string]connectors.Connector{}
 	for name, u := range plan.Gateway.Upstreams {
 		cfg, err := upstreamConfig(name, u)
@@ -28,12 +37,12 @@ func Build(plan *pipeline.Plan, logger *slog.Logger) (*Runtime, error) {
 			rt.Close()
 			return nil, err
 		}
-		c, err := connectors.New(cfg, connectors.Options{Logger: logger})
+		u, err := connectors.New(cfg, connectors.Options{Logger: logger, Cache: rt.cache})
 		if err != nil {
 			rt.Close()
 			return nil, err
 		}
-		rt.upstreams[name], conns[name] = c, c
+		rt.upstreams[name], conns[name] = u, u
 	}
 	rt.Engine = pipeline.NewEngine(conns, pipeline.EngineOptions{MaxResponse: int(plan.Gateway.Server.MaxResponse)})
 	return rt, nil
@@ -65,9 +74,18 @@ func upstreamConfig(name string, u *pipeline.Upstream) (connectors.Config, error
 	}, nil
 }
 
-// Close releases the upstreams' idle connections.
+// Close releases the upstreams' idle connections and the cache.
 func (rt *Runtime) Close() {
 	for _, u := range rt.upstreams {
 		u.Close()
 	}
+	if rt.cache != nil {
+		rt.cache.Close()
+	}
 }
+
+// Cache is the runtime's shared cache (step answers and whole answers).
+func (rt *Runtime) Cache() *cache.Cache { return rt.cache }
+
+// Upstream returns the named upstream, for operators' views.
+func (rt *Runtime) Upstream(name string) *connectors.Upstream { return rt.upstreams[name] }

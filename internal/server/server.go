@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
+	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 )
@@ -21,6 +24,25 @@ import (
 type Server struct {
 	current atomic.Pointer[routes]
 	log     *slog.Logger
+	opts    Options
+}
+
+// Options are a Server's dependencies; nil fields mean "none".
+type Options struct {
+	Logger *slog.Logger
+	// Recorder receives every finished call (audit, metrics, watchers).
+	Recorder event.Recorder
+	// Auth identifies callers; nil: every caller is anonymous.
+	Auth Authenticator
+	// Limiter applies rate limits; nil: unlimited.
+	Limiter Limiter
+	// Validator checks REST requests against the published contract.
+	Validator RequestValidator
+	// Surfaces are mounted beside the pipelines for every Runtime.
+	Surfaces []Surface
+	// ClientIP returns a request's client address (for rate limits and
+	// audit); nil: the TCP peer's address.
+	ClientIP func(r *http.Request) string
 }
 
 // routes is a Runtime with its request router.
@@ -30,27 +52,38 @@ type routes struct {
 }
 
 // New returns a Server serving rt.
-func New(rt *Runtime, logger *slog.Logger) *Server {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+func New(rt *Runtime, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{log: logger}
-	s.Swap(rt)
+	if opts.ClientIP == nil {
+		opts.ClientIP = remoteIP
+	}
+	s := &Server{log: opts.Logger, opts: opts}
+	if err := s.Swap(rt); err != nil {
+		// Surfaces are mounted on a fresh mux; only a broken surface fails.
+		s.log.Error("mounting surfaces", "err", err)
+	}
 	return s
 }
 
-// Swap starts serving rt and returns the Runtime it replaces (nil at
-// first). Requests in flight finish on the old one.
-func (s *Server) Swap(rt *Runtime) *Runtime {
+// Swap starts serving rt. Requests in flight finish on the Runtime they
+// started with; the caller closes the old one (see Runtime) once they have.
+// If a surface cannot be mounted, nothing changes and the error is
+// returned.
+func (s *Server) Swap(rt *Runtime) error {
 	r := &routes{rt: rt, mux: http.NewServeMux()}
 	r.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, []byte(`{"status":"ok"}`)) })
 	r.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, []byte(`{"status":"ready"}`)) })
 	for _, p := range rt.Plan.Pipelines {
 		r.mux.Handle(p.Method+" "+p.Path, s.pipelineHandler(rt, p))
 	}
-	if old := s.current.Swap(r); old != nil {
-		return old.rt
+	for _, sf := range s.opts.Surfaces {
+		if err := sf.Mount(r.mux, s, rt); err != nil {
+			return err
+		}
 	}
+	s.current.Store(r)
 	return nil
 }
 
@@ -60,6 +93,17 @@ func (s *Server) Runtime() *Runtime { return s.current.Load().rt }
 // ServeHTTP routes to a pipeline. Requests that match no route, or match
 // one with another method, get a problem document rather than text.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(RequestIDHeader, newRequestID())
+	if s.opts.Auth != nil {
+		id, err := s.opts.Auth.Authenticate(r)
+		if err != nil {
+			problem.Write(w, problem.From(err))
+			return
+		}
+		if id != nil {
+			r = r.WithContext(WithIdentity(r.Context(), id))
+		}
+	}
 	mux := s.current.Load().mux
 	if _, pattern := mux.Handler(r); pattern != "" {
 		mux.ServeHTTP(w, r)
@@ -89,49 +133,87 @@ func (s *statusRecorder) WriteHeader(code int)        { s.status = code }
 func (s *Server) pipelineHandler(rt *Runtime, p *pipeline.Compiled) http.Handler {
 	maxBody := int64(rt.Plan.Gateway.Server.MaxBody)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		query := r.URL.Query()
-		params, err := p.ParseParams(func(in, name string) (string, bool) {
-			switch in {
-			case "path":
-				v := r.PathValue(name)
-				return v, v != ""
-			case "header":
-				v := r.Header.Get(name)
-				return v, v != ""
-			}
-			if !query.Has(name) {
-				return "", false
-			}
-			return query.Get(name), true
-		})
-		if err != nil {
-			problem.Write(w, problem.From(err))
-			return
+		call := &Call{
+			Pipeline: p, Surface: event.SurfaceREST, Method: r.Method, Path: r.URL.Path,
+			Client: s.opts.ClientIP(r), RequestID: requestID(w),
 		}
-		in := pipeline.Input{Params: params}
-		if p.Method != http.MethodGet {
-			if in.Body, err = readBody(w, r, maxBody, p.Body != nil); err != nil {
-				problem.Write(w, problem.From(err))
-				return
-			}
+		call.Input.Consumer = IdentityFrom(r.Context())
+		o := s.restCall(w, r, rt, call, maxBody)
+		if o.Err != nil && r.Context().Err() != nil {
+			return // the client went away; nobody is listening
 		}
-		res, err := rt.Engine.Run(r.Context(), p, in)
-		if err != nil {
-			if r.Context().Err() != nil {
-				return // the client went away; nobody is listening
-			}
-			s.log.Warn("pipeline failed", "pipeline", p.Name, "err", err)
-			problem.Write(w, problem.From(err))
-			return
+		if o.Err != nil {
+			s.log.Warn("pipeline call failed", "pipeline", p.Name, "request_id", call.RequestID, "err", o.Err)
 		}
-		if len(res.Missing) > 0 {
-			w.Header().Set("Manifold-Incomplete", strings.Join(res.Missing, ","))
+		for k, v := range call.Header {
+			w.Header()[k] = v
 		}
-		if len(res.Stale) > 0 {
-			w.Header().Set("Manifold-Stale", strings.Join(res.Stale, ","))
-		}
-		writeJSON(w, res.JSON)
+		status := WriteOutcome(w, o)
+		s.record(r.Context(), call, o, status)
 	})
+}
+
+// restCall turns a REST request into a call and invokes it.
+func (s *Server) restCall(w http.ResponseWriter, r *http.Request, rt *Runtime, call *Call, maxBody int64) *Outcome {
+	start := time.Now()
+	fail := func(err error) *Outcome { return &Outcome{Err: err, Start: start} }
+	p := call.Pipeline
+	if err := s.authorize(r.Context(), call); err != nil {
+		return fail(err)
+	}
+	if s.opts.Validator != nil {
+		if err := s.opts.Validator.ValidateRequest(r, rt, p); err != nil {
+			return fail(err)
+		}
+	}
+	query := r.URL.Query()
+	params, err := p.ParseParams(func(in, name string) (string, bool) {
+		switch in {
+		case "path":
+			v := r.PathValue(name)
+			return v, v != ""
+		case "header":
+			v := r.Header.Get(name)
+			return v, v != ""
+		}
+		if !query.Has(name) {
+			return "", false
+		}
+		return query.Get(name), true
+	})
+	if err != nil {
+		return fail(err)
+	}
+	call.Input.Params = params
+	if p.Method != http.MethodGet {
+		if call.Input.Body, err = readBody(w, r, maxBody, p.Body != nil); err != nil {
+			return fail(err)
+		}
+	}
+	o := rt.Invoke(r.Context(), call)
+	o.Start = start
+	return o
+}
+
+// Invoke runs a call from a surface other than REST (GraphQL, MCP): the
+// same authorization, rate limits, cache and engine as a REST request.
+// The caller writes the answer, then calls Finish.
+func (s *Server) Invoke(ctx context.Context, c *Call) *Outcome {
+	start := time.Now()
+	if c.Input.Consumer == nil {
+		c.Input.Consumer = IdentityFrom(ctx)
+	}
+	if err := s.authorize(ctx, c); err != nil {
+		return &Outcome{Err: err, Start: start}
+	}
+	o := s.Runtime().Invoke(ctx, c)
+	o.Start = start
+	return o
+}
+
+// Finish records a finished call of a surface (audit, metrics, watchers).
+func (s *Server) Finish(ctx context.Context, c *Call, o *Outcome, status int) {
+	s.record(ctx, c, o, status)
 }
 
 func writeJSON(w http.ResponseWriter, body []byte) {

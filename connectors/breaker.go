@@ -1,0 +1,109 @@
+package connectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+)
+
+// Defaults for the zero values of BreakerConfig.
+const (
+	DefaultBreakerFailures = 5
+	DefaultBreakerWindow   = 10 * time.Second
+	DefaultBreakerCooldown = 15 * time.Second
+)
+
+// BreakerCounts are an upstream breaker's counts in its current window;
+// they restart at every state change and every Window while closed.
+type BreakerCounts struct {
+	Requests            uint32
+	Successes           uint32
+	Failures            uint32
+	ConsecutiveFailures uint32
+}
+
+// breaker is the circuit breaker layer (sony/gobreaker). It opens after
+// Failures consecutive failures within Window; while open it answers
+// ErrBreakerOpen at once, without network; after Cooldown it lets one probe
+// through (half-open), whose outcome closes or reopens it.
+type breaker struct {
+	cb      *gobreaker.CircuitBreaker[*Response]
+	openErr error
+}
+
+func newBreaker(cfg Config, log *slog.Logger) *breaker {
+	failures := uint32(DefaultBreakerFailures)
+	if cfg.Breaker.Failures > 0 {
+		failures = uint32(cfg.Breaker.Failures)
+	}
+	st := gobreaker.Settings{
+		Name:        cfg.Name,
+		MaxRequests: 1, // one probe when half-open
+		Interval:    orDefault(cfg.Breaker.Window, DefaultBreakerWindow),
+		Timeout:     orDefault(cfg.Breaker.Cooldown, DefaultBreakerCooldown),
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= failures },
+		// Failures are upstream failures: unreachable, timeouts, 5xx,
+		// oversized answers. A 4xx or GraphQL errors mean it works.
+		IsSuccessful: func(err error) bool { return err == nil || upstreamAnswered(err) },
+		// Neither success nor failure: the engine's mistakes, our own
+		// saturation, and callers that gave up before their deadline.
+		IsExcluded: func(err error) bool {
+			return errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrBulkheadFull) ||
+				errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+		},
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			level := slog.LevelInfo
+			if to == gobreaker.StateOpen {
+				level = slog.LevelWarn
+			}
+			log.Log(context.Background(), level, "upstream breaker changed state",
+				"upstream", name, "from", from.String(), "to", to.String())
+		},
+	}
+	return &breaker{
+		cb:      gobreaker.NewCircuitBreaker[*Response](st),
+		openErr: fmt.Errorf("upstream %q: %w", cfg.Name, ErrBreakerOpen),
+	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+func (b *breaker) wrap(next Connector) Connector {
+	return connectorFunc(func(ctx context.Context, req *Request) (*Response, error) {
+		state := b.cb.State()
+		resp, err := b.cb.Execute(func() (*Response, error) { return next.Do(ctx, req) })
+		switch {
+		case errors.Is(err, gobreaker.ErrOpenState):
+			return &Response{Breaker: gobreaker.StateOpen.String()}, b.openErr
+		case errors.Is(err, gobreaker.ErrTooManyRequests): // the half-open probe is out
+			return &Response{Breaker: gobreaker.StateHalfOpen.String()}, b.openErr
+		}
+		if resp == nil {
+			resp = &Response{}
+		}
+		resp.Breaker = state.String()
+		return resp, err
+	})
+}
+
+// state is "closed", "open" or "half-open".
+func (b *breaker) state() string { return b.cb.State().String() }
+
+func (b *breaker) counts() BreakerCounts {
+	c := b.cb.Counts()
+	return BreakerCounts{
+		Requests:            c.Requests,
+		Successes:           c.TotalSuccesses,
+		Failures:            c.TotalFailures,
+		ConsecutiveFailures: c.ConsecutiveFailures,
+	}
+}

@@ -1,0 +1,152 @@
+package connectors
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestBreakerTripsOnRefusedConnection(t *testing.T) {
+	cfg := config(t, refusedURL(t))
+	cfg.Breaker = BreakerConfig{Failures: 3, Cooldown: time.Hour}
+	u := newUpstream(t, cfg, Options{})
+	for i := range 3 {
+		if _, err := u.Do(context.Background(), &Request{Method: "GET", Path: "/"}); err == nil || errors.Is(err, ErrBreakerOpen) {
+			t.Fatalf("call %d: got %v, want a connection error", i, err)
+		}
+	}
+	if got := u.BreakerState(); got != "open" {
+		t.Fatalf("breaker %s after 3 failures, want open", got)
+	}
+	const calls = 100
+	start := time.Now()
+	for range calls {
+		resp, err := u.Do(context.Background(), &Request{Method: "GET", Path: "/"})
+		if !errors.Is(err, ErrBreakerOpen) || resp.Breaker != "open" || resp.Attempts != 0 {
+			t.Fatalf("got %v, breaker %q, attempts %d; want ErrBreakerOpen, open, 0", err, resp.Breaker, resp.Attempts)
+		}
+	}
+	if avg := time.Since(start) / calls; avg > time.Millisecond {
+		t.Errorf("open breaker took %s per call, want microseconds", avg)
+	}
+}
+
+func TestOpenBreakerDoesNotCallUpstream(t *testing.T) {
+	var calls atomic.Int64
+	srv := server(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
+	})
+	cfg := config(t, srv.URL)
+	cfg.Breaker = BreakerConfig{Failures: 2, Cooldown: time.Hour}
+	u := newUpstream(t, cfg, Options{})
+	for range 10 {
+		u.Do(context.Background(), &Request{Method: "GET", Path: "/"})
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("upstream called %d times, want 2 (then the breaker opens)", n)
+	}
+	if c := u.Counts(); c.ConsecutiveFailures != 0 || c.Requests != 0 {
+		t.Errorf("counts %+v, want a fresh window after opening", c)
+	}
+}
+
+func TestBreakerClosesAfterProbe(t *testing.T) {
+	var calls atomic.Int64
+	var healthy atomic.Bool
+	srv := server(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	})
+	cfg := config(t, srv.URL)
+	cfg.Breaker = BreakerConfig{Failures: 1, Cooldown: 50 * time.Millisecond}
+	u := newUpstream(t, cfg, Options{})
+	u.Do(context.Background(), &Request{Method: "GET", Path: "/"})
+	if got := u.BreakerState(); got != "open" {
+		t.Fatalf("breaker %s, want open", got)
+	}
+	healthy.Store(true)
+	eventually(t, "the breaker is half-open", func() bool { return u.BreakerState() == "half-open" })
+	resp, err := u.Do(context.Background(), &Request{Method: "GET", Path: "/"})
+	if err != nil || resp.Breaker != "half-open" {
+		t.Fatalf("probe: %v, breaker %q; want success while half-open", err, resp.Breaker)
+	}
+	if got := u.BreakerState(); got != "closed" {
+		t.Errorf("breaker %s after a good probe, want closed", got)
+	}
+	if n := calls.Load(); n != 2 {
+		t.Errorf("upstream called %d times, want 2 (failure, probe)", n)
+	}
+}
+
+func TestAnswersDoNotTripBreaker(t *testing.T) {
+	tests := []struct {
+		name, kind, body string
+		status           int
+	}{
+		{"404", KindHTTP, `{}`, http.StatusNotFound},
+		{"429", KindHTTP, `{}`, http.StatusTooManyRequests},
+		{"graphql errors", KindGraphQL, `{"errors":[{"message":"no"}]}`, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := server(t, func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(tt.status)
+				w.Write([]byte(tt.body))
+			})
+			cfg := config(t, srv.URL)
+			cfg.Kind = tt.kind
+			cfg.Breaker = BreakerConfig{Failures: 2}
+			u := newUpstream(t, cfg, Options{})
+			for range 5 {
+				if _, err := u.Do(context.Background(), &Request{Method: "POST", Path: "/", Body: []byte(`{"query":"{a}"}`)}); err == nil {
+					t.Fatal("want an error")
+				}
+			}
+			if got, c := u.BreakerState(), u.Counts(); got != "closed" || c.Successes != 5 {
+				t.Errorf("breaker %s with counts %+v, want closed with 5 successes", got, c)
+			}
+		})
+	}
+}
+
+func TestBreakerLogsStateChanges(t *testing.T) {
+	var buf syncBuffer
+	cfg := config(t, refusedURL(t))
+	cfg.Name = "markets"
+	cfg.Breaker = BreakerConfig{Failures: 1}
+	u := newUpstream(t, cfg, Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	u.Do(context.Background(), &Request{Method: "GET", Path: "/"})
+	line := buf.String()
+	for _, want := range []string{"level=WARN", "upstream=markets", "from=closed", "to=open"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log %q lacks %q", line, want)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/http"
+
+	"github.com/manifoldgw/manifold/internal/pipeline"
+)
+
+// Surface serves more of the gateway beside the pipelines' REST paths:
+// OpenAPI documents, GraphQL, MCP, metrics. Mount is called for every
+// Runtime, at start and at each reload, so a surface always follows the
+// plan being served. Surfaces call Server.Invoke to run a pipeline.
+type Surface interface {
+	Mount(mux *http.ServeMux, s *Server, rt *Runtime) error
+}
+
+// Authenticator identifies the caller of a request. It returns a nil
+// Identity for an anonymous caller, and an error for credentials that are
+// present but wrong (the error should carry its problem: see
+// problem.Error).
+type Authenticator interface {
+	Authenticate(r *http.Request) (*pipeline.Identity, error)
+}
+
+// Limiter applies rate limits to a call. It returns headers to add to the
+// answer (RateLimit, RateLimit-Policy) and, to refuse, an error carrying a
+// 429 problem with Retry-After.
+type Limiter interface {
+	Allow(ctx context.Context, p *pipeline.Compiled, id *pipeline.Identity, client string) (http.Header, error)
+}
+
+// RequestValidator checks a REST request against the pipeline's published
+// contract before anything runs. It returns an error carrying a 400
+// problem listing every violation.
+type RequestValidator interface {
+	ValidateRequest(r *http.Request, rt *Runtime, p *pipeline.Compiled) error
+}
+
+type identityKey struct{}
+
+// IdentityFrom returns the caller ServeHTTP authenticated, or nil.
+func IdentityFrom(ctx context.Context) *pipeline.Identity {
+	id, _ := ctx.Value(identityKey{}).(*pipeline.Identity)
+	return id
+}
+
+// WithIdentity returns ctx carrying id (for surfaces and tests that
+// authenticate by other means).
+func WithIdentity(ctx context.Context, id *pipeline.Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+// remoteIP is the default client address: the TCP peer, without port.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
