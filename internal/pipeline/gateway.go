@@ -47,6 +47,17 @@ func (l *loader) loadGateway() *Gateway {
 	if len(l.errs) > before || !l.decode(d, gw) {
 		return nil
 	}
+	// `name:` with no value decodes to nil; validated as an empty entry.
+	for name, u := range gw.Upstreams {
+		if u == nil {
+			gw.Upstreams[name] = &Upstream{}
+		}
+	}
+	for name, c := range gw.Consumers {
+		if c == nil {
+			gw.Consumers[name] = &Consumer{}
+		}
+	}
 	applyGatewayDefaults(gw)
 	l.validateGateway(d, gw)
 	if len(l.errs) > before {
@@ -60,16 +71,19 @@ func (l *loader) loadGateway() *Gateway {
 // values it put in, so that they can be redacted wherever config is shown.
 func (l *loader) resolveEnv(d *doc) []string {
 	var secrets []string
-	ast.Walk(visitFunc(func(n ast.Node) {
+	walkValues(d.body, "", func(n ast.Node, key string) {
 		s, ok := n.(*ast.StringNode)
-		if !ok || !strings.Contains(s.Value, "${") {
+		if lit, isLit := n.(*ast.LiteralNode); isLit {
+			s, ok = lit.Value, true
+		}
+		if !ok || s == nil || !strings.Contains(s.Value, "${") {
 			return
 		}
 		s.Value = envRef.ReplaceAllStringFunc(s.Value, func(ref string) string {
 			name := envRef.FindStringSubmatch(ref)[1]
 			v, ok := l.env(name)
 			if !ok {
-				l.errorf(d.file, s, "", "environment variable %s is not set", name)
+				l.errorf(d.file, n, key, "environment variable %s is not set", name)
 				return ""
 			}
 			if v != "" {
@@ -77,15 +91,8 @@ func (l *loader) resolveEnv(d *doc) []string {
 			}
 			return v
 		})
-	}), d.body)
+	})
 	return secrets
-}
-
-type visitFunc func(ast.Node)
-
-func (f visitFunc) Visit(n ast.Node) ast.Visitor {
-	f(n)
-	return f
 }
 
 func applyGatewayDefaults(gw *Gateway) {
@@ -163,8 +170,13 @@ func applyUpstreamDefaults(u *Upstream) {
 }
 
 func (l *loader) validateGateway(d *doc, gw *Gateway) {
+	// at locates keys: its value, or the nearest parent key present.
 	at := func(keys ...string) ast.Node {
 		v, _ := lookup(d.body, keys...)
+		for v == nil && len(keys) > 0 {
+			_, v = lookup(d.body, keys...)
+			keys = keys[:len(keys)-1]
+		}
 		return v
 	}
 	if gw.Server.TLS != nil && (gw.Server.TLS.Cert == "" || gw.Server.TLS.Key == "") {

@@ -27,7 +27,7 @@ func (p *Param) IsRequired() bool {
 func (c pctx) validateParam(name string, p *Param) {
 	key := func(k ...string) []string { return append([]string{"params", name}, k...) }
 	if p == nil {
-		c.errorf(key(), "empty parameter")
+		c.keyErrorf(key(), "empty parameter: write at least {type: string}")
 		return
 	}
 	if !identifier.MatchString(name) {
@@ -41,10 +41,19 @@ func (c pctx) validateParam(name string, p *Param) {
 		return
 	}
 	if n := utf8.RuneCountInString(p.Description); n > MaxParamDescription {
-		c.errorf(key("description"), "%d characters, at most %d", n, MaxParamDescription)
+		c.errorf(key("description"), "%d characters is too long: assistants accept at most %d", n, MaxParamDescription)
 	}
 	if p.Minimum != nil && p.Maximum != nil && *p.Minimum > *p.Maximum {
 		c.errorf(key("minimum"), "minimum %v is above maximum %v", *p.Minimum, *p.Maximum)
+	}
+	if p.MinLength != nil && *p.MinLength < 0 {
+		c.errorf(key("min_length"), "must not be negative")
+	}
+	if p.MaxLength != nil && *p.MaxLength < 0 {
+		c.errorf(key("max_length"), "must not be negative")
+	}
+	if p.MinLength != nil && p.MaxLength != nil && *p.MinLength > *p.MaxLength {
+		c.errorf(key("min_length"), "min_length %d is above max_length %d", *p.MinLength, *p.MaxLength)
 	}
 	if p.Pattern != "" {
 		re, err := regexp.Compile(p.Pattern)
@@ -56,7 +65,7 @@ func (c pctx) validateParam(name string, p *Param) {
 	for i, e := range p.Enum {
 		v, err := fromYAML(p.Type, e)
 		if err != nil {
-			c.errorf(key("enum"), "enum[%d]: %v", i, err)
+			c.errorAt(c.elem(key("enum"), i), fmt.Sprintf("params.%s.enum[%d]", name, i), "%v", err)
 			continue
 		}
 		p.Enum[i] = v
@@ -77,7 +86,11 @@ func (c pctx) normalize(key []string, p *Param, v *any) {
 		return
 	}
 	if reason := p.check(typed); reason != "" {
-		c.errorf(key, "%v %s", typed, reason)
+		if str, ok := typed.(string); ok {
+			c.errorf(key, "%q %s", str, reason)
+		} else {
+			c.errorf(key, "%v %s", typed, reason)
+		}
 		return
 	}
 	*v = typed
@@ -106,7 +119,7 @@ func fromYAML(typ string, v any) (any, error) {
 		case float64:
 			f = n
 		default:
-			return nil, fmt.Errorf("%v is not a %s", v, typ)
+			return nil, notA(v, typ)
 		}
 		if typ == "number" {
 			return f, nil
@@ -115,7 +128,18 @@ func fromYAML(typ string, v any) (any, error) {
 			return int(f), nil
 		}
 	}
-	return nil, fmt.Errorf("%v is not a %s", v, typ)
+	return nil, notA(v, typ)
+}
+
+func notA(v any, typ string) error {
+	article := "a"
+	if typ == "integer" {
+		article = "an"
+	}
+	if s, ok := v.(string); ok {
+		return fmt.Errorf("%q is not %s %s", s, article, typ)
+	}
+	return fmt.Errorf("%v is not %s %s", v, article, typ)
 }
 
 // FromString converts a request's text to the parameter's type and checks

@@ -15,14 +15,44 @@ import (
 // goccy/go-yaml passes errors of custom unmarshalers through unchanged, so
 // the loader turns this into a located Error.
 type nodeError struct {
-	tok *token.Token
-	msg string
+	node ast.Node
+	tok  *token.Token
+	msg  string
 }
 
 func (e *nodeError) Error() string { return e.msg }
 
 func errAt(n ast.Node, format string, args ...any) error {
-	return &nodeError{tok: n.GetToken(), msg: fmt.Sprintf(format, args...)}
+	return &nodeError{node: n, tok: n.GetToken(), msg: fmt.Sprintf(format, args...)}
+}
+
+// quoteShort quotes a string for a message, shortened when long.
+func quoteShort(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		s = string(r[:40]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// describe names the kind of a YAML node for "want X, got Y" messages.
+func describe(n ast.Node) string {
+	switch v := unwrap(n).(type) {
+	case nil, *ast.NullNode:
+		return "null"
+	case *ast.StringNode:
+		return quoteShort(v.Value)
+	case *ast.LiteralNode:
+		return quoteShort(v.Value.Value)
+	case *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode, *ast.BoolNode:
+		return v.GetToken().Value
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	case *ast.SequenceNode:
+		return "a list"
+	case *ast.AliasNode:
+		return fmt.Sprintf("the alias %s (aliases are not supported here: write the value out)", v.GetToken().Value+v.Value.GetToken().Value)
+	}
+	return strings.ToLower(n.Type().String())
 }
 
 // scalarString returns the text of a scalar node, or an error naming what
@@ -34,7 +64,7 @@ func scalarString(n ast.Node, what string) (string, error) {
 	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
 		return n.GetToken().Value, nil
 	}
-	return "", errAt(n, "expected %s, got %s", what, n.Type())
+	return "", errAt(n, "want %s, got %s", what, describe(n))
 }
 
 // Duration is a YAML duration string such as "800ms", "3s" or "5m".
@@ -42,6 +72,10 @@ type Duration time.Duration
 
 // UnmarshalYAML implements yaml.NodeUnmarshaler.
 func (d *Duration) UnmarshalYAML(n ast.Node) error {
+	if _, null := n.(*ast.NullNode); null {
+		*d = 0 // written but empty: not set
+		return nil
+	}
 	s, err := scalarString(n, `a duration such as "800ms" or "5m"`)
 	if err != nil {
 		return err
@@ -72,6 +106,10 @@ var sizeUnits = []struct {
 
 // UnmarshalYAML implements yaml.NodeUnmarshaler.
 func (s *Size) UnmarshalYAML(n ast.Node) error {
+	if _, null := n.(*ast.NullNode); null {
+		*s = 0 // written but empty: not set
+		return nil
+	}
 	text, err := scalarString(n, `a size such as "1MiB"`)
 	if err != nil {
 		return err
@@ -94,7 +132,7 @@ func parseSize(text string) (int64, bool) {
 		}
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || f*float64(mult) > math.MaxInt64/2 {
+	if err != nil || !(f >= 0) || f*float64(mult) > math.MaxInt64/2 { // !(f >= 0) also refuses NaN
 		return 0, false
 	}
 	return int64(f * float64(mult)), true
@@ -176,7 +214,7 @@ func (a *Access) UnmarshalYAML(n ast.Node) error {
 	}
 	m, ok := n.(*ast.MappingNode)
 	if !ok {
-		return errAt(n, "invalid access: want `public` or {roles: [...], rate: ...}")
+		return errAt(n, "invalid access: want `public` or {roles: [...], rate: ...}, got %s", describe(n))
 	}
 	*a = Access{}
 	for _, kv := range m.Values {
@@ -202,13 +240,13 @@ func (a *Access) UnmarshalYAML(n ast.Node) error {
 func stringList(n ast.Node) ([]string, error) {
 	seq, ok := n.(*ast.SequenceNode)
 	if !ok {
-		return nil, errAt(n, "expected a list of strings")
+		return nil, errAt(n, "want a list of strings, got %s", describe(n))
 	}
 	out := make([]string, 0, len(seq.Values))
 	for _, v := range seq.Values {
 		s, ok := v.(*ast.StringNode)
 		if !ok {
-			return nil, errAt(v, "expected a string")
+			return nil, errAt(v, "want a string, got %s", describe(v))
 		}
 		out = append(out, s.Value)
 	}
@@ -238,7 +276,7 @@ type Expr struct {
 func (e *Expr) UnmarshalYAML(n ast.Node) error {
 	s, ok := scalarText(n)
 	if !ok {
-		return errAt(n, "expected a jq expression (a string), got %s", n.Type())
+		return errAt(n, "want a jq expression (a string), got %s", describe(n))
 	}
 	*e = Expr{Src: s, node: n}
 	return nil
@@ -275,7 +313,7 @@ func (q *StepQuery) UnmarshalYAML(n ast.Node) error {
 	}
 	m, ok := n.(*ast.MappingNode)
 	if !ok {
-		return errAt(n, "query: want a map of query parameters (http) or a GraphQL document (graphql)")
+		return errAt(n, "want a map of query parameters (http) or a GraphQL document (graphql), got %s", describe(n))
 	}
 	q.Params = make(map[string]*Template, len(m.Values))
 	for _, kv := range m.Values {

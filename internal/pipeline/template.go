@@ -115,6 +115,8 @@ func compileTemplate(n ast.Node) (tmpl, error) {
 		return arr, nil
 	case *ast.NullNode, nil:
 		return constT{}, nil
+	case *ast.AliasNode:
+		return nil, errAt(n, "want a value, got %s", describe(n))
 	}
 	val, err := scalarValue(n)
 	if err != nil {
@@ -136,8 +138,12 @@ func stringText(n ast.Node) (string, bool) {
 // scalarValue converts a YAML scalar to its JSON value (numbers as int or
 // float64, the types jq works with).
 func scalarValue(n ast.Node) (any, error) {
+	sc, ok := n.(ast.ScalarNode)
+	if !ok {
+		return nil, errAt(n, "want a value, got %s", describe(n))
+	}
 	var v any
-	raw, err := json.Marshal(n.(interface{ GetValue() any }).GetValue())
+	raw, err := json.Marshal(sc.GetValue())
 	if err == nil {
 		err = json.Unmarshal(raw, &v)
 	}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -40,6 +41,24 @@ func entries(n ast.Node) []*ast.MappingValueNode {
 	return nil
 }
 
+// isMapping reports whether n is a mapping.
+func isMapping(n ast.Node) bool {
+	switch unwrap(n).(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return true
+	}
+	return false
+}
+
+// firstKey returns the first key of a mapping, to locate errors about the
+// whole document.
+func firstKey(n ast.Node) ast.Node {
+	if es := entries(n); len(es) > 0 {
+		return es[0].Key
+	}
+	return n
+}
+
 // lookup follows keys down nested mappings. It returns the value node and
 // the key node of the last key, or nils when a key is absent.
 func lookup(n ast.Node, keys ...string) (value, key ast.Node) {
@@ -60,6 +79,26 @@ func lookup(n ast.Node, keys ...string) (value, key ast.Node) {
 	return value, key
 }
 
+// walkValues calls fn for every value node under n (mapping keys are not
+// visited) with its dotted key path.
+func walkValues(n ast.Node, path string, fn func(n ast.Node, path string)) {
+	n = unwrap(n)
+	if n == nil {
+		return
+	}
+	fn(n, path)
+	switch v := n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		for _, kv := range entries(v) {
+			walkValues(kv.Value, join(path, keyName(kv)), fn)
+		}
+	case *ast.SequenceNode:
+		for i, e := range v.Values {
+			walkValues(e, fmt.Sprintf("%s[%d]", path, i), fn)
+		}
+	}
+}
+
 // keyOrder returns the keys of the mapping at path, in written order.
 func keyOrder(n ast.Node, path ...string) []string {
 	m, _ := lookup(n, path...)
@@ -76,14 +115,38 @@ var (
 )
 
 // checkKeys walks a YAML node alongside the Go type it decodes into and
-// reports every mapping key the type does not know. goccy/go-yaml stops at
-// the first unknown field; a user fixing a file wants all of them at once.
+// reports every mapping key the type does not know, every value of the
+// wrong shape (a string where an integer belongs, a list for a mapping) and
+// every value a custom unmarshaler (Duration, Size, Rate, Access, ...)
+// refuses. goccy/go-yaml stops at the first problem and names Go types; a
+// user fixing a file wants all of them at once, by key.
 func checkKeys(n ast.Node, t reflect.Type, path string, report func(at ast.Node, key, msg string)) {
 	n = unwrap(n)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if n == nil || t == anyType || reflect.PointerTo(t).Implements(nodeUnmarshaler) {
+	if n == nil || t == anyType {
+		return
+	}
+	if _, null := n.(*ast.NullNode); null {
+		return // written but empty: not set
+	}
+	if reflect.PointerTo(t).Implements(nodeUnmarshaler) {
+		err := reflect.New(t).Interface().(yaml.NodeUnmarshaler).UnmarshalYAML(n)
+		var ne *nodeError
+		switch {
+		case errors.As(err, &ne):
+			report(ne.node, path, ne.msg)
+		case err != nil:
+			report(n, path, err.Error())
+		}
+		return
+	}
+	if _, alias := n.(*ast.AliasNode); alias {
+		return // goccy/go-yaml decodes it from its anchor, checked there
+	}
+	if want := wantKind(t, n); want != "" {
+		report(n, path, fmt.Sprintf("want %s, got %s", want, describe(n)))
 		return
 	}
 	switch t.Kind() {
@@ -103,12 +166,49 @@ func checkKeys(n ast.Node, t reflect.Type, path string, report func(at ast.Node,
 			checkKeys(kv.Value, t.Elem(), join(path, keyName(kv)), report)
 		}
 	case reflect.Slice:
-		if seq, ok := n.(*ast.SequenceNode); ok {
-			for i, v := range seq.Values {
-				checkKeys(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i), report)
-			}
+		for i, v := range n.(*ast.SequenceNode).Values {
+			checkKeys(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i), report)
 		}
 	}
+}
+
+// wantKind returns what a node of type t must be ("a mapping", "an
+// integer", ...) when n is not that, or "".
+func wantKind(t reflect.Type, n ast.Node) string {
+	ok := true
+	want := ""
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		_, m := n.(*ast.MappingNode)
+		_, mv := n.(*ast.MappingValueNode)
+		ok, want = m || mv, "a mapping"
+	case reflect.Slice:
+		_, ok = n.(*ast.SequenceNode)
+		want = "a list"
+	case reflect.String:
+		switch n.(type) {
+		case *ast.StringNode, *ast.LiteralNode, *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
+		default:
+			ok, want = false, "a string"
+		}
+	case reflect.Bool:
+		_, ok = n.(*ast.BoolNode)
+		want = "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		_, ok = n.(*ast.IntegerNode)
+		want = "an integer"
+	case reflect.Float32, reflect.Float64:
+		switch n.(type) {
+		case *ast.IntegerNode, *ast.FloatNode:
+		default:
+			ok, want = false, "a number"
+		}
+	}
+	if ok {
+		return ""
+	}
+	return want
 }
 
 func yamlFields(t reflect.Type) map[string]reflect.Type {
