@@ -50,7 +50,12 @@ func Serve(ctx context.Context, plan *pipeline.Plan, opts Options) error {
 		return err
 	}
 	defer rt.Close()
-	srv := server.NewHTTPServer(server.New(rt, server.Options{Logger: log}), log)
+	feats, err := assemble(plan, log)
+	if err != nil {
+		return err
+	}
+	defer feats.close()
+	srv := server.NewHTTPServer(server.New(rt, feats.opts), log)
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
