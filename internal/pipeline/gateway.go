@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"io/fs"
+	"net"
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,6 +29,12 @@ const (
 	DefaultAuditStream      = "MANIFOLD_AUDIT"
 	DefaultAuditSubject     = "manifold.audit"
 	DefaultAuditDataDir     = "./data"
+	DefaultAuditListen      = "127.0.0.1:4222"
+	DefaultAuditMaxAge      = 7 * 24 * time.Hour
+	DefaultAuditMaxBytes    = 1 << 30
+	DefaultAuditDuplicates  = 2 * time.Minute
+	DefaultAuditSpool       = 256 << 20
+	DefaultAuditQueue       = 8192
 	DefaultTelemetryService = "manifold"
 )
 
@@ -123,25 +131,22 @@ func applyGatewayDefaults(gw *Gateway) {
 	if gw.Cache.MaxSize == 0 {
 		gw.Cache.MaxSize = DefaultCacheSize
 	}
-	a := &gw.Audit
-	if a.NATS == "" {
-		a.NATS = "embedded"
-	}
-	if a.Stream == "" {
-		a.Stream = DefaultAuditStream
-	}
-	if a.Subject == "" {
-		a.Subject = DefaultAuditSubject
-	}
-	if a.DataDir == "" {
-		a.DataDir = DefaultAuditDataDir
-	}
+	applyAuditDefaults(&gw.Audit)
 	if gw.Telemetry.ServiceName == "" {
 		gw.Telemetry.ServiceName = DefaultTelemetryService
+	}
+	if gw.Telemetry.Prometheus == nil {
+		on := true
+		gw.Telemetry.Prometheus = &on
+	}
+	if gw.Telemetry.OTLPProtocol == "" {
+		gw.Telemetry.OTLPProtocol = "http"
 	}
 	if gw.Defaults.Access == nil {
 		gw.Defaults.Access = &Access{Public: true}
 	}
+	applyGraphQLDefaults(&gw.GraphQL)
+	applySecurityDefaults(gw)
 }
 
 func applyUpstreamDefaults(u *Upstream) {
@@ -173,9 +178,9 @@ func (l *loader) validateGateway(d *doc, gw *Gateway) {
 	// at locates keys: its value, or the nearest parent key present.
 	at := func(keys ...string) ast.Node {
 		v, _ := lookup(d.body, keys...)
-		for v == nil && len(keys) > 0 {
-			_, v = lookup(d.body, keys...)
+		for v == nil && len(keys) > 1 {
 			keys = keys[:len(keys)-1]
+			_, v = lookup(d.body, keys...)
 		}
 		return v
 	}
@@ -193,14 +198,15 @@ func (l *loader) validateGateway(d *doc, gw *Gateway) {
 	for _, name := range names {
 		l.validateUpstream(d, name, gw.Upstreams[name])
 	}
-	if n := gw.Audit.NATS; n != "embedded" && n != "off" && !strings.HasPrefix(n, "nats://") && !strings.HasPrefix(n, "tls://") {
-		l.errorf(d.file, at("audit", "nats"), "audit.nats", "%q: want embedded, off or a nats:// URL", n)
-	}
+	l.validateAudit(d, &gw.Audit)
+	l.validateTelemetry(d, gw.Telemetry)
 	for name, c := range gw.Consumers {
 		if len(c.KeySHA256) != 64 || strings.Trim(strings.ToLower(c.KeySHA256), "0123456789abcdef") != "" {
 			l.errorf(d.file, at("consumers", name, "key_sha256"), "consumers."+name+".key_sha256", "want 64 hex digits (the SHA-256 of the key)")
 		}
 	}
+	l.validateSecurity(d, gw, at)
+	l.validateGraphQL(d, gw.GraphQL, at)
 }
 
 func (l *loader) validateUpstream(d *doc, name string, u *Upstream) {
@@ -238,6 +244,113 @@ func (l *loader) validateUpstream(d *doc, name string, u *Upstream) {
 			l.errorf(d.file, at("headers"), key+".headers."+h, "header names and values must not contain CR or LF")
 		}
 	}
+}
+
+func (l *loader) validateTelemetry(d *doc, t Telemetry) {
+	at := func(k string) ast.Node {
+		v, _ := lookup(d.body, "telemetry", k)
+		if v == nil {
+			_, v = lookup(d.body, "telemetry")
+		}
+		return v
+	}
+	if t.OTLPProtocol != "http" && t.OTLPProtocol != "grpc" {
+		l.errorf(d.file, at("otlp_protocol"), "telemetry.otlp_protocol", "%q: want http or grpc", t.OTLPProtocol)
+	}
+	if e := t.OTLPEndpoint; e != "" {
+		if u, err := url.Parse(e); strings.Contains(e, "://") && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			l.errorf(d.file, at("otlp_endpoint"), "telemetry.otlp_endpoint", "want an http(s) URL or host:port")
+		}
+	}
+	switch t.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		l.errorf(d.file, at("log_level"), "telemetry.log_level", "%q: want debug, info, warn or error", t.LogLevel)
+	}
+}
+
+func applyAuditDefaults(a *AuditConfig) {
+	if a.NATS == "" {
+		a.NATS = "embedded"
+	}
+	if a.Stream == "" {
+		a.Stream = DefaultAuditStream
+	}
+	if a.Subject == "" {
+		a.Subject = DefaultAuditSubject
+	}
+	if a.DataDir == "" {
+		a.DataDir = DefaultAuditDataDir
+	}
+	if a.Listen == "" {
+		a.Listen = DefaultAuditListen
+	}
+	if a.MaxAge == 0 {
+		a.MaxAge = Duration(DefaultAuditMaxAge)
+	}
+	if a.MaxBytes == 0 {
+		a.MaxBytes = DefaultAuditMaxBytes
+	}
+	if a.Replicas == 0 {
+		a.Replicas = 1
+	}
+	if a.Duplicates == 0 {
+		a.Duplicates = Duration(DefaultAuditDuplicates)
+	}
+	if a.SpoolMaxBytes == 0 {
+		a.SpoolMaxBytes = DefaultAuditSpool
+	}
+	if a.QueueSize == 0 {
+		a.QueueSize = DefaultAuditQueue
+	}
+}
+
+var (
+	natsSubject = regexp.MustCompile(`^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$`)
+	natsStream  = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+)
+
+func (l *loader) validateAudit(d *doc, a *AuditConfig) {
+	at := func(k string) ast.Node {
+		v, _ := lookup(d.body, "audit", k)
+		if v == nil {
+			_, v = lookup(d.body, "audit")
+		}
+		return v
+	}
+	bad := func(k, format string, args ...any) { l.errorf(d.file, at(k), "audit."+k, format, args...) }
+	embedded := a.NATS == "embedded"
+	if n := a.NATS; !embedded && n != "off" && !strings.HasPrefix(n, "nats://") && !strings.HasPrefix(n, "tls://") {
+		bad("nats", "%q: want embedded, off or a nats:// URL", n)
+	}
+	if !natsStream.MatchString(a.Stream) {
+		bad("stream", "%q: want letters, digits, _ and -", a.Stream)
+	}
+	if !natsSubject.MatchString(a.Subject) {
+		bad("subject", "%q: want dot-separated tokens of letters, digits, _ and - (no wildcards)", a.Subject)
+	}
+	if host, port, err := net.SplitHostPort(a.Listen); err != nil || (port != "-1" && !isPort(port)) {
+		bad("listen", "%q: want host:port", a.Listen)
+	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		bad("listen", "%q: the embedded NATS server has no authentication, so it listens on loopback only; use an external NATS for other hosts", a.Listen)
+	}
+	if a.InProcess && !embedded {
+		bad("in_process", "applies to nats: embedded only")
+	}
+	if a.Replicas < 1 || a.Replicas > 5 {
+		bad("replicas", "want 1 to 5, got %d", a.Replicas)
+	}
+	if a.QueueSize < 0 {
+		bad("queue_size", "must not be negative")
+	}
+	if a.TLS != nil && (a.TLS.Cert == "") != (a.TLS.Key == "") {
+		bad("tls", "needs both cert and key, or neither")
+	}
+}
+
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 // upstream returns the upstream called name, or nil (also when gw is nil:

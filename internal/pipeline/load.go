@@ -132,7 +132,11 @@ func (l *loader) parse(name string) *doc {
 	}
 	d := &doc{file: file, source: data}
 	if len(f.Docs) > 1 {
-		l.errorf(file, f.Docs[1].Body, "", "one YAML document per file, found %d", len(f.Docs))
+		e := located(file, f.Docs[1].Start, fmt.Sprintf("one YAML document per file, found %d: remove the --- separators", len(f.Docs)))
+		if f.Docs[1].Start == nil {
+			e = located(file, f.Docs[1].Body.GetToken(), e.Msg)
+		}
+		l.errs = append(l.errs, e)
 		return nil
 	}
 	if len(f.Docs) == 1 {
@@ -160,10 +164,25 @@ func (l *loader) decode(d *doc, v any) bool {
 		return false
 	}
 	if err := yaml.NodeToValue(d.body, v); err != nil {
+		before := len(l.errs)
 		l.decodeError(d.file, err)
+		if e := l.errs[before]; e.Key == "" && e.Line > 0 {
+			e.Key = keyAt(d.body, e.Line, e.Column)
+		}
 		return false
 	}
 	return true
+}
+
+// keyAt returns the key path of the value at line:column, or "".
+func keyAt(root ast.Node, line, column int) string {
+	key := ""
+	walkValues(root, "", func(n ast.Node, path string) {
+		if tok := n.GetToken(); tok != nil && tok.Position != nil && tok.Position.Line == line && tok.Position.Column == column {
+			key = path
+		}
+	})
+	return key
 }
 
 // decodeError turns a goccy/go-yaml error or a nodeError into a located

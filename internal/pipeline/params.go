@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"regexp"
@@ -139,6 +140,9 @@ func notA(v any, typ string) error {
 	if s, ok := v.(string); ok {
 		return fmt.Errorf("%q is not %s %s", s, article, typ)
 	}
+	if typ == "string" {
+		return fmt.Errorf("%v is not a string: quote it", v)
+	}
 	return fmt.Errorf("%v is not %s %s", v, article, typ)
 }
 
@@ -274,4 +278,71 @@ func (c *Compiled) ParseParams(get func(in, name string) (string, bool)) (map[st
 		return nil, &ParamsError{Problems: problems}
 	}
 	return out, nil
+}
+
+// ParamsFromJSON types, checks and defaults parameters given as decoded
+// JSON values by name (MCP tool arguments, GraphQL variables): a string is
+// read as ParseParams reads request text, a number or boolean must fit the
+// parameter's type, null is absent. Names that are not parameters are left
+// to the caller. Every problem is reported in one *ParamsError.
+func (c *Compiled) ParamsFromJSON(args map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(c.Params))
+	var problems []ParamProblem
+	for _, name := range c.ParamOrder {
+		p := c.Params[name]
+		v := args[name]
+		if s, ok := v.(string); v == nil || (ok && s == "" && p.In != "path") {
+			if p.IsRequired() {
+				problems = append(problems, ParamProblem{p.In, name, "required"})
+			} else if p.Default != nil {
+				out[name] = p.Default
+			}
+			continue
+		}
+		typed, reason := p.FromJSON(v)
+		if reason != "" {
+			problems = append(problems, ParamProblem{p.In, name, reason})
+			continue
+		}
+		out[name] = typed
+	}
+	if len(problems) > 0 {
+		return nil, &ParamsError{Problems: problems}
+	}
+	return out, nil
+}
+
+// FromJSON converts a decoded JSON value (numbers as float64 or
+// json.Number) to the parameter's type and checks it. A string goes
+// through FromString, so "5" is a valid integer as in a query string.
+func (p *Param) FromJSON(v any) (any, string) {
+	switch x := v.(type) {
+	case string:
+		return p.FromString(x)
+	case map[string]any:
+		return nil, "an object is not " + withArticle(p.Type)
+	case []any:
+		return nil, "an array is not " + withArticle(p.Type)
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			v = n
+		} else if f, err := x.Float64(); err == nil {
+			v = f
+		}
+	}
+	typed, err := fromYAML(p.Type, v)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if reason := p.check(typed); reason != "" {
+		return nil, reason
+	}
+	return typed, ""
+}
+
+func withArticle(typ string) string {
+	if typ == "integer" {
+		return "an integer"
+	}
+	return "a " + typ
 }

@@ -7,6 +7,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/manifoldgw/manifold/connectors"
 )
 
@@ -15,12 +18,15 @@ import (
 type Engine struct {
 	upstreams   map[string]connectors.Connector
 	maxResponse int
+	tracer      trace.Tracer
 }
 
 // EngineOptions configure an Engine.
 type EngineOptions struct {
 	// MaxResponse caps the encoded answer in bytes (0: DefaultMaxResponse).
 	MaxResponse int
+	// TracerProvider makes a span per run and one per step; nil: none.
+	TracerProvider trace.TracerProvider
 }
 
 // NewEngine returns an Engine that calls upstreams by name.
@@ -28,7 +34,12 @@ func NewEngine(upstreams map[string]connectors.Connector, opts EngineOptions) *E
 	if opts.MaxResponse <= 0 {
 		opts.MaxResponse = DefaultMaxResponse
 	}
-	return &Engine{upstreams: upstreams, maxResponse: opts.MaxResponse}
+	tp := opts.TracerProvider
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
+	return &Engine{upstreams: upstreams, maxResponse: opts.MaxResponse,
+		tracer: tp.Tracer("github.com/manifoldgw/manifold/internal/pipeline")}
 }
 
 // Identity is the authenticated caller, as expressions see it in .consumer.
@@ -77,7 +88,9 @@ type run struct {
 // Run executes a compiled pipeline. It never outlives p's timeout, and
 // ctx's cancellation reaches every in-flight upstream call. The Result is
 // returned even with an error, so that its Steps can be shown.
-func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (*Result, error) {
+func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (res *Result, err error) {
+	ctx, span := e.tracer.Start(ctx, "pipeline "+p.Name, trace.WithAttributes(attrPipeline.String(p.Name)))
+	defer func() { endRun(span, res, err) }()
 	n := len(p.steps)
 	r := &run{
 		e: e, p: p, in: in, start: time.Now(),
@@ -99,7 +112,7 @@ func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (*Result, error
 		})
 	}
 	wg.Wait()
-	res := r.result()
+	res = r.result()
 	if err := r.failure(ctx, runCtx); err != nil {
 		return res, err
 	}

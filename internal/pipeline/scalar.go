@@ -72,6 +72,7 @@ type Duration time.Duration
 
 // UnmarshalYAML implements yaml.NodeUnmarshaler.
 func (d *Duration) UnmarshalYAML(n ast.Node) error {
+	n = unwrap(n) // tags such as !!str
 	if _, null := n.(*ast.NullNode); null {
 		*d = 0 // written but empty: not set
 		return nil
@@ -106,6 +107,7 @@ var sizeUnits = []struct {
 
 // UnmarshalYAML implements yaml.NodeUnmarshaler.
 func (s *Size) UnmarshalYAML(n ast.Node) error {
+	n = unwrap(n) // tags such as !!str
 	if _, null := n.(*ast.NullNode); null {
 		*s = 0 // written but empty: not set
 		return nil
@@ -149,6 +151,7 @@ type Rate struct {
 
 // UnmarshalYAML implements yaml.NodeUnmarshaler.
 func (r *Rate) UnmarshalYAML(n ast.Node) error {
+	n = unwrap(n) // tags such as !!str
 	text, err := scalarString(n, `a rate such as "60/min"`)
 	if err != nil {
 		return err
@@ -205,6 +208,7 @@ type Access struct {
 
 // UnmarshalYAML implements yaml.NodeUnmarshaler.
 func (a *Access) UnmarshalYAML(n ast.Node) error {
+	n = unwrap(n) // tags such as !!str
 	if s, ok := n.(*ast.StringNode); ok {
 		if s.Value != "public" {
 			return errAt(n, "invalid access %q: want `public` or {roles: [...], rate: ...}", s.Value)
@@ -212,13 +216,18 @@ func (a *Access) UnmarshalYAML(n ast.Node) error {
 		*a = Access{Public: true}
 		return nil
 	}
-	m, ok := n.(*ast.MappingNode)
-	if !ok {
+	if !isMapping(n) {
 		return errAt(n, "invalid access: want `public` or {roles: [...], rate: ...}, got %s", describe(n))
 	}
 	*a = Access{}
-	for _, kv := range m.Values {
+	for _, kv := range entries(n) {
 		switch key := keyName(kv); key {
+		case "public": // {public: true, rate: ...}: open, but rate-limited
+			b, ok := kv.Value.(*ast.BoolNode)
+			if !ok {
+				return errAt(kv.Value, "want true or false, got %s", describe(kv.Value))
+			}
+			a.Public = b.Value
 		case "roles":
 			roles, err := stringList(kv.Value)
 			if err != nil {
@@ -231,8 +240,11 @@ func (a *Access) UnmarshalYAML(n ast.Node) error {
 				return err
 			}
 		default:
-			return errAt(kv.Key, "unknown key %q in access (known: roles, rate)", key)
+			return errAt(kv.Key, "unknown key %q in access (known: public, roles, rate)", key)
 		}
+	}
+	if a.Public && len(a.Roles) > 0 {
+		return errAt(n, "access cannot be public and require roles")
 	}
 	return nil
 }
@@ -274,6 +286,7 @@ type Expr struct {
 
 // UnmarshalYAML implements yaml.NodeUnmarshaler.
 func (e *Expr) UnmarshalYAML(n ast.Node) error {
+	n = unwrap(n) // tags such as !!str
 	s, ok := scalarText(n)
 	if !ok {
 		return errAt(n, "want a jq expression (a string), got %s", describe(n))
@@ -306,6 +319,7 @@ type StepQuery struct {
 
 // UnmarshalYAML implements yaml.NodeUnmarshaler.
 func (q *StepQuery) UnmarshalYAML(n ast.Node) error {
+	n = unwrap(n) // tags such as !!str
 	*q = StepQuery{node: n}
 	if s, ok := scalarText(n); ok {
 		q.Document = s

@@ -51,7 +51,11 @@ func (r *run) exec(ctx context.Context, st *step) {
 		return
 	}
 	tr.Start = time.Since(r.start)
-	defer func() { tr.Duration = time.Since(r.start) - tr.Start }()
+	ctx, span := r.e.tracer.Start(ctx, "step "+st.name, stepAttrs(r.p, st))
+	defer func() {
+		tr.Duration = time.Since(r.start) - tr.Start
+		r.endStep(span, st)
+	}()
 	v, err := r.step(ctx, st)
 	if err != nil {
 		r.fail(st, err)

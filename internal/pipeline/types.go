@@ -19,6 +19,7 @@ type Gateway struct {
 	Audit     AuditConfig          `yaml:"audit"`
 	Telemetry Telemetry            `yaml:"telemetry"`
 	Plugin    Plugin               `yaml:"plugin"`
+	GraphQL   GraphQLConfig        `yaml:"graphql"`
 
 	// secrets are the values taken from the environment, so that anything
 	// that prints configuration can redact them.
@@ -33,12 +34,38 @@ type Server struct {
 	MaxBody     Size   `yaml:"max_body"`     // request body cap
 	MaxResponse Size   `yaml:"max_response"` // answer cap (GPT Actions accept 100,000 bytes)
 	TLS         *TLS   `yaml:"tls"`
+
+	// Listener limits; zero means the gateway's defaults.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	WriteTimeout      Duration `yaml:"write_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes    Size     `yaml:"max_header_bytes"`
+	// MaxConcurrent caps requests in flight (0: unlimited); past it, 503.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// Rate limits every pipeline call together, whoever makes it.
+	Rate *Rate `yaml:"rate"`
+	// TrustedProxies are the addresses (IPs or CIDRs) whose
+	// X-Forwarded-For is believed when finding the client's address.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	CORS           *CORS    `yaml:"cors"`
 }
 
-// TLS names a certificate and key file.
+// TLS names a certificate and key file (PEM), reloaded when they change.
+// Relative paths are relative to the pipeline directory.
 type TLS struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+}
+
+// CORS lets browsers on other origins call the gateway. Off unless set.
+type CORS struct {
+	Origins       []string `yaml:"origins"` // "*" for any origin
+	Methods       []string `yaml:"methods"`
+	Headers       []string `yaml:"headers"`
+	ExposeHeaders []string `yaml:"expose_headers"`
+	Credentials   bool     `yaml:"credentials"`
+	MaxAge        Duration `yaml:"max_age"`
 }
 
 // Admin configures the admin listener.
@@ -57,6 +84,17 @@ type Upstream struct {
 	Concurrency int               `yaml:"concurrency"`
 	MaxResponse Size              `yaml:"max_response"`
 	Headers     map[string]string `yaml:"headers"`
+	TLS         *UpstreamTLS      `yaml:"tls"`
+}
+
+// UpstreamTLS tunes the TLS of an https upstream: a private CA, a client
+// certificate for mutual TLS, the server name to verify. Paths are PEM
+// files, relative to the pipeline directory.
+type UpstreamTLS struct {
+	CA         string `yaml:"ca"`
+	Cert       string `yaml:"cert"`
+	Key        string `yaml:"key"`
+	ServerName string `yaml:"server_name"`
 }
 
 // Breaker configures an upstream's circuit breaker.
@@ -66,23 +104,65 @@ type Breaker struct {
 	Cooldown Duration `yaml:"cooldown"`
 }
 
-// Auth configures how callers authenticate.
+// Auth configures how callers authenticate. Without any of it every
+// caller is anonymous.
 type Auth struct {
-	APIKey *APIKeyAuth `yaml:"api_key"`
-	JWT    *JWTAuth    `yaml:"jwt"`
+	APIKey        *APIKeyAuth        `yaml:"api_key"`
+	JWT           *JWTAuth           `yaml:"jwt"`
+	Introspection *IntrospectionAuth `yaml:"introspection"`
+	// OAuth describes the authorization server to clients (the OpenAPI
+	// security scheme and the plugin manifest); the gateway itself checks
+	// the tokens with jwt or introspection.
+	OAuth *OAuthFlow `yaml:"oauth"`
 }
 
 // APIKeyAuth reads API keys from a header (and Authorization: Bearer).
+// Consumers' keys are enabled even without it, in the default header.
 type APIKeyAuth struct {
 	Header string `yaml:"header"`
 }
 
-// JWTAuth validates bearer JWTs.
+// JWTAuth validates bearer JWTs of one issuer, with keys from its JWKS URL
+// and/or static keys, and only the algorithms listed.
 type JWTAuth struct {
-	Issuer     string `yaml:"issuer"`
-	Audience   string `yaml:"audience"`
-	JWKSURL    string `yaml:"jwks_url"`
-	RolesClaim string `yaml:"roles_claim"`
+	Issuer     string    `yaml:"issuer"`
+	Audience   string    `yaml:"audience"`
+	JWKSURL    string    `yaml:"jwks_url"`
+	Algorithms []string  `yaml:"algorithms"` // default: those of the configured keys' types
+	Keys       []*JWTKey `yaml:"keys"`
+	// RolesClaim is the claim holding roles: a name, or a dotted path into
+	// nested objects ("realm_access.roles"); an array or a space-separated
+	// string ("scope").
+	RolesClaim  string   `yaml:"roles_claim"`
+	Leeway      Duration `yaml:"leeway"`       // clock skew allowed on exp and nbf
+	JWKSRefresh Duration `yaml:"jwks_refresh"` // background refresh interval
+}
+
+// JWTKey is a static verification key: an HMAC secret, or a public key
+// (PEM or JWK JSON). Take secrets from the environment: ${NAME}.
+type JWTKey struct {
+	KID       string `yaml:"kid"`
+	Secret    string `yaml:"secret"`
+	PublicKey string `yaml:"public_key"`
+}
+
+// IntrospectionAuth checks opaque bearer tokens with an OAuth 2.0 token
+// introspection endpoint (RFC 7662).
+type IntrospectionAuth struct {
+	URL          string   `yaml:"url"`
+	ClientID     string   `yaml:"client_id"`
+	ClientSecret string   `yaml:"client_secret"`
+	RolesClaim   string   `yaml:"roles_claim"` // default: scope
+	Cache        Duration `yaml:"cache"`       // how long an answer is reused
+	Timeout      Duration `yaml:"timeout"`
+}
+
+// OAuthFlow is the OAuth 2.0 authorization-code flow clients use to get
+// tokens (for ChatGPT's OAuth setup).
+type OAuthFlow struct {
+	AuthorizationURL string            `yaml:"authorization_url"`
+	TokenURL         string            `yaml:"token_url"`
+	Scopes           map[string]string `yaml:"scopes"` // scope: description
 }
 
 // Consumer is a known caller, identified by the SHA-256 of its API key.
@@ -102,19 +182,67 @@ type CacheConfig struct {
 	MaxSize Size `yaml:"max_size"`
 }
 
-// AuditConfig configures audit events.
+// AuditConfig configures audit events (see internal/audit).
 type AuditConfig struct {
-	NATS    string `yaml:"nats"` // "embedded", "off" or a nats:// URL
+	NATS    string `yaml:"nats"` // "embedded", "off" or nats:// URLs (comma-separated)
 	Stream  string `yaml:"stream"`
-	Subject string `yaml:"subject"`
+	Subject string `yaml:"subject"` // events go to <subject>.<pipeline> and <subject>.admin
+	// DataDir holds the embedded server's JetStream store and the spool;
+	// a relative path is relative to the pipeline directory.
 	DataDir string `yaml:"data_dir"`
+	// Listen is the embedded server's loopback address for NATS clients
+	// (port 0: any free port); InProcess serves no TCP at all.
+	Listen    string `yaml:"listen"`
+	InProcess bool   `yaml:"in_process"`
+	// Stream retention and replication.
+	MaxAge     Duration `yaml:"max_age"`
+	MaxBytes   Size     `yaml:"max_bytes"`
+	Replicas   int      `yaml:"replicas"`
+	Duplicates Duration `yaml:"duplicates"` // de-duplication window (Nats-Msg-Id)
+	// SpoolMaxBytes bounds the disk spool used while NATS is unreachable;
+	// QueueSize bounds the in-memory queue in front of the publisher.
+	SpoolMaxBytes Size `yaml:"spool_max_bytes"`
+	QueueSize     int  `yaml:"queue_size"`
+	// External NATS authentication, usually from ${ENV}: a .creds file, an
+	// NKEY seed file, a token, and TLS files.
+	Credentials string    `yaml:"credentials"`
+	NKey        string    `yaml:"nkey"`
+	Token       string    `yaml:"token"`
+	TLS         *AuditTLS `yaml:"tls"`
 }
 
-// Telemetry configures traces and metrics.
+// AuditTLS names the files for a TLS connection to an external NATS.
+type AuditTLS struct {
+	CA   string `yaml:"ca"`
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// Telemetry configures traces, metrics and logs.
 type Telemetry struct {
-	ServiceName  string `yaml:"service_name"`
-	Prometheus   *bool  `yaml:"prometheus"`
+	ServiceName string `yaml:"service_name"`
+	Prometheus  *bool  `yaml:"prometheus"` // serve /metrics (default true)
+	// OTLPEndpoint, when set, receives the traces: a URL (http:// or
+	// https://) or host:port (plain text, for a local collector).
 	OTLPEndpoint string `yaml:"otlp_endpoint"`
+	OTLPProtocol string `yaml:"otlp_protocol"` // http (default) | grpc
+	// TrustTraceparent continues the caller's W3C trace; otherwise every
+	// request starts a new trace that links to the caller's.
+	TrustTraceparent bool   `yaml:"trust_traceparent"`
+	LogLevel         string `yaml:"log_level"` // debug | info | warn | error; --log-level wins
+}
+
+// GraphQLConfig configures the GraphQL view at /graphql.
+type GraphQLConfig struct {
+	// Introspection answers __schema and __type queries (default true);
+	// GraphiQL needs it for its docs and completion.
+	Introspection *bool `yaml:"introspection"`
+	// MaxDepth bounds how deeply fields nest in one operation, not
+	// counting introspection (0: DefaultGraphQLMaxDepth).
+	MaxDepth int `yaml:"max_depth"`
+	// MaxComplexity bounds an operation's cost: one per field, 100 more
+	// per pipeline run (0: DefaultGraphQLMaxComplexity).
+	MaxComplexity int `yaml:"max_complexity"`
 }
 
 // Plugin is the content of /.well-known/ai-plugin.json.
@@ -149,6 +277,7 @@ type Pipeline struct {
 	// File is the file the pipeline was read from; ParamOrder and StepOrder
 	// keep the order in which params and steps were written.
 	File       string   `yaml:"-"`
+	SHA256     string   `yaml:"-"` // hex SHA-256 of the file, to tell versions apart
 	ParamOrder []string `yaml:"-"`
 	StepOrder  []string `yaml:"-"`
 

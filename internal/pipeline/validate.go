@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"sort"
@@ -91,6 +93,8 @@ func (l *loader) loadPipeline(d *doc, gw *Gateway) *Pipeline {
 	}
 	p.ParamOrder = keyOrder(d.body, "params")
 	p.StepOrder = keyOrder(d.body, "steps")
+	sum := sha256.Sum256(d.source)
+	p.SHA256 = hex.EncodeToString(sum[:])
 	applyPipelineDefaults(p, gw)
 	before := len(l.errs)
 	c := pctx{l, d}

@@ -136,7 +136,13 @@ func checkKeys(n ast.Node, t reflect.Type, path string, report func(at ast.Node,
 		var ne *nodeError
 		switch {
 		case errors.As(err, &ne):
-			report(ne.node, path, ne.msg)
+			key := path // or the key inside n that the error is about
+			walkValues(n, path, func(v ast.Node, p string) {
+				if v == ne.node {
+					key = p
+				}
+			})
+			report(ne.node, key, ne.msg)
 		case err != nil:
 			report(n, path, err.Error())
 		}
@@ -156,7 +162,7 @@ func checkKeys(n ast.Node, t reflect.Type, path string, report func(at ast.Node,
 			k := keyName(kv)
 			ft, ok := fields[k]
 			if !ok {
-				report(kv.Key, join(path, k), fmt.Sprintf("unknown key %q (known: %s)", k, knownKeys(fields)))
+				report(kv.Key, join(path, k), unknownKey(k, fields))
 				continue
 			}
 			checkKeys(kv.Value, ft, join(path, k), report)
@@ -222,6 +228,42 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 		fields[name] = f.Type
 	}
 	return fields
+}
+
+// unknownKey says that k is unknown and suggests the key the user most
+// likely meant, or lists the known ones.
+func unknownKey(k string, fields map[string]reflect.Type) string {
+	best, bestDist := "", 3 // at most two edits away
+	for name := range fields {
+		if d := editDistance(k, name); d < bestDist || d == bestDist && name < best {
+			best, bestDist = name, d
+		}
+	}
+	if best != "" && bestDist < len(k)/2+1 {
+		return fmt.Sprintf("unknown key %q: did you mean %s?", k, best)
+	}
+	return fmt.Sprintf("unknown key %q (known: %s)", k, knownKeys(fields))
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func knownKeys(fields map[string]reflect.Type) string {
