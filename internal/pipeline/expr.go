@@ -136,25 +136,36 @@ func splitInterpolations(s string) ([]string, error) {
 // scanExpr returns the index of the "}" closing an interpolation whose
 // expression starts at i.
 func scanExpr(s string, i int) (int, error) {
+	j, ok, err := scanBalanced(s, i, '{', '}')
+	if err == nil && !ok {
+		err = errors.New("unterminated ${: missing }")
+	}
+	return j, err
+}
+
+// scanBalanced returns the index of the first close at depth zero from i,
+// counting open/close pairs and stepping over jq string literals. ok is
+// false when s ends first.
+func scanBalanced(s string, i int, open, close byte) (int, bool, error) {
 	depth := 0
 	for ; i < len(s); i++ {
 		switch s[i] {
-		case '{':
+		case open:
 			depth++
-		case '}':
+		case close:
 			if depth == 0 {
-				return i, nil
+				return i, true, nil
 			}
 			depth--
 		case '"':
 			j, err := scanString(s, i+1)
 			if err != nil {
-				return 0, err
+				return 0, false, err
 			}
 			i = j
 		}
 	}
-	return 0, errors.New("unterminated ${: missing }")
+	return 0, false, nil
 }
 
 // scanString returns the index of the quote closing a jq string literal
@@ -164,7 +175,10 @@ func scanString(s string, i int) (int, error) {
 		switch s[i] {
 		case '\\':
 			if i+1 < len(s) && s[i+1] == '(' {
-				j, err := scanParen(s, i+2)
+				j, ok, err := scanBalanced(s, i+2, '(', ')')
+				if err == nil && !ok {
+					err = errors.New("unterminated \\( in string")
+				}
 				if err != nil {
 					return 0, err
 				}
@@ -177,26 +191,4 @@ func scanString(s string, i int) (int, error) {
 		}
 	}
 	return 0, errors.New("unterminated string in ${ }")
-}
-
-func scanParen(s string, i int) (int, error) {
-	depth := 0
-	for ; i < len(s); i++ {
-		switch s[i] {
-		case '(':
-			depth++
-		case ')':
-			if depth == 0 {
-				return i, nil
-			}
-			depth--
-		case '"':
-			j, err := scanString(s, i+1)
-			if err != nil {
-				return 0, err
-			}
-			i = j
-		}
-	}
-	return 0, errors.New("unterminated \\( in string")
 }
