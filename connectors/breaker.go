@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -33,7 +34,31 @@ type BreakerCounts struct {
 type breaker struct {
 	cb      *gobreaker.CircuitBreaker[*Response]
 	openErr error
+	// forced is an operator's override (admin API): forceAuto leaves the
+	// state to gobreaker, which has no manual override of its own.
+	forced atomic.Int32
+	log    *slog.Logger
+	name   string
 }
+
+// Breaker overrides, as (*Upstream).ForceBreaker takes them.
+const (
+	// BreakerAuto leaves the breaker to its failure counts.
+	BreakerAuto = "auto"
+	// BreakerOpen fails every call at once with ErrBreakerOpen.
+	BreakerOpen = "open"
+	// BreakerClosed lets every call through, whatever the failures.
+	BreakerClosed = "closed"
+)
+
+const (
+	forceAuto int32 = iota
+	forceOpen
+	forceClosed
+)
+
+// ErrBreakerMode is returned by ForceBreaker for an unknown override.
+var ErrBreakerMode = errors.New("breaker override must be auto, open or closed")
 
 func newBreaker(cfg Config, log *slog.Logger) *breaker {
 	failures := uint32(DefaultBreakerFailures)
@@ -67,6 +92,8 @@ func newBreaker(cfg Config, log *slog.Logger) *breaker {
 	return &breaker{
 		cb:      gobreaker.NewCircuitBreaker[*Response](st),
 		openErr: fmt.Errorf("upstream %q: %w", cfg.Name, ErrBreakerOpen),
+		log:     log,
+		name:    cfg.Name,
 	}
 }
 
@@ -79,6 +106,17 @@ func orDefault(d, def time.Duration) time.Duration {
 
 func (b *breaker) wrap(next Connector) Connector {
 	return connectorFunc(func(ctx context.Context, req *Request) (*Response, error) {
+		switch b.forced.Load() {
+		case forceOpen:
+			return &Response{Breaker: gobreaker.StateOpen.String()}, b.openErr
+		case forceClosed: // bypass gobreaker: its counts stay as they were
+			resp, err := next.Do(ctx, req)
+			if resp == nil {
+				resp = &Response{}
+			}
+			resp.Breaker = gobreaker.StateClosed.String()
+			return resp, err
+		}
 		state := b.cb.State()
 		resp, err := b.cb.Execute(func() (*Response, error) { return next.Do(ctx, req) })
 		switch {
@@ -95,8 +133,46 @@ func (b *breaker) wrap(next Connector) Connector {
 	})
 }
 
-// state is "closed", "open" or "half-open".
-func (b *breaker) state() string { return b.cb.State().String() }
+// state is "closed", "open" or "half-open", an override included.
+func (b *breaker) state() string {
+	switch b.forced.Load() {
+	case forceOpen:
+		return gobreaker.StateOpen.String()
+	case forceClosed:
+		return gobreaker.StateClosed.String()
+	}
+	return b.cb.State().String()
+}
+
+// force sets the operator's override.
+func (b *breaker) force(mode string) error {
+	var f int32
+	switch mode {
+	case BreakerAuto:
+		f = forceAuto
+	case BreakerOpen:
+		f = forceOpen
+	case BreakerClosed:
+		f = forceClosed
+	default:
+		return fmt.Errorf("%q: %w", mode, ErrBreakerMode)
+	}
+	if old := b.forced.Swap(f); old != f {
+		b.log.Warn("upstream breaker override changed", "upstream", b.name, "override", mode)
+	}
+	return nil
+}
+
+// override is the operator's override: auto, open or closed.
+func (b *breaker) override() string {
+	switch b.forced.Load() {
+	case forceOpen:
+		return BreakerOpen
+	case forceClosed:
+		return BreakerClosed
+	}
+	return BreakerAuto
+}
 
 func (b *breaker) counts() BreakerCounts {
 	c := b.cb.Counts()

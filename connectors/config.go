@@ -1,10 +1,14 @@
 package connectors
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/manifoldgw/manifold/internal/cache"
 )
@@ -28,6 +32,9 @@ type Config struct {
 	Concurrency int   // calls in flight at most (bulkhead); 0: unlimited
 	MaxResponse int64 // response body cap in bytes
 	Headers     http.Header
+	// TLS configures https connections to the upstream (a private CA, a
+	// client certificate, the server name); nil: Go's defaults.
+	TLS *tls.Config
 }
 
 // BreakerConfig configures an upstream's circuit breaker: it opens after
@@ -45,4 +52,13 @@ type Options struct {
 	// Cache is the gateway's shared answer cache (gateway.yaml `cache:`),
 	// used by steps with `cache:`. nil disables step caching.
 	Cache *cache.Cache
+
+	// TracerProvider makes a span per call and a client span per attempt;
+	// nil: no spans.
+	TracerProvider trace.TracerProvider
+	// Propagator puts each attempt's trace context in the upstream
+	// request's headers (W3C traceparent); nil: nothing is propagated.
+	Propagator propagation.TextMapPropagator
+	// Observer is told about every finished call (metrics); nil: nobody.
+	Observer Observer
 }

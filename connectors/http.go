@@ -94,6 +94,7 @@ func newPool(cfg Config) *http.Transport {
 		MaxIdleConnsPerHost:   idle,
 		IdleConnTimeout:       idleConnTimeout,
 		TLSHandshakeTimeout:   tlsHandshakeTimeout,
+		TLSClientConfig:       cfg.TLS,
 		ResponseHeaderTimeout: headerTimeout,
 		ExpectContinueTimeout: time.Second,
 	}

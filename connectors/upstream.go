@@ -44,15 +44,16 @@ func New(cfg Config, opts Options) (*Upstream, error) {
 		bulkhead:  newBulkhead(cfg),
 		coalescer: &coalescer{keyer: keys, timeout: callTimeout},
 	}
+	tr := newTracing(cfg, opts, u.breaker.state)
 	u.stack = chain(
-		// Tracing goes here, outermost, when telemetry lands: one span per
-		// step call, with the Response's Cache, Breaker and Attempts.
+		tr.call,                          // a span per call: cache, breaker, attempts; metrics
 		stepCache{keys}.wrap,             // fresh hit; stale answer when the rest fails
 		u.coalescer.wrap,                 // identical concurrent calls made once
 		u.breaker.wrap,                   // fail fast while the upstream is down
 		u.bulkhead.wrap,                  // at most cfg.Concurrency calls in flight
 		timeout(callTimeout),             // per call, retries included
 		retrier{cfg.Retries, sleep}.wrap, // idempotent calls, jittered backoff
+		tr.attempt,                       // a client span per attempt, sent as traceparent
 	)(transport) // one exchange with the upstream
 	return u, nil
 }
@@ -115,6 +116,15 @@ func (u *Upstream) Name() string { return u.name }
 // BreakerState is the state of the upstream's breaker: "closed", "open" or
 // "half-open".
 func (u *Upstream) BreakerState() string { return u.breaker.state() }
+
+// ForceBreaker overrides the upstream's breaker (an operator's decision):
+// BreakerOpen fails every call at once, BreakerClosed lets every call
+// through, BreakerAuto hands the state back to the failure counts.
+func (u *Upstream) ForceBreaker(mode string) error { return u.breaker.force(mode) }
+
+// BreakerOverride is the operator's override: BreakerAuto, BreakerOpen or
+// BreakerClosed.
+func (u *Upstream) BreakerOverride() string { return u.breaker.override() }
 
 // Counts are the breaker's counts in its current window, for the operator.
 func (u *Upstream) Counts() BreakerCounts { return u.breaker.counts() }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 )
@@ -67,6 +68,7 @@ func (l *loader) loadGateway() *Gateway {
 		}
 	}
 	applyGatewayDefaults(gw)
+	resolveTLSPaths(gw, l.dir)
 	l.validateGateway(d, gw)
 	if len(l.errs) > before {
 		return nil
@@ -207,6 +209,7 @@ func (l *loader) validateGateway(d *doc, gw *Gateway) {
 	}
 	l.validateSecurity(d, gw, at)
 	l.validateGraphQL(d, gw.GraphQL, at)
+	l.validatePlugin(d, gw.Plugin, at)
 }
 
 func (l *loader) validateUpstream(d *doc, name string, u *Upstream) {
@@ -364,3 +367,37 @@ func (gw *Gateway) upstream(name string) *Upstream {
 
 // Secrets returns the values gateway.yaml took from the environment.
 func (gw *Gateway) Secrets() []string { return gw.secrets }
+
+// Limits of the plugin manifest (/.well-known/ai-plugin.json), which
+// ChatGPT enforces.
+const (
+	MaxNameForModel        = 50
+	MaxNameForHuman        = 20
+	MaxDescriptionForModel = 8000
+	MaxDescriptionForHuman = 100
+)
+
+var nameForModel = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+
+func (l *loader) validatePlugin(d *doc, pl Plugin, at func(keys ...string) ast.Node) {
+	tooLong := func(key, v string, limit int) {
+		if n := utf8.RuneCountInString(strings.TrimSpace(v)); n > limit {
+			l.errorf(d.file, at("plugin", key), "plugin."+key, "%d characters is too long: the plugin manifest allows at most %d", n, limit)
+		}
+	}
+	tooLong("name_for_model", pl.NameForModel, MaxNameForModel)
+	tooLong("name_for_human", pl.NameForHuman, MaxNameForHuman)
+	tooLong("description_for_model", pl.DescriptionForModel, MaxDescriptionForModel)
+	tooLong("description_for_human", pl.DescriptionForHuman, MaxDescriptionForHuman)
+	if pl.NameForModel != "" && !nameForModel.MatchString(pl.NameForModel) {
+		l.errorf(d.file, at("plugin", "name_for_model"), "plugin.name_for_model", "%q may hold only letters, digits and _", pl.NameForModel)
+	}
+	if e := pl.ContactEmail; e != "" && (strings.Count(e, "@") != 1 || strings.HasPrefix(e, "@") || strings.HasSuffix(e, "@") || strings.ContainsAny(e, " <>")) {
+		l.errorf(d.file, at("plugin", "contact_email"), "plugin.contact_email", "%q is not an email address", e)
+	}
+	for key, v := range map[string]string{"legal_info_url": pl.LegalInfoURL, "logo_url": pl.LogoURL} {
+		if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			l.errorf(d.file, at("plugin", key), "plugin."+key, "%q is not an absolute http(s) URL", v)
+		}
+	}
+}

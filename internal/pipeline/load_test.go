@@ -104,7 +104,7 @@ func TestLoadDemo(t *testing.T) {
 			t.Errorf("Pipeline(%q) = %v, want the listed pipeline", p.Name, got)
 		}
 	}
-	if want := []string{"cityDeals", "nearestMarkets", "productSearch"}; !slices.Equal(names, want) {
+	if want := []string{"cityDeals", "nearestMarkets", "placeOrder", "productSearch"}; !slices.Equal(names, want) {
 		t.Errorf("pipelines = %v, want %v (sorted by name)", names, want)
 	}
 	if plan.Pipeline("nope") != nil {

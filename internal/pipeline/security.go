@@ -3,6 +3,7 @@ package pipeline
 import (
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -105,6 +106,28 @@ func defaultAlgorithms(j *JWTAuth) []string {
 		out = append(out, hmacAlgs...)
 	}
 	return out
+}
+
+// resolveTLSPaths makes the certificate paths of server.tls and upstream
+// tls relative to the pipeline directory dir rather than to wherever the
+// gateway happens to be started.
+func resolveTLSPaths(gw *Gateway, dir string) {
+	abs := func(p *string) {
+		if *p != "" && dir != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	if t := gw.Server.TLS; t != nil {
+		abs(&t.Cert)
+		abs(&t.Key)
+	}
+	for _, u := range gw.Upstreams {
+		if t := u.TLS; t != nil {
+			abs(&t.CA)
+			abs(&t.Cert)
+			abs(&t.Key)
+		}
+	}
 }
 
 // validateSecurity checks auth, consumers and the listener's security

@@ -52,6 +52,7 @@ func (r *run) endStep(span trace.Span, st *step) {
 	tr := r.traces[st.index]
 	r.mu.Unlock()
 	span.SetAttributes(
+		attrPipeline.String(r.p.Name), attrStep.String(st.name), attrUpstream.String(st.upstream), attrOptional.Bool(st.cfg.Optional),
 		attrCache.String(tr.Cache), attrBreaker.String(tr.Breaker),
 		attrAttempts.Int(tr.Attempts), attrCalls.Int(tr.Calls), attrSkipped.Bool(tr.Skipped),
 	)
@@ -62,10 +63,4 @@ func (r *run) endStep(span trace.Span, st *step) {
 		span.RecordError(tr.Err)
 		span.SetStatus(codes.Error, "step failed")
 	}
-}
-
-// stepAttrs are the attributes a step's span starts with.
-func stepAttrs(p *Compiled, st *step) trace.SpanStartOption {
-	return trace.WithAttributes(attrPipeline.String(p.Name), attrStep.String(st.name),
-		attrUpstream.String(st.upstream), attrOptional.Bool(st.cfg.Optional))
 }

@@ -51,7 +51,7 @@ func (r *run) exec(ctx context.Context, st *step) {
 		return
 	}
 	tr.Start = time.Since(r.start)
-	ctx, span := r.e.tracer.Start(ctx, "step "+st.name, stepAttrs(r.p, st))
+	ctx, span := r.e.tracer.Start(ctx, "step "+st.name)
 	defer func() {
 		tr.Duration = time.Since(r.start) - tr.Start
 		r.endStep(span, st)
@@ -236,7 +236,7 @@ func (st *step) render(ctx context.Context, in map[string]any) (*connectors.Requ
 		}
 		s := stringify(v)
 		if strings.ContainsAny(s, "\r\n") {
-			return nil, fmt.Errorf("header %s: value contains CR or LF", h.name)
+			return nil, &HeaderValueError{Header: h.name}
 		}
 		if s != "" {
 			req.Header.Set(h.name, s)

@@ -193,6 +193,14 @@ func (e *PathValueError) Error() string {
 	return fmt.Sprintf("path value %q is empty or a dot segment", e.Value)
 }
 
+// HeaderValueError is an interpolated header value holding CR or LF,
+// which could smuggle another header upstream; it is never sent.
+type HeaderValueError struct{ Header string }
+
+func (e *HeaderValueError) Error() string {
+	return fmt.Sprintf("header %s: value contains CR or LF", e.Header)
+}
+
 func compilePath(n ast.Node) (*pathT, error) {
 	s, ok := stringText(unwrap(n))
 	if !ok {

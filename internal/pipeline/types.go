@@ -223,7 +223,8 @@ type Telemetry struct {
 	ServiceName string `yaml:"service_name"`
 	Prometheus  *bool  `yaml:"prometheus"` // serve /metrics (default true)
 	// OTLPEndpoint, when set, receives the traces: a URL (http:// or
-	// https://) or host:port (plain text, for a local collector).
+	// https://; with otlp_protocol http a URL without a path gets
+	// /v1/traces) or host:port (plain text, for a local collector).
 	OTLPEndpoint string `yaml:"otlp_endpoint"`
 	OTLPProtocol string `yaml:"otlp_protocol"` // http (default) | grpc
 	// TrustTraceparent continues the caller's W3C trace; otherwise every
@@ -273,6 +274,9 @@ type Pipeline struct {
 	Merge       string            `yaml:"merge"` // group (default) | deep
 	Truncate    *Expr             `yaml:"truncate"`
 	Response    *ResponseSpec     `yaml:"response"`
+	// UnknownQuery is what a query parameter not declared in params gets:
+	// ignore (the default) or reject (a 400 problem naming it).
+	UnknownQuery string `yaml:"unknown_query"`
 
 	// File is the file the pipeline was read from; ParamOrder and StepOrder
 	// keep the order in which params and steps were written.

@@ -23,6 +23,13 @@ const (
 	DefaultForeach      = 8
 )
 
+// What a pipeline does with query parameters it does not declare
+// (Pipeline.UnknownQuery).
+const (
+	UnknownQueryIgnore = "ignore"
+	UnknownQueryReject = "reject"
+)
+
 var (
 	// identifier is the shape of pipeline, step, param and upstream names.
 	identifier = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
@@ -123,6 +130,9 @@ func applyPipelineDefaults(p *Pipeline, gw *Gateway) {
 	if p.Merge == "" && p.Output == nil {
 		p.Merge = "group"
 	}
+	if p.UnknownQuery == "" {
+		p.UnknownQuery = UnknownQueryIgnore
+	}
 	if p.Access == nil && gw != nil {
 		p.Access = gw.Defaults.Access
 	}
@@ -187,6 +197,9 @@ func (c pctx) validatePipeline(p *Pipeline) {
 	}
 	if p.Output != nil && p.Merge != "" {
 		c.keyErrorf([]string{"merge"}, "merge and output cannot both be set")
+	}
+	if p.UnknownQuery != UnknownQueryIgnore && p.UnknownQuery != UnknownQueryReject {
+		c.errorf([]string{"unknown_query"}, "%q: want ignore or reject", p.UnknownQuery)
 	}
 	if len(p.Steps) == 0 {
 		c.errorf([]string{"steps"}, "a pipeline needs at least one step")
