@@ -66,12 +66,15 @@ func fromStep(se *pipeline.StepError) *Problem {
 		status *connectors.StatusError
 		gql    *connectors.GraphQLError
 		path   *pipeline.PathValueError
+		header *pipeline.HeaderValueError
 		expr   *pipeline.ExprError
 	)
 	var p *Problem
 	switch {
 	case errors.As(se.Err, &path):
 		p = New("bad-request", http.StatusBadRequest, "a value interpolated into an upstream path is empty or a dot segment")
+	case errors.As(se.Err, &header):
+		p = New("bad-request", http.StatusBadRequest, "a value interpolated into upstream header "+header.Header+" contains CR or LF")
 	case errors.As(se.Err, &status) && status.Status == http.StatusNotFound:
 		p = New("not-found", http.StatusNotFound, status.Detail)
 		if p.Detail == "" {

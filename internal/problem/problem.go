@@ -41,8 +41,18 @@ func New(slug string, status int, detail string) *Problem {
 	return &Problem{Type: TypePrefix + slug, Title: http.StatusText(status), Status: status, Detail: detail}
 }
 
+// TraceIDHeader carries the trace id of a request in its answer (the
+// gateway sets it when tracing is on). Write makes the problem's instance
+// name that trace, so that a client's report leads to the trace and logs.
+const TraceIDHeader = "Manifold-Trace-Id"
+
 // Write sends p as the whole response.
 func Write(w http.ResponseWriter, p *Problem) {
+	if id := w.Header().Get(TraceIDHeader); id != "" && p.Instance == "" {
+		cp := *p
+		cp.Instance = "urn:manifold:trace:" + id
+		p = &cp
+	}
 	body, err := json.Marshal(p)
 	if err != nil { // cannot happen with the field types above
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)

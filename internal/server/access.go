@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 
@@ -38,6 +39,9 @@ func (s *Server) authorize(ctx context.Context, c *Call) error {
 	if !Allowed(p, id) {
 		if id == nil {
 			pr := problem.New("unauthorized", http.StatusUnauthorized, "pipeline "+p.Name+" needs an API key or bearer token")
+			if ch, ok := s.opts.Auth.(interface{ Challenge() string }); ok {
+				c.Header = http.Header{"Www-Authenticate": {ch.Challenge()}}
+			}
 			return &problem.Error{P: pr}
 		}
 		pr := problem.New("forbidden", http.StatusForbidden, "consumer "+id.Name+" lacks a role pipeline "+p.Name+" needs")
@@ -49,4 +53,13 @@ func (s *Server) authorize(ctx context.Context, c *Call) error {
 	h, err := s.opts.Limiter.Allow(ctx, p, id, c.Client)
 	c.Header = h
 	return err
+}
+
+// setChallenge sets WWW-Authenticate from an authentication error that
+// carries a challenge (RFC 6750, section 3).
+func setChallenge(h http.Header, err error) {
+	var ch interface{ WWWAuthenticate() string }
+	if errors.As(err, &ch) {
+		h.Set("WWW-Authenticate", ch.WWWAuthenticate())
+	}
 }

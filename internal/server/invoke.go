@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/manifoldgw/manifold/internal/cache"
 	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/pipeline"
@@ -158,9 +160,6 @@ func WriteOutcome(w http.ResponseWriter, o *Outcome) int {
 
 // record hands the finished call to the recorders.
 func (s *Server) record(ctx context.Context, c *Call, o *Outcome, status int) {
-	if s.opts.Recorder == nil {
-		return
-	}
 	ev := &event.Call{
 		RequestID: c.RequestID,
 		Surface:   c.Surface,
@@ -179,11 +178,17 @@ func (s *Server) record(ctx context.Context, c *Call, o *Outcome, status int) {
 	if c.Input.Consumer != nil {
 		ev.Consumer = c.Input.Consumer.Name
 	}
+	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
+		ev.TraceID = sc.TraceID().String()
+	}
+	note(ctx, ev.Pipeline, ev.Consumer, ev.Cache)
 	if o.Result != nil {
 		ev.Steps = o.Result.Steps
 	}
 	if o.Err != nil {
 		ev.Problem = problem.From(o.Err).Type
 	}
-	s.opts.Recorder.Record(context.WithoutCancel(ctx), ev)
+	if s.opts.Recorder != nil {
+		s.opts.Recorder.Record(context.WithoutCancel(ctx), ev)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 
 	"golang.org/x/sync/singleflight"
 
@@ -21,31 +22,14 @@ type Runtime struct {
 	upstreams map[string]*connectors.Upstream
 	cache     *cache.Cache
 	flight    singleflight.Group // identical concurrent runs of cached pipelines
+
+	configs map[string]connectors.Config // what each upstream was built from
+	active  atomic.Int64                 // requests being served on this Runtime
 }
 
-// Build creates the connectors and the engine of plan.
+// Build creates the connectors and the engine of plan (see BuildWith).
 func Build(plan *pipeline.Plan, logger *slog.Logger) (*Runtime, error) {
-	c, err := cache.New(int64(plan.Gateway.Cache.MaxSize))
-	if err != nil {
-		return nil, fmt.Errorf("cache: %w", err)
-	}
-	rt := &Runtime{Plan: plan, upstreams: map[string]*connectors.Upstream{}, cache: c}
-	conns := map[string]connectors.Connector{}
-	for name, u := range plan.Gateway.Upstreams {
-		cfg, err := upstreamConfig(name, u)
-		if err != nil {
-			rt.Close()
-			return nil, err
-		}
-		u, err := connectors.New(cfg, connectors.Options{Logger: logger, Cache: rt.cache})
-		if err != nil {
-			rt.Close()
-			return nil, err
-		}
-		rt.upstreams[name], conns[name] = u, u
-	}
-	rt.Engine = pipeline.NewEngine(conns, pipeline.EngineOptions{MaxResponse: int(plan.Gateway.Server.MaxResponse)})
-	return rt, nil
+	return BuildWith(plan, BuildOptions{Logger: logger})
 }
 
 func upstreamConfig(name string, u *pipeline.Upstream) (connectors.Config, error) {
@@ -57,6 +41,10 @@ func upstreamConfig(name string, u *pipeline.Upstream) (connectors.Config, error
 	for k, v := range u.Headers {
 		headers.Set(k, v)
 	}
+	tc, err := UpstreamTLS(u.TLS)
+	if err != nil {
+		return connectors.Config{}, fmt.Errorf("upstream %s: %w", name, err)
+	}
 	return connectors.Config{
 		Name:        name,
 		Kind:        u.Kind,
@@ -66,6 +54,7 @@ func upstreamConfig(name string, u *pipeline.Upstream) (connectors.Config, error
 		Concurrency: u.Concurrency,
 		MaxResponse: int64(u.MaxResponse),
 		Headers:     headers,
+		TLS:         tc,
 		Breaker: connectors.BreakerConfig{
 			Failures: u.Breaker.Failures,
 			Window:   u.Breaker.Window.D(),
@@ -75,14 +64,7 @@ func upstreamConfig(name string, u *pipeline.Upstream) (connectors.Config, error
 }
 
 // Close releases the upstreams' idle connections and the cache.
-func (rt *Runtime) Close() {
-	for _, u := range rt.upstreams {
-		u.Close()
-	}
-	if rt.cache != nil {
-		rt.cache.Close()
-	}
-}
+func (rt *Runtime) Close() { rt.Release(nil) }
 
 // Cache is the runtime's shared cache (step answers and whole answers).
 func (rt *Runtime) Cache() *cache.Cache { return rt.cache }

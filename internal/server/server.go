@@ -22,9 +22,10 @@ import (
 // Runtime is swapped atomically, so a request finishes on the plan it
 // started with.
 type Server struct {
-	current atomic.Pointer[routes]
-	log     *slog.Logger
-	opts    Options
+	current  atomic.Pointer[routes]
+	log      *slog.Logger
+	opts     Options
+	draining atomic.Bool
 }
 
 // Options are a Server's dependencies; nil fields mean "none".
@@ -43,6 +44,10 @@ type Options struct {
 	// ClientIP returns a request's client address (for rate limits and
 	// audit); nil: the TCP peer's address.
 	ClientIP func(r *http.Request) string
+	// Observer watches every request (traces, HTTP metrics, access log).
+	Observer Observer
+	// Readiness are the checks /readyz runs besides the plan being loaded.
+	Readiness []Check
 }
 
 // routes is a Runtime with its request router.
@@ -74,7 +79,7 @@ func New(rt *Runtime, opts Options) *Server {
 func (s *Server) Swap(rt *Runtime) error {
 	r := &routes{rt: rt, mux: http.NewServeMux()}
 	r.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, []byte(`{"status":"ok"}`)) })
-	r.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, []byte(`{"status":"ready"}`)) })
+	r.mux.HandleFunc("GET /readyz", s.readyz)
 	for _, p := range rt.Plan.Pipelines {
 		r.mux.Handle(p.Method+" "+p.Path, s.pipelineHandler(rt, p))
 	}
@@ -90,13 +95,32 @@ func (s *Server) Swap(rt *Runtime) error {
 // Runtime returns the Runtime being served.
 func (s *Server) Runtime() *Runtime { return s.current.Load().rt }
 
+// ClientIP returns the client address of r as rate limits and audit see
+// it (Options.ClientIP), for surfaces that build their own Calls.
+func (s *Server) ClientIP(r *http.Request) string { return s.opts.ClientIP(r) }
+
 // ServeHTTP routes to a pipeline. Requests that match no route, or match
 // one with another method, get a problem document rather than text.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(RequestIDHeader, newRequestID())
+	cur := s.acquire() // the Runtime stays open until the request is done
+	h := &hold{rt: cur.rt}
+	defer h.release()
+	r = r.WithContext(context.WithValue(r.Context(), runtimeKey{}, h))
+	if s.opts.Observer != nil {
+		ow, or, end := s.observe(w, r, cur.mux)
+		defer end()
+		w, r = ow, or
+	}
+	s.route(w, r, cur.mux)
+}
+
+// route authenticates a request and routes it on mux.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
 	if s.opts.Auth != nil {
 		id, err := s.opts.Auth.Authenticate(r)
 		if err != nil {
+			setChallenge(w.Header(), err)
 			problem.Write(w, problem.From(err))
 			return
 		}
@@ -104,7 +128,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r = r.WithContext(WithIdentity(r.Context(), id))
 		}
 	}
-	mux := s.current.Load().mux
 	if _, pattern := mux.Handler(r); pattern != "" {
 		mux.ServeHTTP(w, r)
 		return
@@ -143,7 +166,7 @@ func (s *Server) pipelineHandler(rt *Runtime, p *pipeline.Compiled) http.Handler
 			return // the client went away; nobody is listening
 		}
 		if o.Err != nil {
-			s.log.Warn("pipeline call failed", "pipeline", p.Name, "request_id", call.RequestID, "err", o.Err)
+			s.log.WarnContext(r.Context(), "pipeline call failed", "pipeline", p.Name, "request_id", call.RequestID, "err", o.Err)
 		}
 		for k, v := range call.Header {
 			w.Header()[k] = v
@@ -206,7 +229,7 @@ func (s *Server) Invoke(ctx context.Context, c *Call) *Outcome {
 	if err := s.authorize(ctx, c); err != nil {
 		return &Outcome{Err: err, Start: start}
 	}
-	o := s.Runtime().Invoke(ctx, c)
+	o := s.runtimeFor(ctx).Invoke(ctx, c)
 	o.Start = start
 	return o
 }

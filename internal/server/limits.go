@@ -1,0 +1,164 @@
+package server
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/problem"
+)
+
+// Configure applies gateway.yaml's server section to srv: the listener's
+// timeouts and header cap, the concurrency limit and CORS around its
+// handler, and TLS (srv.TLSConfig, certificates reloaded when their files
+// change) when server.tls is set. Serve with srv.ServeTLS(ln, "", "") when srv.TLSConfig is set.
+func Configure(srv *http.Server, cfg *pipeline.Server, log *slog.Logger) error {
+	setDuration(&srv.ReadHeaderTimeout, cfg.ReadHeaderTimeout)
+	setDuration(&srv.ReadTimeout, cfg.ReadTimeout)
+	setDuration(&srv.WriteTimeout, cfg.WriteTimeout)
+	setDuration(&srv.IdleTimeout, cfg.IdleTimeout)
+	if cfg.MaxHeaderBytes > 0 {
+		srv.MaxHeaderBytes = int(cfg.MaxHeaderBytes)
+	}
+	h := CleanPaths(srv.Handler)
+	if cfg.MaxConcurrent > 0 {
+		h = MaxConcurrent(h, cfg.MaxConcurrent)
+	}
+	if cfg.CORS != nil {
+		h = CORS(h, cfg.CORS)
+	}
+	srv.Handler = h
+	if cfg.TLS != nil {
+		tc, err := TLSConfig(cfg.TLS.Cert, cfg.TLS.Key, log)
+		if err != nil {
+			return err
+		}
+		srv.TLSConfig = tc
+	}
+	return nil
+}
+
+func setDuration(dst *time.Duration, d pipeline.Duration) {
+	if d > 0 {
+		*dst = d.D()
+	}
+}
+
+// MaxConcurrent lets at most n requests through h at once; the others are
+// answered at once with a 503 problem and Retry-After, so that a flood
+// queues nowhere. Health checks are never refused.
+func MaxConcurrent(h http.Handler, n int) http.Handler {
+	slots := make(chan struct{}, n)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			h.ServeHTTP(w, r)
+		default:
+			p := problem.New("overloaded", http.StatusServiceUnavailable, "the gateway is serving as many requests as it may; retry shortly")
+			p.RetryAfter = 1
+			problem.Write(w, p)
+		}
+	})
+}
+
+// CleanPaths refuses request paths that could mean one thing to the
+// gateway and another to a backend, before any routing: a dot segment
+// ("." or "..", escaped or not), an encoded slash or backslash (%2F, %5C:
+// a path parameter would carry it into one upstream segment that some
+// servers decode into two) and control characters. The answer is a 400
+// problem; nothing runs.
+func CleanPaths(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if reason := unclean(r.URL.EscapedPath(), r.URL.Path); reason != "" {
+			problem.Write(w, problem.New("bad-request", http.StatusBadRequest, "the request path "+reason))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func unclean(escaped, path string) string {
+	lower := strings.ToLower(escaped)
+	switch {
+	case strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(path, "\\"):
+		return "holds an encoded slash or a backslash"
+	case strings.ContainsFunc(path, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return "holds control characters"
+	}
+	for seg := range strings.SplitSeq(path, "/") {
+		if seg == "." || seg == ".." {
+			return "holds a dot segment"
+		}
+	}
+	return ""
+}
+
+// ClientIP returns the function that finds a request's client address.
+// X-Forwarded-For is believed only when the TCP peer is a trusted proxy,
+// and then read from the right, skipping trusted proxies: the first
+// address no trusted proxy vouches for is the client. Anything a client
+// writes further left is ignored, so it cannot choose its own address.
+func ClientIP(trusted []string) (func(*http.Request) string, error) {
+	var nets []netip.Prefix
+	for _, t := range trusted {
+		p, err := pipeline.ParseAddrOrPrefix(t)
+		if err != nil {
+			return nil, err
+		}
+		nets = append(nets, p)
+	}
+	isTrusted := func(s string) bool {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return false
+		}
+		a = a.Unmap()
+		for _, p := range nets {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(r *http.Request) string {
+		peer := remoteIP(r)
+		if len(nets) == 0 || !isTrusted(peer) {
+			return peer
+		}
+		hops := forwardedFor(r.Header)
+		for i := len(hops) - 1; i >= 0; i-- {
+			if !isTrusted(hops[i]) {
+				if a, err := netip.ParseAddr(hops[i]); err == nil {
+					return a.Unmap().String()
+				}
+				return peer // garbage where an address belongs: trust nothing
+			}
+		}
+		return peer
+	}, nil
+}
+
+// forwardedFor lists the addresses of every X-Forwarded-For field, in
+// order, without ports or brackets.
+func forwardedFor(h http.Header) []string {
+	var out []string
+	for _, v := range h.Values("X-Forwarded-For") {
+		for part := range strings.SplitSeq(v, ",") {
+			part = strings.TrimSpace(part)
+			if host, _, err := net.SplitHostPort(part); err == nil {
+				part = host
+			}
+			out = append(out, strings.Trim(part, "[]"))
+		}
+	}
+	return out
+}

@@ -1,0 +1,206 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/manifoldgw/manifold/connectors"
+	"github.com/manifoldgw/manifold/internal/cache"
+	"github.com/manifoldgw/manifold/internal/pipeline"
+)
+
+// BuildOptions are the dependencies of a Runtime; nil fields mean "none".
+type BuildOptions struct {
+	Logger *slog.Logger
+	// TracerProvider makes spans for runs, steps, upstream calls and
+	// attempts; Propagator sends the trace context to upstreams.
+	TracerProvider trace.TracerProvider
+	Propagator     propagation.TextMapPropagator
+	// Observer is told about every upstream call (metrics).
+	Observer connectors.Observer
+	// Previous is the Runtime this one replaces (a reload). Its upstreams
+	// whose configuration is unchanged are reused, with their breakers and
+	// pools, and so is its cache if its size is unchanged; the cache
+	// entries of changed upstreams and pipelines are purged. Previous then
+	// keeps serving until Release.
+	Previous *Runtime
+}
+
+// BuildWith creates the connectors and the engine of plan.
+func BuildWith(plan *pipeline.Plan, opts BuildOptions) (*Runtime, error) {
+	prev := opts.Previous
+	rt := &Runtime{Plan: plan, upstreams: map[string]*connectors.Upstream{}, configs: map[string]connectors.Config{}}
+	if prev != nil && prev.cache != nil && prev.Plan.Gateway.Cache.MaxSize == plan.Gateway.Cache.MaxSize {
+		rt.cache = prev.cache
+	} else {
+		c, err := cache.New(int64(plan.Gateway.Cache.MaxSize))
+		if err != nil {
+			return nil, fmt.Errorf("cache: %w", err)
+		}
+		rt.cache = c
+	}
+	copts := connectors.Options{Logger: opts.Logger, Cache: rt.cache, TracerProvider: opts.TracerProvider,
+		Propagator: opts.Propagator, Observer: opts.Observer}
+	conns := map[string]connectors.Connector{}
+	for name, u := range plan.Gateway.Upstreams {
+		cfg, err := upstreamConfig(name, u)
+		if err != nil {
+			rt.Release(prev)
+			return nil, err
+		}
+		up := prev.reusable(name, cfg, rt.cache)
+		if up == nil {
+			if up, err = connectors.New(cfg, copts); err != nil {
+				rt.Release(prev)
+				return nil, err
+			}
+		}
+		rt.upstreams[name], rt.configs[name], conns[name] = up, cfg, up
+	}
+	rt.Engine = pipeline.NewEngine(conns, pipeline.EngineOptions{
+		MaxResponse: int(plan.Gateway.Server.MaxResponse), TracerProvider: opts.TracerProvider})
+	if prev != nil && rt.cache == prev.cache {
+		for _, ns := range rt.changedNamespaces(prev) {
+			rt.cache.PurgeNamespace(ns)
+		}
+	}
+	return rt, nil
+}
+
+// reusable returns prev's upstream called name if it was built from cfg
+// with the same cache, or nil. A nil prev has nothing to reuse.
+func (prev *Runtime) reusable(name string, cfg connectors.Config, c *cache.Cache) *connectors.Upstream {
+	if prev == nil || prev.cache != c {
+		return nil
+	}
+	old, ok := prev.configs[name]
+	if !ok || !reflect.DeepEqual(old, cfg) {
+		return nil
+	}
+	return prev.upstreams[name]
+}
+
+// changedNamespaces lists the cache namespaces whose entries prev's plan
+// made and rt's plan must not serve: changed or dropped upstreams, and
+// pipelines that changed, were dropped, or call a changed upstream.
+func (rt *Runtime) changedNamespaces(prev *Runtime) []string {
+	changed := map[string]bool{}
+	var ns []string
+	for name, u := range prev.upstreams {
+		if rt.upstreams[name] != u {
+			changed[name] = true
+			ns = append(ns, name)
+		}
+	}
+	for _, old := range prev.Plan.Pipelines {
+		p := rt.Plan.Pipeline(old.Name)
+		if p == nil || p.SHA256 != old.SHA256 || slices.ContainsFunc(p.StepOrder, func(s string) bool {
+			return changed[p.Steps[s].Upstream]
+		}) {
+			ns = append(ns, ResponseNamespace(old.Name))
+		}
+	}
+	return ns
+}
+
+// Release closes what rt holds and next does not use: the upstreams next
+// did not take over, and the cache if next has its own. Release(nil)
+// closes everything (Close). After a reload, the old Runtime is released
+// against the new one once its requests have drained; a new Runtime that
+// could not be served is released against the old one.
+func (rt *Runtime) Release(next *Runtime) {
+	for name, u := range rt.upstreams {
+		if next == nil || next.upstreams[name] != u {
+			u.Close()
+		}
+	}
+	if rt.cache != nil && (next == nil || next.cache != rt.cache) {
+		rt.cache.Close()
+	}
+}
+
+// Drain waits until no request is being served on rt, or ctx ends. The
+// Server counts a request from its arrival to its last byte.
+func (rt *Runtime) Drain(ctx context.Context) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for rt.active.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%d requests still in flight: %w", rt.active.Load(), context.Cause(ctx))
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// Active is the number of requests being served on rt.
+func (rt *Runtime) Active() int64 { return rt.active.Load() }
+
+// Upstreams returns the upstreams, sorted by name, for operators' views.
+func (rt *Runtime) Upstreams() []*connectors.Upstream {
+	out := make([]*connectors.Upstream, 0, len(rt.upstreams))
+	for _, u := range rt.upstreams {
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b *connectors.Upstream) int { return strings.Compare(a.Name(), b.Name()) })
+	return out
+}
+
+// acquire returns the routes being served, counted as in use by one more
+// request until release. Swap may happen in between; the re-check makes
+// sure a Runtime that Drain saw idle is never used afterwards.
+func (s *Server) acquire() *routes {
+	for {
+		r := s.current.Load()
+		r.rt.active.Add(1)
+		if s.current.Load() == r {
+			return r
+		}
+		r.rt.active.Add(-1)
+	}
+}
+
+func (rt *Runtime) release() { rt.active.Add(-1) }
+
+// hold is a request's claim on the Runtime it arrived on.
+type hold struct {
+	rt       *Runtime
+	once     sync.Once
+	detached atomic.Bool
+}
+
+func (h *hold) release() { h.once.Do(h.rt.release) }
+
+// Detach stops counting a long-lived request (an event stream, a
+// WebSocket) as in flight on the Runtime it arrived on, so that a reload
+// does not wait for it to end. Pipelines it runs afterwards run on the
+// Runtime current at that time.
+func Detach(ctx context.Context) {
+	if h, ok := ctx.Value(runtimeKey{}).(*hold); ok {
+		h.detached.Store(true)
+		h.release()
+	}
+}
+
+type runtimeKey struct{}
+
+// runtimeFor is the Runtime a request is served on: surfaces' calls run on
+// the plan their request started with, even if a reload happened since,
+// unless the request was detached.
+func (s *Server) runtimeFor(ctx context.Context) *Runtime {
+	if h, ok := ctx.Value(runtimeKey{}).(*hold); ok && !h.detached.Load() {
+		return h.rt
+	}
+	return s.Runtime()
+}
