@@ -126,5 +126,6 @@ func dealsMux(now func() time.Time) *http.ServeMux {
 		})
 		writeJSON(w, http.StatusOK, dealList{Deals: out})
 	})
+	handleOrders(mux, now)
 	return mux
 }

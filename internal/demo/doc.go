@@ -18,6 +18,7 @@
 //	             GET  /markets/{id}
 //	deals        GET  /markets/{id}/deals
 //	             GET  /deals?product_ids=p1001,p1002
+//	             POST /orders {"market_id":"ber-01","items":[{"product_id":"p1001","quantity":2}]}
 //	translation  POST /translate {"target":"de","q":["Whole Milk"],"source":"en"}
 //
 // Start runs all four on their own http.Servers; Backends.Env gives their

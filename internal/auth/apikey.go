@@ -1,0 +1,69 @@
+package auth
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/manifoldgw/manifold/internal/pipeline"
+)
+
+// consumer is one configured API key: its hash and the identity it
+// stands for.
+type consumer struct {
+	hash [sha256.Size]byte
+	id   *pipeline.Identity
+	rate *pipeline.Rate
+}
+
+// apiKeys are the consumers of gateway.yaml. Only hashes are kept.
+type apiKeys struct {
+	consumers []consumer // sorted by name
+}
+
+func newAPIKeys(cs map[string]*pipeline.Consumer) (*apiKeys, error) {
+	names := make([]string, 0, len(cs))
+	for name := range cs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	k := &apiKeys{}
+	for _, name := range names {
+		c := cs[name]
+		raw, err := hex.DecodeString(strings.ToLower(c.KeySHA256))
+		if err != nil || len(raw) != sha256.Size {
+			return nil, fmt.Errorf("consumer %s: key_sha256 is not 64 hex digits", name)
+		}
+		e := consumer{id: &pipeline.Identity{Name: name, Roles: c.Roles}, rate: c.Rate}
+		copy(e.hash[:], raw)
+		k.consumers = append(k.consumers, e)
+	}
+	return k, nil
+}
+
+// lookup returns the consumer whose key is key, or nil. Every configured
+// hash is compared, in constant time, whatever matches: the time taken
+// says nothing about which consumer, or how much of a hash, matched.
+func (k *apiKeys) lookup(key string) *consumer {
+	sum := sha256.Sum256([]byte(key))
+	found := -1
+	for i := range k.consumers {
+		if subtle.ConstantTimeCompare(sum[:], k.consumers[i].hash[:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return nil
+	}
+	return &k.consumers[found]
+}
+
+// HashKey returns the hex SHA-256 of an API key: the key_sha256 of its
+// consumer in gateway.yaml.
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}

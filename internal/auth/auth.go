@@ -1,0 +1,249 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/server"
+)
+
+// Options are an Authenticator's dependencies; zero fields get defaults.
+type Options struct {
+	Logger *slog.Logger
+	// HTTPClient fetches the JWKS and calls the introspection endpoint;
+	// nil: a client with a 5s timeout.
+	HTTPClient *http.Client
+	// Now is the clock for token times (tests); nil: time.Now.
+	Now func() time.Time
+	// RefetchEvery bounds JWKS refetches for unknown kids
+	// (DefaultRefetchEvery).
+	RefetchEvery time.Duration
+	// JWKSWait bounds how long New waits for the first JWKS
+	// (DefaultJWKSWait).
+	JWKSWait time.Duration
+}
+
+// Authenticator identifies callers as gateway.yaml's auth and consumers
+// say. It implements server.Authenticator and is safe for concurrent use.
+// It is also a server.Surface that mounts nothing: at each reload it
+// takes the new plan's auth and consumers (keeping its JWKS cache when
+// they did not change), so keys added to gateway.yaml work without a
+// restart.
+type Authenticator struct {
+	opts Options
+	mu   sync.Mutex // serialises updates
+	cur  atomic.Pointer[state]
+}
+
+// state is the authentication of one gateway configuration.
+type state struct {
+	fingerprint [sha256.Size]byte
+	enabled     bool
+	header      string // API key header; "" when API keys are off
+	keys        *apiKeys
+	jwt         *jwtVerifier
+	introspect  *introspector
+	rates       map[*pipeline.Identity]*pipeline.Rate
+}
+
+var _ server.Surface = (*Authenticator)(nil)
+
+// Enabled reports whether gw configures any authentication. Without it
+// there is nothing to check: every caller is anonymous.
+func Enabled(gw *pipeline.Gateway) bool {
+	a := gw.Auth
+	return a.APIKey != nil || a.JWT != nil || a.Introspection != nil
+}
+
+// New builds the Authenticator of gw. With a JWKS URL it starts the
+// background refresh (Close stops it) and waits briefly for the first
+// fetch; an unreachable JWKS is logged, not fatal.
+func New(ctx context.Context, gw *pipeline.Gateway, opts Options) (*Authenticator, error) {
+	a := &Authenticator{opts: withDefaults(opts)}
+	st, err := build(ctx, gw, a.opts)
+	if err != nil {
+		return nil, err
+	}
+	a.cur.Store(st)
+	return a, nil
+}
+
+// Mount implements server.Surface: it follows the plan of rt.
+func (a *Authenticator) Mount(_ *http.ServeMux, _ *server.Server, rt *server.Runtime) error {
+	return a.Update(context.Background(), rt.Plan.Gateway)
+}
+
+// Update switches to gw's authentication if it differs from the current
+// one. On error nothing changes.
+func (a *Authenticator) Update(ctx context.Context, gw *pipeline.Gateway) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if old := a.cur.Load(); old != nil && old.fingerprint == fingerprint(gw) {
+		return nil
+	}
+	st, err := build(ctx, gw, a.opts)
+	if err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	if old := a.cur.Swap(st); old != nil {
+		old.close()
+	}
+	return nil
+}
+
+// fingerprint identifies the auth-relevant configuration of gw.
+func fingerprint(gw *pipeline.Gateway) [sha256.Size]byte {
+	b, _ := json.Marshal(struct {
+		Auth      pipeline.Auth
+		Consumers map[string]*pipeline.Consumer
+	}{gw.Auth, gw.Consumers})
+	return sha256.Sum256(b)
+}
+
+func build(ctx context.Context, gw *pipeline.Gateway, opts Options) (*state, error) {
+	st := &state{fingerprint: fingerprint(gw), enabled: Enabled(gw), rates: map[*pipeline.Identity]*pipeline.Rate{}}
+	if gw.Auth.APIKey != nil {
+		keys, err := newAPIKeys(gw.Consumers)
+		if err != nil {
+			return nil, err
+		}
+		st.header, st.keys = gw.Auth.APIKey.Header, keys
+		for _, c := range keys.consumers {
+			st.rates[c.id] = c.rate
+		}
+	}
+	if cfg := gw.Auth.JWT; cfg != nil {
+		v, err := newJWT(ctx, cfg, opts.HTTPClient, opts)
+		if err != nil {
+			return nil, err
+		}
+		st.jwt = v
+	}
+	if cfg := gw.Auth.Introspection; cfg != nil {
+		st.introspect = newIntrospector(cfg, opts.HTTPClient, opts)
+	}
+	return st, nil
+}
+
+func (st *state) close() {
+	if st.jwt != nil {
+		st.jwt.close()
+	}
+}
+
+func withDefaults(o Options) Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RefetchEvery <= 0 {
+		o.RefetchEvery = DefaultRefetchEvery
+	}
+	if o.JWKSWait <= 0 {
+		o.JWKSWait = DefaultJWKSWait
+	}
+	return o
+}
+
+// Authenticate implements server.Authenticator: nil for a request without
+// credentials, the caller for good ones, and a 401 problem (with its
+// WWW-Authenticate challenge) for credentials that are present but wrong.
+func (a *Authenticator) Authenticate(r *http.Request) (*pipeline.Identity, error) {
+	st := a.cur.Load()
+	if !st.enabled {
+		return nil, nil
+	}
+	cred, err := Extract(r.Header, st.header)
+	if err != nil {
+		return nil, a.failed(r, refuse("invalid_request", reasonOf(err), err))
+	}
+	switch cred.Kind {
+	case None:
+		return nil, nil
+	case APIKey:
+		if c := st.keys.lookup(cred.Value); c != nil {
+			return c.id, nil
+		}
+		return nil, a.failed(r, refuse("invalid_token", "the API key is not valid", ErrUnknownKey))
+	}
+	id, err := st.bearer(r.Context(), cred.Value)
+	if err != nil {
+		return nil, a.failed(r, err)
+	}
+	return id, nil
+}
+
+// bearer checks an Authorization: Bearer value: a consumer's API key, a
+// JWT (three dot-separated parts) when jwt is configured, otherwise an
+// opaque token for introspection.
+func (st *state) bearer(ctx context.Context, token string) (*pipeline.Identity, error) {
+	if st.keys != nil {
+		if c := st.keys.lookup(token); c != nil {
+			return c.id, nil
+		}
+	}
+	switch {
+	case st.jwt != nil && strings.Count(token, ".") == 2:
+		return st.jwt.verify(ctx, token)
+	case st.introspect != nil:
+		return st.introspect.check(ctx, token)
+	case st.keys != nil && st.jwt == nil:
+		return nil, refuse("invalid_token", "the API key is not valid", ErrUnknownKey)
+	}
+	return nil, refuse("invalid_token", "the bearer token is not valid", ErrInvalid)
+}
+
+// failed logs a refused credential (never the credential) at debug level:
+// an attack must not flood the logs.
+func (a *Authenticator) failed(r *http.Request, err error) error {
+	var f *Failure
+	if errors.As(err, &f) {
+		a.opts.Logger.Debug("credentials refused", "path", r.URL.Path, "reason", f.Reason)
+	} else {
+		a.opts.Logger.Warn("credentials could not be checked", "path", r.URL.Path, "err", err)
+	}
+	return err
+}
+
+func reasonOf(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return "malformed credentials: " + msg
+}
+
+// Challenge is the WWW-Authenticate value of a 401 for a caller that sent
+// no credentials (RFC 6750, section 3).
+func (a *Authenticator) Challenge() string { return challenge("", "") }
+
+// ConsumerRate returns the rate limit of the consumer id stands for, or
+// nil (no consumer rate, or not a consumer: a token's subject).
+func (a *Authenticator) ConsumerRate(id *pipeline.Identity) *pipeline.Rate {
+	if id == nil {
+		return nil
+	}
+	return a.cur.Load().rates[id]
+}
+
+// Close stops the JWKS background refresh.
+func (a *Authenticator) Close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.cur.Load().close()
+}

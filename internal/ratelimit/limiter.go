@@ -1,0 +1,197 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/problem"
+	"github.com/manifoldgw/manifold/internal/server"
+)
+
+// Policy names in the RateLimit fields; a pipeline's policy is its name.
+const (
+	PolicyGateway  = "gateway"
+	PolicyConsumer = "consumer"
+)
+
+// Options are a Limiter's dependencies; zero fields get defaults.
+type Options struct {
+	// ConsumerRate returns the rate of the consumer an identity stands
+	// for (auth.Authenticator.ConsumerRate); nil: no consumer rates.
+	ConsumerRate func(*pipeline.Identity) *pipeline.Rate
+	// MaxKeys bounds the per-caller buckets kept (DefaultMaxKeys).
+	MaxKeys int
+	// Now is the clock (tests); nil: time.Now.
+	Now func() time.Time
+}
+
+// Limiter applies the rate limits of gateway.yaml. It implements
+// server.Limiter and is safe for concurrent use. It is also a
+// server.Surface that mounts nothing: at each reload it takes the new
+// plan's server.rate. Pipeline and consumer rates are read per call, and
+// a bucket belongs to one rate, so a changed rate starts afresh.
+type Limiter struct {
+	global       atomic.Pointer[globalLimit]
+	consumerRate func(*pipeline.Identity) *pipeline.Rate
+	store        *store
+	now          func() time.Time
+}
+
+// globalLimit is server.rate with its one bucket (nil lim without it).
+type globalLimit struct {
+	rate *pipeline.Rate
+	lim  *rate.Limiter
+}
+
+var _ server.Surface = (*Limiter)(nil)
+
+// New returns the Limiter for gw.
+func New(gw *pipeline.Gateway, opts Options) *Limiter {
+	if opts.MaxKeys <= 0 {
+		opts.MaxKeys = DefaultMaxKeys
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ConsumerRate == nil {
+		opts.ConsumerRate = func(*pipeline.Identity) *pipeline.Rate { return nil }
+	}
+	l := &Limiter{consumerRate: opts.ConsumerRate, store: newStore(opts.MaxKeys), now: opts.Now}
+	l.setGlobal(gw.Server.Rate)
+	return l
+}
+
+// Mount implements server.Surface: it follows server.rate of rt's plan,
+// keeping the bucket while the rate is unchanged.
+func (l *Limiter) Mount(_ *http.ServeMux, _ *server.Server, rt *server.Runtime) error {
+	l.setGlobal(rt.Plan.Gateway.Server.Rate)
+	return nil
+}
+
+func (l *Limiter) setGlobal(r *pipeline.Rate) {
+	cur := l.global.Load()
+	if cur != nil && sameRate(cur.rate, r) {
+		return
+	}
+	g := &globalLimit{rate: r}
+	if r != nil {
+		g.lim = rate.NewLimiter(limitOf(r), r.Burst)
+	}
+	l.global.Store(g)
+}
+
+func sameRate(a, b *pipeline.Rate) bool {
+	return a == b || (a != nil && b != nil && a.Count == b.Count && a.Per == b.Per && a.Burst == b.Burst)
+}
+
+// policyKey names a level and its rate, so that a bucket never outlives
+// a change of its rate.
+func policyKey(level string, r *pipeline.Rate) string {
+	return level + "\x00" + strconv.Itoa(r.Count) + "/" + r.Per.String() + "/" + strconv.Itoa(r.Burst)
+}
+
+// check is one level that applies to a call.
+type check struct {
+	name string
+	rate *pipeline.Rate
+	lim  *rate.Limiter
+}
+
+// Allow implements server.Limiter: it takes one token at every level that
+// applies, or none if any level refuses, and returns the RateLimit fields
+// for the answer.
+func (l *Limiter) Allow(_ context.Context, p *pipeline.Compiled, id *pipeline.Identity, client string) (http.Header, error) {
+	now := l.now()
+	checks := make([]check, 0, 3)
+	if g := l.global.Load(); g.lim != nil {
+		checks = append(checks, check{PolicyGateway, g.rate, g.lim})
+	}
+	if r := l.consumerRate(id); r != nil {
+		checks = append(checks, check{PolicyConsumer, r, l.store.get(policyKey("c", r), id.Name, r, now)})
+	}
+	if p.Access != nil && p.Access.Rate != nil {
+		caller := "ip:" + client
+		if id != nil {
+			caller = "id:" + id.Name
+		}
+		checks = append(checks, check{p.Name, p.Access.Rate, l.store.get(policyKey("p\x00"+p.Name, p.Access.Rate), caller, p.Access.Rate, now)})
+	}
+	if len(checks) == 0 {
+		return nil, nil
+	}
+	refused, wait := -1, time.Duration(0)
+	res := make([]*rate.Reservation, len(checks))
+	for i, c := range checks {
+		res[i] = c.lim.ReserveN(now, 1)
+		d := c.rate.Per
+		if res[i].OK() {
+			d = res[i].DelayFrom(now)
+		}
+		if d > wait {
+			refused, wait = i, d
+		}
+	}
+	if refused >= 0 {
+		for _, r := range res {
+			r.CancelAt(now)
+		}
+	}
+	h := fields(checks, now)
+	if refused < 0 {
+		return h, nil
+	}
+	c := checks[refused]
+	p429 := problem.New("rate-limited", http.StatusTooManyRequests,
+		fmt.Sprintf("rate limit %s (%s) reached; retry in %ds", c.rate, describe(c.name, p.Name), seconds(wait)))
+	p429.RetryAfter = seconds(wait)
+	return h, &problem.Error{P: p429}
+}
+
+func describe(policy, pipelineName string) string {
+	switch policy {
+	case PolicyGateway:
+		return "the gateway's"
+	case PolicyConsumer:
+		return "the consumer's"
+	}
+	return "pipeline " + pipelineName + ", per caller"
+}
+
+// fields are the RateLimit-Policy and RateLimit header fields
+// (draft-ietf-httpapi-ratelimit-headers-09): per policy its quota q over
+// window w seconds, and the remaining units r with t, the seconds until
+// one more unit when none remain, else until the bucket is full again.
+func fields(checks []check, now time.Time) http.Header {
+	var pol, cur strings.Builder
+	for i, c := range checks {
+		if i > 0 {
+			pol.WriteString(", ")
+			cur.WriteString(", ")
+		}
+		name := strconv.Quote(c.name)
+		pol.WriteString(name + ";q=" + strconv.Itoa(c.rate.Count) + ";w=" + strconv.Itoa(int(c.rate.Per/time.Second)))
+		tokens := c.lim.TokensAt(now)
+		remaining := int(math.Floor(max(tokens, 0)))
+		perToken := c.rate.Per.Seconds() / float64(c.rate.Count)
+		wait := (float64(c.rate.Burst) - tokens) * perToken
+		if remaining == 0 {
+			wait = (1 - tokens) * perToken
+		}
+		cur.WriteString(name + ";r=" + strconv.Itoa(remaining) + ";t=" + strconv.Itoa(int(math.Ceil(max(wait, 0)))))
+	}
+	return http.Header{"Ratelimit-Policy": {pol.String()}, "Ratelimit": {cur.String()}}
+}
+
+// seconds rounds d up to whole seconds, at least 1 (Retry-After).
+func seconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
+}
