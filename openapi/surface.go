@@ -1,0 +1,70 @@
+package openapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/manifoldgw/manifold/internal/server"
+)
+
+// Paths the surface serves.
+const (
+	PathJSON     = "/openapi.json"
+	PathYAML     = "/openapi.yaml"
+	PathManifest = "/.well-known/ai-plugin.json"
+)
+
+// CacheControl lets clients and proxies keep the documents briefly; the
+// ETag makes revalidation cheap, and a reload changes it.
+const CacheControl = "public, max-age=60"
+
+// Mount serves the documents of rt's plan (server.Surface). They are
+// generated here, once per Runtime, not per request.
+func (s *Specs) Mount(mux *http.ServeMux, _ *server.Server, rt *server.Runtime) error {
+	sp, err := s.For(rt.Plan)
+	if err != nil {
+		return err
+	}
+	mux.Handle("GET "+PathJSON, document(sp.JSON, sp.etags[FormatJSON], "application/json"))
+	mux.Handle("GET "+PathYAML, document(sp.YAML, sp.etags[FormatYAML], "application/yaml"))
+	mux.Handle("GET "+PathManifest, document(sp.Manifest, sp.etags["manifest"], "application/json"))
+	return nil
+}
+
+// document serves a fixed body with its ETag, answering 304 to a request
+// that already holds it (RFC 9110, section 13.1.2).
+func document(body []byte, tag, contentType string) http.Handler {
+	length := strconv.Itoa(len(body))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("ETag", tag)
+		h.Set("Cache-Control", CacheControl)
+		// The documents are public; browsers' API explorers fetch them
+		// from other origins.
+		h.Set("Access-Control-Allow-Origin", "*")
+		if matches(r.Header.Get("If-None-Match"), tag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		h.Set("Content-Type", contentType)
+		h.Set("Content-Length", length)
+		h.Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(body)
+	})
+}
+
+// matches reports whether an If-None-Match list names tag (weak
+// comparison, as RFC 9110 asks for If-None-Match) or is "*".
+func matches(header, tag string) bool {
+	if header == "" {
+		return false
+	}
+	for c := range strings.SplitSeq(header, ",") {
+		c = strings.TrimSpace(c)
+		if c == "*" || strings.TrimPrefix(c, "W/") == tag {
+			return true
+		}
+	}
+	return false
+}

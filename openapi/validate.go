@@ -1,0 +1,193 @@
+package openapi
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/problem"
+	"github.com/manifoldgw/manifold/internal/server"
+)
+
+// ValidateRequest checks a REST request against the operation of pipeline
+// p in the document of rt's plan (server.RequestValidator), before any
+// backend is called. Every violation is listed in one problem: a 400
+// whose `errors` holds {in, name, reason} for each, or a 415 when the
+// only problem is the body's media type.
+func (s *Specs) ValidateRequest(r *http.Request, rt *server.Runtime, p *pipeline.Compiled) error {
+	sp, err := s.For(rt.Plan)
+	if err != nil {
+		return err
+	}
+	return sp.Check(r, p)
+}
+
+// Check validates r against p's operation with openapi3filter. A body it
+// reads is put back into r for the handler.
+func (sp *Spec) Check(r *http.Request, p *pipeline.Compiled) error {
+	route := sp.routes[p.Name]
+	if route == nil {
+		return nil // not a pipeline of this plan: the router answered already
+	}
+	vr, body, err := sp.requestCopy(r, p, route.Operation.RequestBody != nil)
+	if err != nil {
+		return err
+	}
+	path := map[string]string{}
+	for name, prm := range p.Params {
+		if prm.In == "path" {
+			path[name] = r.PathValue(name)
+		}
+	}
+	in := &openapi3filter.RequestValidationInput{Request: vr, PathParams: path, Route: route, Options: sp.filter}
+	raw := func(in, name string) string {
+		switch in {
+		case "path":
+			return r.PathValue(name)
+		case "query":
+			return r.URL.Query().Get(name)
+		case "header":
+			return r.Header.Get(name)
+		}
+		return string(body)
+	}
+	var found []violation
+	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
+		found = violations(err, raw)
+	}
+	found = insertUnknown(found, unknownQuery(r.URL.Query(), p))
+	if len(found) == 0 {
+		return nil
+	}
+	return invalid(found)
+}
+
+// requestCopy returns the request openapi3filter reads: query parameters
+// and headers sent empty are left out (the pipeline treats them as absent,
+// so that their default applies), and the body, read once within the
+// gateway's limit, is given to both the copy and r.
+func (sp *Spec) requestCopy(r *http.Request, p *pipeline.Compiled, hasBody bool) (*http.Request, []byte, error) {
+	vr := r.WithContext(r.Context())
+	u := *r.URL
+	vr.URL = &u
+	if q := r.URL.Query(); hasEmpty(q) {
+		for k, vs := range q {
+			if len(vs) == 0 || vs[0] == "" {
+				delete(q, k)
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	cloned := false
+	for name, prm := range p.Params {
+		if vals := r.Header.Values(name); prm.In == "header" && len(vals) > 0 && vals[0] == "" {
+			if !cloned {
+				vr.Header, cloned = r.Header.Clone(), true
+			}
+			vr.Header.Del(name)
+		}
+	}
+	// The gateway reads any JSON media type (application/problem+json,
+	// application/merge-patch+json) as JSON; so does the check.
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err == nil && mt != "application/json" && strings.HasSuffix(mt, "+json") {
+		if !cloned {
+			vr.Header, cloned = r.Header.Clone(), true
+		}
+		vr.Header.Set("Content-Type", "application/json")
+	}
+	if !hasBody || r.Body == nil || r.Body == http.NoBody {
+		vr.Body = http.NoBody
+		return vr, nil, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, sp.maxBody+1))
+	_ = r.Body.Close()
+	if err != nil {
+		return nil, nil, &problem.BodyError{Status: http.StatusBadRequest, Slug: "bad-request", Detail: "the request body could not be read"}
+	}
+	if int64(len(data)) > sp.maxBody {
+		return nil, nil, &problem.BodyError{Status: http.StatusRequestEntityTooLarge, Slug: "body-too-large",
+			Detail: "the request body is over the limit of " + strconv.FormatInt(sp.maxBody, 10) + " bytes"}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(data))
+	vr.Body = io.NopCloser(bytes.NewReader(data))
+	vr.GetBody = nil
+	vr.ContentLength = int64(len(data))
+	return vr, data, nil
+}
+
+func hasEmpty(q url.Values) bool {
+	for _, vs := range q {
+		if len(vs) == 0 || vs[0] == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownQuery lists the query parameters p does not declare, when p
+// rejects them (unknown_query: reject).
+func unknownQuery(q url.Values, p *pipeline.Compiled) []violation {
+	if p.UnknownQuery != pipeline.UnknownQueryReject {
+		return nil
+	}
+	var out []violation
+	for _, name := range sortedKeys(q) {
+		if prm := p.Params[name]; prm == nil || prm.In != "query" {
+			out = append(out, violation{pipeline.ParamProblem{In: "query", Name: name, Reason: "unknown parameter"}, http.StatusBadRequest})
+		}
+	}
+	return out
+}
+
+// insertUnknown puts the unknown parameters after the declared ones and
+// before the body's problems.
+func insertUnknown(found, unknown []violation) []violation {
+	i := len(found)
+	for j, v := range found {
+		if v.In == "body" || (v.In == "header" && v.status == http.StatusUnsupportedMediaType) {
+			i = j
+			break
+		}
+	}
+	out := make([]violation, 0, len(found)+len(unknown))
+	out = append(out, found[:i]...)
+	out = append(out, unknown...)
+	return append(out, found[i:]...)
+}
+
+// invalid is the problem listing every violation.
+func invalid(found []violation) error {
+	status := http.StatusUnsupportedMediaType
+	entries := make([]pipeline.ParamProblem, len(found))
+	for i, v := range found {
+		entries[i] = v.ParamProblem
+		if v.status != http.StatusUnsupportedMediaType {
+			status = http.StatusBadRequest
+		}
+	}
+	var pr *problem.Problem
+	switch {
+	case status == http.StatusUnsupportedMediaType:
+		pr = problem.New("unsupported-media-type", status, "the request body must be application/json")
+	case !slices.ContainsFunc(found, func(v violation) bool { return v.In == "body" }):
+		pr = problem.New("bad-request", status, "the request has invalid parameters")
+	case !slices.ContainsFunc(found, func(v violation) bool { return v.In != "body" }):
+		pr = problem.New("bad-request", status, "the request body is invalid")
+	default:
+		pr = problem.New("bad-request", status, "the request has invalid parameters and an invalid body")
+	}
+	pr.Errors = entries
+	return &problem.Error{P: pr, Err: errInvalid}
+}
+
+// errInvalid is the cause of every validation problem, for logs.
+var errInvalid = errors.New("request does not match the OpenAPI document")
