@@ -1,0 +1,121 @@
+package graphqlview
+
+import (
+	"context"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/resolvers"
+)
+
+// endpoint is /graphql: GraphiQL for a browser, the GraphQL transports for
+// everything else.
+type endpoint struct {
+	srv        *server.Server
+	gql        http.Handler
+	playground http.Handler
+	maxBody    int64
+}
+
+func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		if r.Header.Get("Upgrade") == "" && prefersHTML(r.Header.Get("Accept")) {
+			e.playground.ServeHTTP(w, r)
+			return
+		}
+	case http.MethodPost:
+		r.Body = http.MaxBytesReader(w, r.Body, e.maxBody)
+	case http.MethodOptions:
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		writeRequestError(w, jsonType, http.StatusMethodNotAllowed, resolvers.CodeMethodNotAllowed,
+			r.Method+" is not served at "+Path+": use POST, or GET for queries")
+		return
+	}
+	if streaming(r) {
+		// A subscription outlives the listener's read and write timeouts,
+		// which are meant for single answers.
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Time{})
+		// Nor should it hold a reload's drain: it reads the runs feed,
+		// which outlives every Runtime.
+		server.Detach(r.Context())
+	}
+	st := &requestState{client: e.srv.ClientIP(r), id: w.Header().Get(server.RequestIDHeader)}
+	e.gql.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, st)))
+}
+
+// streaming reports whether r opens a stream: a WebSocket or SSE.
+func streaming(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != "" || strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+type requestKey struct{}
+
+// requestState is what the HTTP request carrying operations tells about
+// them. Every run it carries gets its own id: the request's for the first,
+// then <id>-2, <id>-3... (aliases, or operations on one WebSocket).
+type requestState struct {
+	client string
+	id     string
+	runs   atomic.Int64
+}
+
+// requestInfo is resolvers.Resolver.Requests.
+func requestInfo(ctx context.Context) resolvers.RequestInfo {
+	st, _ := ctx.Value(requestKey{}).(*requestState)
+	if st == nil {
+		return resolvers.RequestInfo{}
+	}
+	id := st.id
+	if n := st.runs.Add(1); n > 1 {
+		id += "-" + strconv.FormatInt(n, 10)
+	}
+	return resolvers.RequestInfo{Client: st.client, RequestID: id}
+}
+
+// prefersHTML reports whether an Accept header asks for a page before
+// JSON: a browser navigating to /graphql.
+func prefersHTML(accept string) bool {
+	html, jsonQ := -1.0, -1.0
+	for _, part := range strings.Split(accept, ",") {
+		mt, q, ok := mediaRange(part)
+		if !ok {
+			continue
+		}
+		switch mt {
+		case "text/html":
+			html = max(html, q)
+		case jsonType, gqlType:
+			jsonQ = max(jsonQ, q)
+		}
+	}
+	return html > 0 && html >= jsonQ
+}
+
+// mediaRange parses one element of an Accept header.
+func mediaRange(part string) (string, float64, bool) {
+	mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+	if err != nil {
+		return "", 0, false
+	}
+	q := 1.0
+	if s, ok := params["q"]; ok {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || v < 0 || v > 1 {
+			return "", 0, false
+		}
+		q = v
+	}
+	return mt, q, true
+}
