@@ -15,9 +15,14 @@ import (
 	"os"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/demo"
+	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/internal/telemetry"
 	"github.com/manifoldgw/manifold/pipelines"
 )
 
@@ -32,30 +37,80 @@ type Options struct {
 	// Ready, if set, is called with the listener's address once it accepts
 	// connections.
 	Ready func(addr string)
+	// Recorder, if set, also receives every finished call (tests,
+	// embedding).
+	Recorder event.Recorder
+
+	// Dir is the pipeline directory the plan was loaded from (with
+	// LoadOptions). When set, the gateway reloads it when its files
+	// change, on each receive from Reload and from the admin API.
+	Dir         string
+	LoadOptions pipeline.LoadOptions
+	// Reload triggers a reload (SIGHUP in `manifold serve`).
+	Reload <-chan struct{}
+	// AdminListen and AdminKey override admin.listen and admin.key; the
+	// admin API is served only with a key. AdminReady, if set, is called
+	// with the admin listener's address.
+	AdminListen, AdminKey string
+	AdminReady            func(addr string)
+	// TracerProvider replaces the one built from gateway.yaml's
+	// telemetry (tests pass one with an in-memory exporter).
+	TracerProvider trace.TracerProvider
+	// LogLevel, if set, follows telemetry.log_level, at start and at each
+	// reload (the CLI passes it unless --log-level was given).
+	LogLevel *slog.LevelVar
+	// DrainTimeout overrides the package's DrainTimeout.
+	DrainTimeout time.Duration
+	// Version is reported as the service.version of traces and metrics.
+	Version string
+
+	// load reloads the plan; nil: LoadDir(Dir, LoadOptions) if Dir is set.
+	load func() (*pipeline.Plan, error)
 }
 
 // Serve runs the gateway for plan until ctx ends, then drains: the
-// listener closes at once and requests in flight finish.
+// listener closes at once, /readyz says draining, requests in flight
+// finish (up to the drain deadline), audit events are flushed, and Serve
+// returns nil.
 func Serve(ctx context.Context, plan *pipeline.Plan, opts Options) error {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	listen := opts.Listen
 	if listen == "" {
 		listen = plan.Gateway.Server.Listen
 	}
-	rt, err := server.Build(plan, log)
+	log, tel, err := observability(ctx, plan, opts)
 	if err != nil {
 		return err
 	}
-	defer rt.Close()
+	defer shutdownTelemetry(tel, log)
+	rt, err := server.BuildWith(plan, buildOptions(tel, log))
+	if err != nil {
+		return err
+	}
 	feats, err := assemble(plan, log)
 	if err != nil {
+		rt.Close()
 		return err
 	}
 	defer feats.close()
-	srv := server.NewHTTPServer(server.New(rt, feats.opts), log)
+	feats.withTelemetry(tel)
+	if opts.Recorder != nil {
+		feats.opts.Recorder = event.Recorders{feats.opts.Recorder, opts.Recorder}
+	}
+	gw := server.New(rt, feats.opts)
+	defer func() { gw.Runtime().Close() }()
+	tel.Metrics.WatchUpstreams(func() []*connectors.Upstream { return gw.Runtime().Upstreams() })
+	srv := server.NewHTTPServer(gw, log)
+	if err := server.Configure(srv, &plan.Gateway.Server, log); err != nil {
+		return err
+	}
+	for _, fn := range feats.onShutdown {
+		srv.RegisterOnShutdown(fn)
+	}
+	ops, err := startOps(plan, gw, tel, feats, opts, log)
+	if err != nil {
+		return err
+	}
+	defer ops.stop()
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
@@ -65,22 +120,51 @@ func Serve(ctx context.Context, plan *pipeline.Plan, opts Options) error {
 		opts.Ready(ln.Addr().String())
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining requests in flight", "deadline", DrainTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+	return drain(gw, srv, errc, opts, log)
+}
+
+// drain stops accepting, lets the requests in flight finish until the
+// drain deadline, then cuts the ones left. Audit events are flushed after
+// it returns (the features' closers).
+func drain(gw *server.Server, srv *http.Server, errc <-chan error, opts Options, log *slog.Logger) error {
+	deadline := opts.DrainTimeout
+	if deadline <= 0 {
+		deadline = DrainTimeout
+	}
+	gw.StartDrain()
+	log.Info("shutting down: draining requests in flight", "deadline", deadline, "in_flight", gw.Runtime().Active())
+	sctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("drain: %w", err)
+		log.Warn("drain deadline passed: cutting the requests still in flight", "in_flight", gw.Runtime().Active())
+		_ = srv.Close()
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	log.Info("drained")
 	return nil
+}
+
+// shutdownTelemetry flushes the spans still buffered.
+func shutdownTelemetry(tel *telemetry.Telemetry, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := tel.Shutdown(ctx); err != nil {
+		log.Warn("telemetry shutdown", "err", err)
+	}
 }
 
 // Demo starts the demo backends, loads the embedded demo pipelines against
@@ -95,7 +179,28 @@ func Demo(ctx context.Context, opts Options, out io.Writer) error {
 		defer cancel()
 		_ = backends.Shutdown(sctx)
 	}()
-	plan, err := LoadDemo(backends)
+	// The demo's embedded NATS keeps its audit stream in a temporary
+	// directory: the demo runs from anywhere (./data need not be
+	// writable) and two demos never share a store.
+	auditDir, err := os.MkdirTemp("", "manifold-demo-audit-")
+	if err != nil {
+		return fmt.Errorf("demo audit directory: %w", err)
+	}
+	defer os.RemoveAll(auditDir)
+	// With opts.Dir the pipelines come from that directory (and reload
+	// when it changes), else from the embedded demo set.
+	opts.load = func() (*pipeline.Plan, error) {
+		plan, err := LoadDemo(backends)
+		if opts.Dir != "" {
+			plan, err = pipeline.LoadDir(opts.Dir, pipeline.LoadOptions{LookupEnv: demoEnv(backends)})
+		}
+		if err != nil {
+			return nil, err
+		}
+		plan.Gateway.Audit.DataDir = auditDir
+		return plan, nil
+	}
+	plan, err := opts.load()
 	if err != nil {
 		return err
 	}
@@ -119,20 +224,27 @@ func printTry(out io.Writer, base string, b *demo.Backends) {
 	} {
 		fmt.Fprintf(out, "  curl '%s%s'\n", base, path)
 	}
+	// placeOrder needs role buyer: the demo-only key of the README.
+	fmt.Fprintf(out, "  curl -X POST '%s/v1/orders' -H 'X-API-Key: demo-buyer-key' -H 'Content-Type: application/json' \\\n"+
+		"    -d '{\"market_id\":\"ber-01\",\"items\":[{\"product_id\":\"p1001\",\"quantity\":2}]}'\n", base)
 	fmt.Fprintf(out, "Backends: products %s, markets %s, deals %s, translation %s\nCtrl-C stops.\n",
 		b.Products, b.Markets, b.Deals, b.Translation)
 }
 
 // LoadDemo loads the embedded demo directory with the backends' URLs.
 func LoadDemo(b *demo.Backends) (*pipeline.Plan, error) {
+	return pipeline.Load(pipelines.FS, "pipelines", pipeline.LoadOptions{LookupEnv: demoEnv(b)})
+}
+
+// demoEnv resolves ${NAME} with the backends' URLs first.
+func demoEnv(b *demo.Backends) func(string) (string, bool) {
 	env := b.Env()
-	lookup := func(name string) (string, bool) {
+	return func(name string) (string, bool) {
 		if v, ok := env[name]; ok {
 			return v, true
 		}
 		return os.LookupEnv(name)
 	}
-	return pipeline.Load(pipelines.FS, "pipelines", pipeline.LoadOptions{LookupEnv: lookup})
 }
 
 // BaseURL turns a listener address into a URL a user can paste.
