@@ -62,7 +62,7 @@ func TestValidateDemoDirectory(t *testing.T) {
 		t.Setenv("MANIFOLD_DEMO_"+v+"_URL", "http://127.0.0.1:1")
 	}
 	stdout, _, err := execute(t, "validate", "../../pipelines")
-	if err != nil || !strings.Contains(stdout, "ok, 3 pipeline(s), 4 upstream(s)") {
+	if err != nil || !strings.Contains(stdout, "ok, 4 pipeline(s), 4 upstream(s)") {
 		t.Errorf("validate pipelines: %v\n%s", err, stdout)
 	}
 }

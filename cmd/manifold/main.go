@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -31,14 +32,18 @@ func rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "log format: text or json")
-	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	logger := func() *slog.Logger { return newLogger(logFormat, logLevel) }
+	root.PersistentFlags().StringVar(&logFormat, "log-format", "", "log format: json or text (default json for serve, text for the rest)")
+	root.PersistentFlags().StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error (default: telemetry.log_level of gateway.yaml, else info)")
+	logger := &logSetup{format: &logFormat, level: &logLevel, flags: root.PersistentFlags()}
 	root.AddCommand(
 		serveCmd(logger),
 		demoCmd(logger),
 		validateCmd(),
 		runCmd(),
+		openapiCmd(),
+		importCmd(),
+		keysCmd(),
+		auditCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",
@@ -48,14 +53,34 @@ func rootCmd() *cobra.Command {
 	return root
 }
 
-func newLogger(format, level string) *slog.Logger {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		lv = slog.LevelInfo
+// logSetup is the root command's --log-format and --log-level.
+type logSetup struct {
+	format, level *string
+	flags         *pflag.FlagSet
+}
+
+// logger returns a logger on stderr in the chosen format (defaultFormat
+// when --log-format is not given) and its level. The level is returned
+// only when --log-level was not given, so that gateway.yaml's
+// telemetry.log_level may set it.
+func (l *logSetup) logger(defaultFormat string) (*slog.Logger, *slog.LevelVar) {
+	format := *l.format
+	if format == "" {
+		format = defaultFormat
 	}
+	lv := new(slog.LevelVar)
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*l.level)); err != nil {
+		level = slog.LevelInfo
+	}
+	lv.Set(level)
 	opts := &slog.HandlerOptions{Level: lv}
+	log := slog.New(slog.NewTextHandler(os.Stderr, opts))
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		log = slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	if l.flags.Changed("log-level") {
+		return log, nil
+	}
+	return log, lv
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
-	"log/slog"
+	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,39 +14,93 @@ import (
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
-func serveCmd(logger func() *slog.Logger) *cobra.Command {
-	var dir, listen string
+func serveCmd(logs *logSetup) *cobra.Command {
+	var dir, listen, adminListen string
+	var drain time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve --dir DIR",
 		Short: "Serve a pipeline directory (gateway.yaml and pipeline files)",
-		Args:  cobra.NoArgs,
+		Long: `Serve a pipeline directory (gateway.yaml and pipeline files).
+
+The directory is reloaded when its files change, on SIGHUP and from the
+admin API; a reload that fails keeps the running plan. SIGTERM or SIGINT
+stop accepting requests, let those in flight finish (up to --drain-timeout),
+flush audit events and exit 0.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			log, level := logs.logger("json")
 			plan, err := pipeline.LoadDir(dir, pipeline.LoadOptions{})
 			if err != nil {
 				return err
 			}
-			return launch.Serve(ctx, plan, launch.Options{Listen: listen, Logger: logger()})
+			return launch.Serve(ctx, plan, launch.Options{
+				Listen: listen, Logger: log, LogLevel: level, Dir: dir, Reload: hangups(ctx),
+				AdminListen: adminListen, DrainTimeout: drain, Version: version,
+			})
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "pipelines", "pipeline directory")
 	cmd.Flags().StringVar(&listen, "listen", "", "listen address (default: server.listen of gateway.yaml)")
+	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "admin API listen address (default: admin.listen of gateway.yaml)")
+	cmd.Flags().DurationVar(&drain, "drain-timeout", launch.DrainTimeout, "how long shutdown waits for requests in flight")
 	return cmd
 }
 
-func demoCmd(logger func() *slog.Logger) *cobra.Command {
-	var listen string
+// hangups turns SIGHUP into reload triggers until ctx ends.
+func hangups(ctx context.Context) <-chan struct{} {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP)
+	out := make(chan struct{}, 1)
+	go func() {
+		defer signal.Stop(sig)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sig:
+				select {
+				case out <- struct{}{}:
+				default: // a reload is already pending
+				}
+			}
+		}
+	}()
+	return out
+}
+
+func demoCmd(logs *logSetup) *cobra.Command {
+	var listen, dir, adminListen string
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the demo: four backends on loopback and the gateway serving the demo pipelines",
-		Args:  cobra.NoArgs,
+		Long: `Run the demo: four backends on loopback and the gateway serving the demo pipelines.
+
+With --dir the pipelines come from that directory (a copy of pipelines/) and
+reload when it changes. With MANIFOLD_ADMIN_KEY set, the admin API listens on
+--admin-listen.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return launch.Demo(ctx, launch.Options{Listen: listen, Logger: logger()}, cmd.OutOrStdout())
+			log, level := logs.logger("text")
+			out := cmd.OutOrStdout()
+			opts := launch.Options{
+				Listen: listen, Logger: log, LogLevel: level, Dir: dir, Version: version,
+				AdminListen: adminListen, AdminKey: os.Getenv("MANIFOLD_ADMIN_KEY"),
+				AdminReady: func(addr string) {
+					fmt.Fprintf(out, "Admin API at http://%s (send MANIFOLD_ADMIN_KEY in X-API-Key)\n", addr)
+				},
+			}
+			if dir != "" {
+				opts.Reload = hangups(ctx)
+			}
+			return launch.Demo(ctx, opts, out)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":9080", "gateway listen address")
+	cmd.Flags().StringVar(&dir, "dir", "", "serve the pipelines of this directory instead of the embedded ones, and reload them when they change")
+	cmd.Flags().StringVar(&adminListen, "admin-listen", pipeline.DefaultAdminListen, "admin API listen address (needs MANIFOLD_ADMIN_KEY)")
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/openapi"
 )
 
 // errReported is returned by commands that already printed their errors.
@@ -28,6 +29,22 @@ func validateCmd() *cobra.Command {
 					return errReported
 				}
 				return err
+			}
+			// The GPT Actions lint of the generated OpenAPI document.
+			sp, err := openapi.Build(plan)
+			var lint *openapi.LintError
+			switch {
+			case errors.As(err, &lint):
+				for _, f := range lint.Findings {
+					fmt.Fprintln(cmd.ErrOrStderr(), f)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "%d error(s)\n", len(lint.Findings))
+				return errReported
+			case err != nil:
+				return err
+			}
+			for _, f := range sp.Findings {
+				fmt.Fprintln(cmd.ErrOrStderr(), f)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok, %d pipeline(s), %d upstream(s)\n",
 				args[0], len(plan.Pipelines), len(plan.Gateway.Upstreams))

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// attack runs one vegeta attack on t for cfg.duration (or until ctx ends)
+// and summarises it. Responses are read to the end but not kept, so that
+// connections are reused and the attacker's memory stays flat.
+func attack(ctx context.Context, cfg config, t *target) *summary {
+	maxWorkers := cfg.workers // closed loop: exactly -workers in flight
+	if cfg.rate > 0 {
+		maxWorkers = max(cfg.maxWorkers, cfg.workers)
+	}
+	opts := []func(*vegeta.Attacker){
+		vegeta.Workers(uint64(cfg.workers)),
+		vegeta.MaxWorkers(uint64(maxWorkers)),
+		vegeta.Timeout(cfg.timeout),
+		vegeta.KeepAlive(true),
+		vegeta.HTTP2(false),
+		vegeta.MaxBody(0),
+	}
+	if cfg.connections > 0 {
+		opts = append(opts, vegeta.Connections(cfg.connections), vegeta.MaxConnections(cfg.connections))
+	}
+	a := vegeta.NewAttacker(opts...)
+	var n atomic.Uint64
+	targeter := func(tgt *vegeta.Target) error {
+		tgt.Method, tgt.URL, tgt.Header, tgt.Body = http.MethodGet, t.url(n.Add(1)), nil, nil
+		return nil
+	}
+	stop := context.AfterFunc(ctx, func() { a.Stop() })
+	defer stop()
+	// A zero ConstantPacer is vegeta's "as fast as the workers go".
+	pacer := vegeta.ConstantPacer{Freq: cfg.rate, Per: time.Second}
+	var m vegeta.Metrics
+	cpu, busy, wall := cpuTime(), machineBusy(), time.Now()
+	for res := range a.Attack(targeter, pacer, cfg.duration, t.name) {
+		m.Add(res)
+	}
+	m.Close()
+	s := summarize(t, &m)
+	cpu, busy, secs := cpuTime()-cpu, machineBusy()-busy, time.Since(wall).Seconds()
+	if cpu > 0 && m.Requests > 0 {
+		s.CPUPerRequest = float64(cpu) / float64(time.Microsecond) / float64(m.Requests)
+		s.CPUCores = cpu.Seconds() / secs
+	}
+	if busy > 0 {
+		s.OtherCores = max(busy-cpu, 0).Seconds() / secs
+	}
+	return s
+}
+
+// summary is one target's outcome. Latencies are in milliseconds.
+type summary struct {
+	Target     string  `json:"target"`
+	ExampleURL string  `json:"example_url"`
+	Requests   uint64  `json:"requests"`
+	Success    float64 `json:"success"`    // ratio of 2xx/3xx answers
+	Rate       float64 `json:"rate"`       // requests sent per second
+	Throughput float64 `json:"throughput"` // successful requests per second
+	P50        millis  `json:"p50_ms"`
+	P90        millis  `json:"p90_ms"`
+	P99        millis  `json:"p99_ms"`
+	Max        millis  `json:"max_ms"`
+	// CPU time of the whole process (generator, gateway, backends) per
+	// request, and the cores it kept busy: steadier than req/s on a
+	// shared machine, since other tenants' load does not inflate it much.
+	CPUPerRequest float64        `json:"cpu_per_request_us"`
+	CPUCores      float64        `json:"cpu_cores"`
+	OtherCores    float64        `json:"other_processes_cores"` // the noise: other tenants' CPU meanwhile
+	StatusCodes   map[string]int `json:"status_codes"`
+	Errors        []string       `json:"errors,omitempty"` // the first few distinct ones
+}
+
+// millis is a duration in milliseconds, for reports.
+type millis float64
+
+func ms(d time.Duration) millis { return millis(float64(d) / float64(time.Millisecond)) }
+
+func summarize(t *target, m *vegeta.Metrics) *summary {
+	s := &summary{
+		Target: t.name, ExampleURL: t.example(), Requests: m.Requests,
+		Success: m.Success, Rate: m.Rate, Throughput: m.Throughput,
+		P50: ms(m.Latencies.P50), P90: ms(m.Latencies.P90), P99: ms(m.Latencies.P99), Max: ms(m.Latencies.Max),
+		StatusCodes: m.StatusCodes, Errors: m.Errors,
+	}
+	if len(s.Errors) > 5 {
+		s.Errors = s.Errors[:5]
+	}
+	return s
+}
+
+// ratios compare the gateway with the direct backend: latency ratios
+// (gateway ÷ direct, above 1 is slower), the throughput ratio (below 1
+// is fewer requests per second) and the absolute p50 overhead.
+type ratios struct {
+	Throughput  float64 `json:"throughput"`
+	P50         float64 `json:"p50"`
+	P90         float64 `json:"p90"`
+	P99         float64 `json:"p99"`
+	P50Overhead millis  `json:"p50_overhead_ms"`
+	CPU         float64 `json:"cpu_per_request"`
+}
+
+func ratiosOf(gw, direct *summary) *ratios {
+	if gw == nil || direct == nil {
+		return nil
+	}
+	div := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	return &ratios{
+		Throughput:  div(gw.Throughput, direct.Throughput),
+		P50:         div(float64(gw.P50), float64(direct.P50)),
+		P90:         div(float64(gw.P90), float64(direct.P90)),
+		P99:         div(float64(gw.P99), float64(direct.P99)),
+		P50Overhead: gw.P50 - direct.P50,
+		CPU:         div(gw.CPUPerRequest, direct.CPUPerRequest),
+	}
+}

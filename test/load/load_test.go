@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRun runs the harness briefly in both modes and checks that every
+// request of both attacks succeeded and that the report is complete.
+func TestRun(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  config
+	}{
+		{"fan-out closed loop", config{workers: 4, latency: time.Millisecond}},
+		{"fan-out fixed rate", config{rate: 100, workers: 2, latency: time.Millisecond}},
+		{"demo", config{rate: 50, workers: 2, latency: time.Millisecond, demo: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			cfg.duration, cfg.maxWorkers, cfg.timeout, cfg.json = 300*time.Millisecond, 16, 5*time.Second, true
+			if err := cfg.check(); err != nil {
+				t.Fatalf("check: %v", err)
+			}
+			var out bytes.Buffer
+			if err := run(context.Background(), cfg, &out, io.Discard); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			var rep report
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+				t.Fatalf("report is not JSON: %v\n%s", err, out.String())
+			}
+			for _, s := range []*summary{rep.Gateway, rep.Direct} {
+				if s == nil || s.Requests == 0 || s.Success != 1 || s.P50 <= 0 {
+					t.Errorf("summary %+v; want requests, all successful, a p50", s)
+				}
+			}
+			if rep.Ratios == nil || rep.Ratios.P50 <= 0 {
+				t.Errorf("ratios = %+v; want them computed", rep.Ratios)
+			}
+			var text strings.Builder
+			rep.writeText(&text)
+			if !strings.Contains(text.String(), "gateway/direct:") {
+				t.Errorf("text report lacks the ratios:\n%s", text.String())
+			}
+		})
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	ok := config{duration: time.Second, workers: 1, maxWorkers: 1, timeout: time.Second}
+	if err := ok.check(); err != nil {
+		t.Fatalf("valid config: %v", err)
+	}
+	for name, mutate := range map[string]func(*config){
+		"negative rate": func(c *config) { c.rate = -1 },
+		"no duration":   func(c *config) { c.duration = 0 },
+		"no workers":    func(c *config) { c.workers = 0 },
+		"no timeout":    func(c *config) { c.timeout = 0 },
+	} {
+		c := ok
+		mutate(&c)
+		if c.check() == nil {
+			t.Errorf("%s: check accepted it", name)
+		}
+	}
+}

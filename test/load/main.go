@@ -1,0 +1,165 @@
+// Command load is Manifold's load harness. It starts everything in this one
+// process, on 127.0.0.1 and ephemeral ports: four backends that answer a
+// small fixed JSON document after a fixed latency (a timer, default 5ms),
+// and the gateway serving one pipeline that fans each request out to the
+// four of them and merges the answers (KrakenD's classic benchmark shape,
+// see test/bench). It then attacks, with vegeta, (a) the gateway endpoint
+// and (b) one backend directly, one after the other, each for -duration,
+// and prints for each the requests, success ratio, req/s and latency
+// quantiles, the gateway/direct ratios, and the process RSS before and
+// after. It stops by itself.
+//
+//	go run ./test/load -duration 10s -rate 0 -workers 32
+//	go run ./test/load -duration 10s -rate 2000
+//	go run ./test/load -demo -duration 10s -rate 500     # cityDeals on the demo backends
+//	go run ./test/load -json > load.json
+//
+// -rate 0 means as fast as -workers concurrent requests allow (closed
+// loop); a positive -rate is requests per second per target (open loop,
+// vegeta adds workers up to -max-workers to keep the pace). Each gateway
+// request carries its own id, so the gateway never coalesces two upstream
+// calls; -same sends identical requests instead. With -demo the targets are
+// the demo pipeline cityDeals (internal/demo backends, the embedded
+// pipelines/) and the markets backend directly. cityDeals calls its
+// backends in three dependent rounds (at least three times -latency), but
+// it has `cache: 30s` and there are four cities, so past the first requests
+// that mode measures the response cache.
+//
+// The load generator, the gateway and the backends share the machine's
+// cores: the ratios of one run are what to compare, not absolute numbers.
+// The report's CPU/req is this process's CPU time per request and
+// "others" the cores other processes kept busy meanwhile (the noise);
+// -cpuprofile FILE profiles the whole run.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"syscall"
+	"time"
+)
+
+// config is what the flags set.
+type config struct {
+	rate        int           // requests per second per target; 0: closed loop
+	duration    time.Duration // per target
+	workers     int           // initial (and, with rate 0, only) attack workers
+	maxWorkers  int           // with rate > 0
+	connections int           // attacker's connections per host at most; 0: unlimited
+	latency     time.Duration // of every backend answer
+	timeout     time.Duration // per request
+	demo        bool
+	same        bool
+	audit       bool // the gateway publishes audit events (embedded NATS)
+	json        bool
+	cpuProfile  string // file for a CPU profile of the whole process
+}
+
+func main() {
+	var cfg config
+	flag.IntVar(&cfg.rate, "rate", 0, "requests per second per target; 0: as fast as -workers allow")
+	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "attack duration per target")
+	flag.IntVar(&cfg.workers, "workers", 32, "concurrent attack workers (with -rate 0, exactly this many requests in flight)")
+	flag.IntVar(&cfg.maxWorkers, "max-workers", 1024, "with -rate > 0: workers vegeta may add to keep the pace")
+	flag.IntVar(&cfg.connections, "connections", 0, "attacker's connections per target host at most (0: one per worker)")
+	flag.DurationVar(&cfg.latency, "latency", 5*time.Millisecond, "fixed latency of every backend answer")
+	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Second, "per-request timeout of the attacker")
+	flag.BoolVar(&cfg.demo, "demo", false, "target the demo pipeline cityDeals on the demo backends instead of the 4-way fan-out")
+	flag.BoolVar(&cfg.same, "same", false, "send identical requests (the gateway may then coalesce concurrent upstream calls)")
+	flag.BoolVar(&cfg.audit, "audit", false, "publish an audit event per gateway request to an embedded NATS JetStream (compare with and without)")
+	flag.BoolVar(&cfg.json, "json", false, "print the report as JSON")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (generator included) to this file")
+	flag.Parse()
+	if err := cfg.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func (c config) check() error {
+	switch {
+	case c.rate < 0:
+		return fmt.Errorf("-rate must not be negative")
+	case c.duration <= 0 || c.duration > time.Hour:
+		return fmt.Errorf("-duration must be between 0 and 1h, got %s", c.duration)
+	case c.workers < 1 || c.maxWorkers < 1:
+		return fmt.Errorf("-workers and -max-workers must be at least 1")
+	case c.connections < 0 || c.latency < 0 || c.timeout <= 0:
+		return fmt.Errorf("-connections and -latency must not be negative, -timeout must be positive")
+	}
+	return nil
+}
+
+// run starts the stack, attacks the gateway then the backend, and writes
+// the report to out. Progress goes to logw.
+func run(ctx context.Context, cfg config, out, logw io.Writer) error {
+	start := startFanOut
+	if cfg.demo {
+		start = startDemo
+	}
+	st, err := start(cfg.latency, cfg.same, cfg.audit)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	if err := st.probe(ctx); err != nil {
+		return err
+	}
+	if cfg.cpuProfile != "" {
+		stop, err := startProfile(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	rep := &report{
+		Mode: st.mode, Pipeline: st.pipeline, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
+		Rate: cfg.rate, Duration: cfg.duration.String(), Workers: cfg.workers, Latency: cfg.latency.String(),
+		Same: cfg.same, Audit: cfg.audit, RSSBefore: rss("VmRSS"),
+	}
+	for _, t := range []*target{st.gateway, st.direct} {
+		if ctx.Err() != nil {
+			break
+		}
+		fmt.Fprintf(logw, "attacking %s (%s) for %s...\n", t.name, t.example(), cfg.duration)
+		s := attack(ctx, cfg, t)
+		if t == st.gateway {
+			rep.Gateway = s
+		} else {
+			rep.Direct = s
+		}
+	}
+	rep.RSSAfter, rep.RSSPeak = rss("VmRSS"), rss("VmHWM")
+	rep.Ratios = ratiosOf(rep.Gateway, rep.Direct)
+	if cfg.json {
+		return rep.writeJSON(out)
+	}
+	rep.writeText(out)
+	return ctx.Err()
+}
+
+// startProfile starts a CPU profile into file; stop ends and closes it.
+func startProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
