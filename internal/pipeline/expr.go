@@ -192,3 +192,16 @@ func scanString(s string, i int) (int, error) {
 	}
 	return 0, errors.New("unterminated string in ${ }")
 }
+
+// encodeJSON encodes an answer the way jq prints it (gojq's encoder: no
+// HTML escaping, jq's number format), which costs a fraction of
+// encoding/json's reflection. Answers hold only the types jq works with;
+// anything else falls back to encoding/json.
+func encodeJSON(v any) (b []byte, err error) {
+	defer func() {
+		if recover() != nil {
+			b, err = json.Marshal(v)
+		}
+	}()
+	return gojq.Marshal(v)
+}

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -216,7 +215,7 @@ func (r *run) output(ctx context.Context, res *Result) error {
 		}
 		data = group
 	}
-	body, err := json.Marshal(data)
+	body, err := encodeJSON(data)
 	if err != nil {
 		return &OutputError{Pipeline: r.p.Name, Err: err}
 	}
@@ -224,7 +223,7 @@ func (r *run) output(ctx context.Context, res *Result) error {
 		if data, err = r.p.truncate.eval(ctx, data); err != nil {
 			return &OutputError{Pipeline: r.p.Name, Err: err}
 		}
-		if body, err = json.Marshal(data); err != nil {
+		if body, err = encodeJSON(data); err != nil {
 			return &OutputError{Pipeline: r.p.Name, Err: err}
 		}
 	}

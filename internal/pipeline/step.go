@@ -196,11 +196,24 @@ func (r *run) record(st *step, req *connectors.Request, resp *connectors.Respons
 // mergeCache summarises the cache outcomes of a foreach: stale beats miss
 // beats bypass beats hit.
 func mergeCache(a, b string) string {
-	rank := map[string]int{"": 0, connectors.CacheHit: 1, connectors.CacheBypass: 2, connectors.CacheMiss: 3, connectors.CacheStale: 4}
-	if rank[b] > rank[a] {
+	if cacheRank(b) > cacheRank(a) {
 		return b
 	}
 	return a
+}
+
+func cacheRank(outcome string) int {
+	switch outcome {
+	case connectors.CacheHit:
+		return 1
+	case connectors.CacheBypass:
+		return 2
+	case connectors.CacheMiss:
+		return 3
+	case connectors.CacheStale:
+		return 4
+	}
+	return 0
 }
 
 // render builds the upstream request from the step's templates.
