@@ -77,7 +77,8 @@ func newBreaker(cfg Config, log *slog.Logger) *breaker {
 		// Neither success nor failure: the engine's mistakes, our own
 		// saturation, and callers that gave up before their deadline.
 		IsExcluded: func(err error) bool {
-			return errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrBulkheadFull) ||
+			var gone *callerGone
+			return errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrBulkheadFull) || errors.As(err, &gone) ||
 				errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 		},
 		OnStateChange: func(name string, from, to gobreaker.State) {
@@ -118,7 +119,19 @@ func (b *breaker) wrap(next Connector) Connector {
 			return resp, err
 		}
 		state := b.cb.State()
-		resp, err := b.cb.Execute(func() (*Response, error) { return next.Do(ctx, req) })
+		resp, err := b.cb.Execute(func() (*Response, error) {
+			resp, err := next.Do(ctx, req)
+			if err != nil && ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+				// The caller gave up (or a sibling step failed): whatever
+				// the error says, the upstream is not to blame.
+				return resp, &callerGone{err}
+			}
+			return resp, err
+		})
+		var gone *callerGone
+		if errors.As(err, &gone) {
+			err = gone.err
+		}
 		switch {
 		case errors.Is(err, gobreaker.ErrOpenState):
 			return &Response{Breaker: gobreaker.StateOpen.String()}, b.openErr
@@ -183,3 +196,10 @@ func (b *breaker) counts() BreakerCounts {
 		ConsecutiveFailures: c.ConsecutiveFailures,
 	}
 }
+
+// callerGone marks an error that came after the caller's context ended
+// for a reason other than its deadline; the breaker ignores it.
+type callerGone struct{ err error }
+
+func (e *callerGone) Error() string { return e.err.Error() }
+func (e *callerGone) Unwrap() error { return e.err }

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"errors"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -25,8 +24,6 @@ type Compiled struct {
 	steps    []*step // in declaration order
 	output   *program
 	truncate *program
-
-	usesConsumer bool
 }
 
 // StepNames returns the step names in declaration order.
@@ -135,7 +132,6 @@ func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
 	if len(c.l.errs) > before {
 		return nil
 	}
-	cp.usesConsumer = strings.Contains(string(p.source), "consumer")
 	return cp
 }
 
@@ -221,8 +217,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-// UsesConsumer reports whether any expression of the pipeline reads
-// .consumer, so that answers must be cached per consumer. It errs on the
-// safe side: any mention counts.
-func (c *Compiled) UsesConsumer() bool { return c.usesConsumer }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/manifoldgw/manifold/connectors"
@@ -67,13 +68,22 @@ func (r *run) exec(ctx context.Context, st *step) {
 // fail records a step's error; a required step's error cancels the run.
 func (r *run) fail(st *step, err error) {
 	var se *StepError
-	if !errors.As(err, &se) {
+	if !errors.As(err, &se) || se.Step != st.name {
 		err = &StepError{Step: st.name, Upstream: st.upstream, Err: err}
 	}
 	r.errs[st.index], r.traces[st.index].Err = err, err
 	if !st.cfg.Optional {
-		r.cancel(err)
+		// The siblings are cancelled with a plain context.Canceled: were
+		// they given this step's error, their upstreams' breakers would
+		// count it as their own failure.
+		r.cancel(siblingFailed(st.name))
 	}
+}
+
+// siblingFailed is the cause given to calls cancelled because another step
+// or foreach element failed. It is a context.Canceled.
+func siblingFailed(name string) error {
+	return fmt.Errorf("%w: %s failed", context.Canceled, name)
 }
 
 // input is what a step's expressions see: params, body, consumer and the
@@ -123,21 +133,46 @@ func (r *run) step(ctx context.Context, st *step) (any, error) {
 // returns the results in input order. The first failure cancels the rest.
 func (r *run) forEach(ctx context.Context, st *step, in map[string]any, items []any) (any, error) {
 	out := make([]any, len(items))
-	g, gctx := errgroup.WithContext(ctx)
+	// Not errgroup.WithContext: it would cancel the other elements with
+	// the failing element's error, which their breakers would count.
+	ictx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		g     errgroup.Group
+		once  sync.Once
+		first error
+	)
 	g.SetLimit(st.cfg.Concurrency)
 	for i, item := range items {
+		if ictx.Err() != nil {
+			break
+		}
 		g.Go(func() error {
 			itemIn := make(map[string]any, len(in)+2)
 			for k, v := range in {
 				itemIn[k] = v
 			}
 			itemIn["item"], itemIn["index"] = item, i
-			v, err := r.call(gctx, st, itemIn)
+			v, err := r.call(ictx, st, itemIn)
+			if err != nil {
+				once.Do(func() {
+					first = err
+					cancel(siblingFailed(fmt.Sprintf("%s[%d]", st.name, i)))
+				})
+				return err
+			}
 			out[i] = v
-			return err
+			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	if first != nil {
+		return nil, first
+	}
+	if err == nil {
+		err = context.Cause(ictx) // the loop stopped early: ctx ended
+	}
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

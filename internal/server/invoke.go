@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,26 +83,82 @@ func (rt *Runtime) Invoke(ctx context.Context, c *Call) *Outcome {
 	if e, fresh, ok := rt.cache.Get(key); ok && fresh {
 		return &Outcome{JSON: e.Value, Cache: "hit", Age: e.Age(time.Now()), Start: start}
 	}
-	// Identical concurrent runs are made once. The run is detached from
-	// any one caller, so a caller leaving does not fail the others; it
-	// still ends at the pipeline's timeout.
-	ch := rt.flight.DoChan(key, func() (any, error) {
-		res, err := rt.Engine.Run(context.WithoutCancel(ctx), p, c.Input)
-		if err == nil && res.Complete() && len(res.Stale) == 0 {
-			now := time.Now()
-			rt.cache.Set(key, &cache.Entry{Value: res.JSON, StoredAt: now, FreshUntil: now.Add(p.Cache.D())})
-			// Make the entry visible before this flight ends, so that a
-			// request arriving just after it is a hit, not a second run.
-			rt.cache.Wait()
-		}
-		return res, err
-	})
+	f := rt.join(ctx, key, c)
 	select {
 	case <-ctx.Done():
+		rt.leave(key, f)
 		return &Outcome{Err: ctx.Err(), Start: start, Cache: "miss"}
-	case r := <-ch:
-		res, _ := r.Val.(*pipeline.Result)
-		return withStale(&Outcome{Result: res, JSON: jsonOf(res, r.Err), Err: r.Err, Cache: "miss", Start: start})
+	case <-f.done:
+		rt.leave(key, f)
+		return withStale(&Outcome{Result: f.res, JSON: jsonOf(f.res, f.err), Err: f.err, Cache: "miss", Start: start})
+	}
+}
+
+// flight is one run of a cached pipeline shared by identical concurrent
+// calls. It is cancelled when its last waiter leaves, and it holds its
+// Runtime, so a reload's drain waits for it.
+type flight struct {
+	done    chan struct{}
+	res     *pipeline.Result
+	err     error
+	waiters int
+	cancel  context.CancelFunc
+}
+
+// join returns the flight for key, starting it if there is none.
+func (rt *Runtime) join(caller context.Context, key string, c *Call) *flight {
+	rt.flightsMu.Lock()
+	defer rt.flightsMu.Unlock()
+	if f := rt.flights[key]; f != nil {
+		f.waiters++
+		return f
+	}
+	// Detached from the first caller's cancellation (a caller leaving must
+	// not fail the others) but not from its values (trace, identity). The
+	// run ends at the pipeline's timeout, or when the last waiter leaves.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(caller))
+	f := &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
+	if rt.flights == nil {
+		rt.flights = map[string]*flight{}
+	}
+	rt.flights[key] = f
+	rt.active.Add(1)
+	go func() {
+		defer rt.release()
+		defer cancel()
+		f.res, f.err = rt.Engine.Run(ctx, c.Pipeline, c.Input)
+		if f.err == nil && f.res.Complete() && len(f.res.Stale) == 0 {
+			now := time.Now()
+			rt.cache.Set(key, &cache.Entry{Value: f.res.JSON, StoredAt: now, FreshUntil: now.Add(c.Pipeline.Cache.D())})
+			// Visible before the flight ends: a request arriving just
+			// after it is a hit, not a second run.
+			rt.cache.Wait()
+		}
+		rt.flightsMu.Lock()
+		if rt.flights[key] == f {
+			delete(rt.flights, key)
+		}
+		rt.flightsMu.Unlock()
+		close(f.done)
+	}()
+	return f
+}
+
+// leave drops a waiter; the last one to leave before the run ends cancels
+// it, and a later identical call starts afresh.
+func (rt *Runtime) leave(key string, f *flight) {
+	rt.flightsMu.Lock()
+	defer rt.flightsMu.Unlock()
+	f.waiters--
+	if f.waiters == 0 {
+		select {
+		case <-f.done:
+		default:
+			f.cancel()
+			if rt.flights[key] == f {
+				delete(rt.flights, key)
+			}
+		}
 	}
 }
 
@@ -122,11 +179,16 @@ func jsonOf(res *pipeline.Result, err error) []byte {
 // responseKey is the whole-response cache key of a call.
 func (rt *Runtime) responseKey(c *Call) string {
 	params, _ := json.Marshal(c.Input.Params) // map keys are sorted: canonical
-	consumer := ""
-	if c.Pipeline.UsesConsumer() && c.Input.Consumer != nil {
-		consumer = c.Input.Consumer.Name
+	// The caller is always part of the key: an expression can read
+	// .consumer in ways no text search finds (output: .), and one caller
+	// must never get another's answer.
+	var who []byte
+	if id := c.Input.Consumer; id != nil {
+		roles := slices.Clone(id.Roles)
+		slices.Sort(roles)
+		who, _ = json.Marshal([]any{id.Name, roles})
 	}
-	return rt.cache.Key(ResponseNamespace(c.Pipeline.Name), params, []byte(consumer))
+	return rt.cache.Key(ResponseNamespace(c.Pipeline.Name), params, who)
 }
 
 // ResponseNamespace is the cache namespace of a pipeline's answers, for

@@ -5,9 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync"
 	"sync/atomic"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/cache"
@@ -21,7 +20,8 @@ type Runtime struct {
 	Engine    *pipeline.Engine
 	upstreams map[string]*connectors.Upstream
 	cache     *cache.Cache
-	flight    singleflight.Group // identical concurrent runs of cached pipelines
+	flightsMu sync.Mutex
+	flights   map[string]*flight // identical concurrent runs of cached pipelines
 
 	configs map[string]connectors.Config // what each upstream was built from
 	active  atomic.Int64                 // requests being served on this Runtime

@@ -244,3 +244,34 @@ func TestSlowOptionalStepIsCutAtItsTimeout(t *testing.T) {
 		t.Errorf("answer took %s; the slow step's timeout is 100ms", el)
 	}
 }
+
+// TestFailingStepDoesNotTripSiblingsBreaker: a step failing again and
+// again cancels its healthy sibling each time; the sibling's breaker must
+// not count those cancellations as its upstream's failures.
+func TestFailingStepDoesNotTripSiblingsBreaker(t *testing.T) {
+	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // answers slower than the broken sibling fails
+		case <-time.After(200 * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}))
+	defer healthy.Close()
+	broken := newCounting(t, `{}`)
+	broken.fail.Store(true)
+	base, _ := serveDir(t, map[string]string{
+		"gateway.yaml": fmt.Sprintf("upstreams:\n  healthy: {url: %q, breaker: {failures: 2}}\n  broken: {url: %q, breaker: {failures: 50}}\n", healthy.URL, broken.URL),
+		"both.yaml":    "name: both\npath: /both\nsteps:\n  h: {upstream: healthy, path: /}\n  b: {upstream: broken, path: /}\n",
+		"only.yaml":    "name: only\npath: /only\nsteps:\n  h: {upstream: healthy, path: /}\n",
+	})
+	for i := range 6 {
+		if status, _, body := fetch(t, base+"/both"); status != 502 || !strings.Contains(body, `"step":"b"`) {
+			t.Fatalf("run %d: %d %s, want 502 blaming step b", i, status, body)
+		}
+	}
+	if status, _, body := fetch(t, base+"/only"); status != 200 {
+		t.Errorf("the healthy upstream's breaker opened because its sibling failed: %d %s", status, body)
+	}
+}
