@@ -170,16 +170,13 @@ func baseURL(raw string, secrets []string) string {
 }
 
 // redactSecrets replaces the values gateway.yaml took from the environment
-// with "REDACTED". A value that is itself a URL (an upstream's address
-// from the environment, as the demo does) keeps its scheme and host, which
-// locate rather than authorize; its path, which may be a capability (a
-// webhook's), is still hidden.
+// with "REDACTED". An upstream address taken from the environment is
+// hidden whole, as the admin API hides it: this view may be public, and
+// internal hosts are not for anonymous callers.
 func redactSecrets(s string, secrets []string) string {
 	for _, v := range secrets {
 		if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
-			if p := strings.TrimSuffix(u.EscapedPath(), "/"); p != "" {
-				s = strings.ReplaceAll(s, p, "/REDACTED")
-			}
+			s = strings.ReplaceAll(s, strings.TrimSuffix(v, "/"), "REDACTED")
 			continue
 		}
 		if len(v) >= 4 { // a short value would redact ordinary text

@@ -87,8 +87,14 @@ func (t tracer) url(upstream, rel string) string {
 // stepError is why a step failed, in the words of the problem mapper:
 // the step, the upstream and what it answered, never an internal text.
 func stepError(tr pipeline.StepTrace) string {
-	if errors.Is(tr.Err, context.Canceled) {
-		return "cancelled: another step failed or the caller went away"
+	var cancelled *pipeline.CancelledError
+	switch {
+	case errors.As(tr.Err, &cancelled) && tr.Calls == 0:
+		return "not run: step " + cancelled.Step + " failed"
+	case errors.As(tr.Err, &cancelled):
+		return "cancelled: step " + cancelled.Step + " failed"
+	case errors.Is(tr.Err, context.Canceled):
+		return "cancelled: the caller went away"
 	}
 	err := tr.Err
 	var se *pipeline.StepError

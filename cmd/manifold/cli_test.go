@@ -37,7 +37,7 @@ func writeDir(t *testing.T, files map[string]string) string {
 
 func TestValidateReportsEveryError(t *testing.T) {
 	dir := writeDir(t, map[string]string{
-		"gateway.yaml": "upstreams:\n  api: {url: \"http://127.0.0.1:1\"}\n",
+		"gateway.yaml": "upstreams:\n  api: {url: \"http://127.0.0.1:1\", retries: -1}\n",
 		"a.yaml":       "name: a\npath: /a\nsteps:\n  s: {upstream: nope, path: /}\n",
 		"b.yaml":       "name: b\npath: /b\nsteps:\n  s: {upstream: api, path: /, select: \".[\"}\n",
 	})
@@ -49,7 +49,9 @@ func TestValidateReportsEveryError(t *testing.T) {
 		filepath.Join(dir, "a.yaml") + ":4:17: steps.s.upstream: unknown upstream \"nope\"",
 		filepath.Join(dir, "b.yaml") + ":4:",
 		"steps.s.select: invalid jq expression",
-		"2 error(s)",
+		filepath.Join(dir, "gateway.yaml") + ":2:",
+		"upstreams.api.retries",
+		"3 error(s)",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, stderr)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -99,12 +100,17 @@ func printTrace(w io.Writer, res *pipeline.Result) {
 	fmt.Fprintln(tw, "STEP\tUPSTREAM\tSTATUS\tCALLS\tSTART\tDURATION\tCACHE\tPARALLEL\tNOTE")
 	for _, s := range res.Steps {
 		status, note := "-", ""
+		var cancelled *pipeline.CancelledError
 		if s.Status != 0 {
 			status = fmt.Sprint(s.Status)
 		}
 		switch {
 		case s.Skipped:
 			note = "skipped (when is false)"
+		case errors.As(s.Err, &cancelled) && s.Calls == 0:
+			note = "not run: step " + cancelled.Step + " failed"
+		case errors.As(s.Err, &cancelled):
+			note = "cancelled: step " + cancelled.Step + " failed"
 		case s.Err != nil && s.Optional:
 			note = "optional, failed: " + s.Err.Error()
 		case s.Err != nil:

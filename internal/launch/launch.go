@@ -189,10 +189,11 @@ func Demo(ctx context.Context, opts Options, out io.Writer) error {
 	defer os.RemoveAll(auditDir)
 	// With opts.Dir the pipelines come from that directory (and reload
 	// when it changes), else from the embedded demo set.
+	lo := pipeline.LoadOptions{LookupEnv: demoEnv(backends), Listen: opts.Listen}
 	opts.load = func() (*pipeline.Plan, error) {
-		plan, err := LoadDemo(backends)
+		plan, err := pipeline.Load(pipelines.FS, "pipelines", lo)
 		if opts.Dir != "" {
-			plan, err = pipeline.LoadDir(opts.Dir, pipeline.LoadOptions{LookupEnv: demoEnv(backends)})
+			plan, err = pipeline.LoadDir(opts.Dir, lo)
 		}
 		if err != nil {
 			return nil, err

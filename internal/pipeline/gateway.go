@@ -53,7 +53,8 @@ func (l *loader) loadGateway() *Gateway {
 	gw := &Gateway{node: d.body}
 	before := len(l.errs)
 	gw.secrets = l.resolveEnv(d)
-	if len(l.errs) > before || !l.decode(d, gw) {
+	envMissing := len(l.errs) > before
+	if !l.decode(d, gw) {
 		return nil
 	}
 	// `name:` with no value decodes to nil; validated as an empty entry.
@@ -67,12 +68,23 @@ func (l *loader) loadGateway() *Gateway {
 			gw.Consumers[name] = &Consumer{}
 		}
 	}
-	applyGatewayDefaults(gw)
-	resolveTLSPaths(gw, l.dir)
-	l.validateGateway(d, gw)
-	if len(l.errs) > before {
-		return nil
+	// An ephemeral port (":0") says nothing of the public URL.
+	ephemeral := strings.HasSuffix(l.listen, ":0")
+	if l.listen != "" && !ephemeral {
+		gw.Server.Listen = l.listen
 	}
+	applyGatewayDefaults(gw)
+	if ephemeral {
+		gw.Server.Listen = l.listen
+	}
+	resolveTLSPaths(gw, l.dir)
+	// A value missing from the environment would only be reported again
+	// as an invalid value.
+	if !envMissing {
+		l.validateGateway(d, gw)
+	}
+	// Returned even when broken, so that the pipelines are still checked
+	// against its upstreams: Load makes no plan while any error stands.
 	return gw
 }
 

@@ -24,6 +24,9 @@ type LoadOptions struct {
 	// LookupEnv resolves ${NAME} references in gateway.yaml. Nil means
 	// os.LookupEnv.
 	LookupEnv func(name string) (string, bool)
+	// Listen, if set, overrides server.listen (the --listen flag); a
+	// public_url left out of gateway.yaml is then derived from it.
+	Listen string
 }
 
 // LoadDir loads, validates and compiles the directory dir.
@@ -39,7 +42,7 @@ func Load(fsys fs.FS, dir string, opts LoadOptions) (*Plan, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
 	}
-	l := &loader{fsys: fsys, dir: dir, env: opts.LookupEnv}
+	l := &loader{fsys: fsys, dir: dir, env: opts.LookupEnv, listen: opts.Listen}
 	plan := l.load()
 	if len(l.errs) > 0 {
 		l.errs.sort()
@@ -50,10 +53,11 @@ func Load(fsys fs.FS, dir string, opts LoadOptions) (*Plan, error) {
 
 // loader collects every error of one Load.
 type loader struct {
-	fsys fs.FS
-	dir  string
-	env  func(string) (string, bool)
-	errs Errors
+	fsys   fs.FS
+	dir    string
+	env    func(string) (string, bool)
+	listen string
+	errs   Errors
 }
 
 // doc is one parsed YAML file.

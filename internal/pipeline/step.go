@@ -81,10 +81,20 @@ func (r *run) fail(st *step, err error) {
 }
 
 // siblingFailed is the cause given to calls cancelled because another step
-// or foreach element failed. It is a context.Canceled.
-func siblingFailed(name string) error {
-	return fmt.Errorf("%w: %s failed", context.Canceled, name)
+// or foreach element failed.
+func siblingFailed(name string) error { return &CancelledError{Step: name} }
+
+// CancelledError is why a step was cancelled or never ran: another step
+// (or foreach element) failed. It is a context.Canceled, so that breakers
+// do not count it against the cancelled call's upstream.
+type CancelledError struct {
+	Step string // the step that failed, e.g. "markets" or "deals[3]"
 }
+
+func (e *CancelledError) Error() string { return "cancelled: step " + e.Step + " failed" }
+
+// Is makes a CancelledError match context.Canceled.
+func (e *CancelledError) Is(target error) bool { return target == context.Canceled }
 
 // input is what a step's expressions see: params, body, consumer and the
 // results of the steps it needs, transitively.

@@ -54,6 +54,9 @@ func From(err error) *Problem {
 		return fromStep(step)
 	case errors.Is(err, context.DeadlineExceeded):
 		return New("timeout", http.StatusGatewayTimeout, "the request took too long")
+	case errors.Is(err, context.Canceled):
+		return &Problem{Type: TypePrefix + "client-closed", Title: "Client Closed Request", Status: StatusClientClosed,
+			Detail: "the caller went away before the answer was ready"}
 	}
 	return New("internal", http.StatusInternalServerError, "")
 }
@@ -79,6 +82,14 @@ func fromStep(se *pipeline.StepError) *Problem {
 		p = New("not-found", http.StatusNotFound, status.Detail)
 		if p.Detail == "" {
 			p.Detail = fmt.Sprintf("upstream %s has no such resource", se.Upstream)
+		}
+	case errors.As(se.Err, &status) && rejectsInput(status.Status):
+		// The upstream refused what the caller sent (the gateway passes
+		// the caller's values on): a 4xx tells an assistant to fix its
+		// input, where a 502 would tell it to retry.
+		p = New("upstream-rejected", status.Status, status.Detail)
+		if p.Detail == "" {
+			p.Detail = fmt.Sprintf("upstream %s rejected the request (%d)", se.Upstream, status.Status)
 		}
 	case errors.As(se.Err, &status):
 		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s answered %d", se.Step, se.Upstream, status.Status))
@@ -109,3 +120,13 @@ type BodyError struct {
 }
 
 func (e *BodyError) Error() string { return e.Detail }
+
+// rejectsInput reports whether an upstream status means the input was
+// wrong: 400, 409 and 422 are passed on to the caller, like 404.
+func rejectsInput(status int) bool {
+	return status == http.StatusBadRequest || status == http.StatusConflict || status == http.StatusUnprocessableEntity
+}
+
+// StatusClientClosed is the status recorded for a caller that went away
+// before its answer (nginx's 499); no client ever receives it.
+const StatusClientClosed = 499

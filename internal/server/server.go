@@ -163,10 +163,13 @@ func (s *Server) pipelineHandler(rt *Runtime, p *pipeline.Compiled) http.Handler
 		call.Input.Consumer = IdentityFrom(r.Context())
 		o := s.restCall(w, r, rt, call, maxBody)
 		if o.Err != nil && r.Context().Err() != nil {
-			return // the client went away; nobody is listening
+			// The client went away: nobody is listening, but the call
+			// still leaves its record (status 499).
+			s.record(r.Context(), call, o, problem.StatusClientClosed)
+			return
 		}
 		if o.Err != nil {
-			s.log.WarnContext(r.Context(), "pipeline call failed", "pipeline", p.Name, "request_id", call.RequestID, "err", o.Err)
+			s.logFailure(r.Context(), call, o.Err)
 		}
 		for k, v := range call.Header {
 			w.Header()[k] = v
@@ -286,4 +289,14 @@ func jsonReason(err error) string {
 		return "syntax error at byte " + strconv.FormatInt(syn.Offset, 10)
 	}
 	return "unexpected end or type"
+}
+
+// logFailure logs a failed call: the gateway's and upstreams' failures at
+// warn, the caller's own mistakes (4xx) at debug.
+func (s *Server) logFailure(ctx context.Context, call *Call, err error) {
+	level := slog.LevelWarn
+	if st := problem.From(err).Status; st < 500 {
+		level = slog.LevelDebug
+	}
+	s.log.Log(ctx, level, "pipeline call failed", "pipeline", call.Pipeline.Name, "request_id", call.RequestID, "err", err)
 }

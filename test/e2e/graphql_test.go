@@ -177,7 +177,7 @@ func TestGraphQLCatalog(t *testing.T) {
 		t.Fatalf("upstreams %+v", got.Upstreams)
 	}
 	for _, u := range got.Upstreams {
-		if u.Kind != "HTTP" || !strings.HasPrefix(u.URL, "http://127.0.0.1:") || u.Breaker.State != "CLOSED" || u.Breaker.FailureThreshold != 5 || len(u.Pipelines) == 0 {
+		if u.Kind != "HTTP" || u.URL != "REDACTED" || u.Breaker.State != "CLOSED" || u.Breaker.FailureThreshold != 5 || len(u.Pipelines) == 0 {
 			t.Errorf("upstream %+v", u)
 		}
 	}
@@ -230,7 +230,7 @@ func TestGraphQLRunTimeline(t *testing.T) {
 	}
 	search, deals, translate := run.Steps[0], run.Steps[1], run.Steps[2]
 	for _, s := range run.Steps {
-		if s.Status == nil || *s.Status != 200 || s.URL == nil || !strings.HasPrefix(*s.URL, "http://127.0.0.1:") || s.Breaker == nil || *s.Breaker != "CLOSED" {
+		if s.Status == nil || *s.Status != 200 || s.URL == nil || !strings.HasPrefix(*s.URL, "REDACTED/") || s.Breaker == nil || *s.Breaker != "CLOSED" {
 			t.Errorf("step %s: %+v", s.Name, s)
 		}
 		if s.DurationMs < float64(latency/time.Millisecond) {

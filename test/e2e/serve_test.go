@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -190,5 +191,43 @@ steps:
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || resp.Header.Get("Manifold-Incomplete") != "down" || string(b) != `{"down":null,"echo":{}}` {
 		t.Errorf("partial: %d %q %s", resp.StatusCode, resp.Header.Get("Manifold-Incomplete"), b)
+	}
+}
+
+// TestUpstreamRejectionIsPassedOn: an upstream refusing the caller's
+// input (400, 409, 422, and 404 for a missing thing) answers the caller
+// with that status and the upstream's detail; its own failures are 502s.
+func TestUpstreamRejectionIsPassedOn(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		status, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `{"title":"x","detail":"upstream says %d"}`, status)
+	}))
+	defer up.Close()
+	base, _ := serveDir(t, map[string]string{
+		"gateway.yaml": fmt.Sprintf("upstreams:\n  up: {url: %q}\n", up.URL),
+		"p.yaml":       "name: p\npath: /s/{code}\nparams: {code: {in: path, type: integer}}\nsteps:\n  s: {upstream: up, path: \"/${ .params.code }\"}\n",
+	})
+	for _, c := range []struct {
+		upstream, want int
+		typ, detail    string
+	}{
+		{400, 400, "upstream-rejected", "upstream says 400"},
+		{409, 409, "upstream-rejected", "upstream says 409"},
+		{422, 422, "upstream-rejected", "upstream says 422"},
+		{404, 404, "not-found", "upstream says 404"},
+		{401, 502, "upstream-failed", "upstream up answered 401"},
+		{503, 502, "upstream-failed", "upstream up answered 503"},
+	} {
+		resp, err := http.Get(fmt.Sprintf("%s/s/%d", base, c.upstream))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want || !strings.Contains(string(body), `"type":"urn:manifold:problem:`+c.typ+`"`) || !strings.Contains(string(body), c.detail) {
+			t.Errorf("upstream %d: got %d %s, want %d %s with %q", c.upstream, resp.StatusCode, body, c.want, c.typ, c.detail)
+		}
 	}
 }

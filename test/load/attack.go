@@ -9,8 +9,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
-// attack runs one vegeta attack on t for cfg.duration (or until ctx ends)
-// and summarises it. Responses are read to the end but not kept, so that
+// attack runs one vegeta attack on t for cfg.duration (or until ctx ends,
+// or cfg.requests were sent) and summarises it. Responses are read to the end but not kept, so that
 // connections are reused and the attacker's memory stays flat.
 func attack(ctx context.Context, cfg config, t *target) *summary {
 	maxWorkers := cfg.workers // closed loop: exactly -workers in flight
@@ -42,6 +42,9 @@ func attack(ctx context.Context, cfg config, t *target) *summary {
 	cpu, busy, wall := cpuTime(), machineBusy(), time.Now()
 	for res := range a.Attack(targeter, pacer, cfg.duration, t.name) {
 		m.Add(res)
+		if cfg.requests > 0 && m.Requests == cfg.requests {
+			a.Stop() // the requests in flight still finish and count
+		}
 	}
 	m.Close()
 	s := summarize(t, &m)

@@ -13,6 +13,7 @@
 //	go run ./test/load -duration 10s -rate 2000
 //	go run ./test/load -demo -duration 10s -rate 500     # cityDeals on the demo backends
 //	go run ./test/load -json > load.json
+//	go run ./test/load -distinct -cache-size 8MiB -duration 15s -rate 0 -workers 32
 //
 // -rate 0 means as fast as -workers concurrent requests allow (closed
 // loop); a positive -rate is requests per second per target (open loop,
@@ -24,6 +25,15 @@
 // backends in three dependent rounds (at least three times -latency), but
 // it has `cache: 30s` and there are four cities, so past the first requests
 // that mode measures the response cache.
+//
+// -distinct checks that the cache is bounded: a pipeline with `cache: 1m`
+// and one step with `cache: 1m` against a backend answering about 2 KB of
+// JSON, gateway.yaml `cache: {max_size: -cache-size}`, and a new query
+// value on every request, so that nothing is asked for twice. Only the
+// gateway is attacked (-requests stops it after that many requests). The
+// report adds the distinct keys sent, what keeping all their answers would
+// take (keys × answer size), and the Go heap in use after a GC before and
+// after the attack: it should grow by about max_size, not by keys × size.
 //
 // The load generator, the gateway and the backends share the machine's
 // cores: the ratios of one run are what to compare, not absolute numbers.
@@ -55,6 +65,9 @@ type config struct {
 	latency     time.Duration // of every backend answer
 	timeout     time.Duration // per request
 	demo        bool
+	distinct    bool   // a new cache key on every request; only the gateway is attacked
+	cacheSize   string // -distinct: gateway.yaml cache.max_size
+	requests    uint64 // per target at most; 0: only duration limits the attack
 	same        bool
 	audit       bool // the gateway publishes audit events (embedded NATS)
 	json        bool
@@ -71,6 +84,9 @@ func main() {
 	flag.DurationVar(&cfg.latency, "latency", 5*time.Millisecond, "fixed latency of every backend answer")
 	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Second, "per-request timeout of the attacker")
 	flag.BoolVar(&cfg.demo, "demo", false, "target the demo pipeline cityDeals on the demo backends instead of the 4-way fan-out")
+	flag.BoolVar(&cfg.distinct, "distinct", false, "attack a cached pipeline with a distinct cache key per request and report the heap against -cache-size")
+	flag.StringVar(&cfg.cacheSize, "cache-size", "8MiB", "with -distinct: gateway.yaml cache.max_size")
+	flag.Uint64Var(&cfg.requests, "requests", 0, "stop each attack after this many requests (0: run for -duration)")
 	flag.BoolVar(&cfg.same, "same", false, "send identical requests (the gateway may then coalesce concurrent upstream calls)")
 	flag.BoolVar(&cfg.audit, "audit", false, "publish an audit event per gateway request to an embedded NATS JetStream (compare with and without)")
 	flag.BoolVar(&cfg.json, "json", false, "print the report as JSON")
@@ -99,6 +115,8 @@ func (c config) check() error {
 		return fmt.Errorf("-workers and -max-workers must be at least 1")
 	case c.connections < 0 || c.latency < 0 || c.timeout <= 0:
 		return fmt.Errorf("-connections and -latency must not be negative, -timeout must be positive")
+	case c.distinct && (c.demo || c.same || c.audit):
+		return fmt.Errorf("-distinct does not combine with -demo, -same or -audit")
 	}
 	return nil
 }
@@ -106,11 +124,7 @@ func (c config) check() error {
 // run starts the stack, attacks the gateway then the backend, and writes
 // the report to out. Progress goes to logw.
 func run(ctx context.Context, cfg config, out, logw io.Writer) error {
-	start := startFanOut
-	if cfg.demo {
-		start = startDemo
-	}
-	st, err := start(cfg.latency, cfg.same, cfg.audit)
+	st, err := start(cfg)
 	if err != nil {
 		return err
 	}
@@ -128,9 +142,14 @@ func run(ctx context.Context, cfg config, out, logw io.Writer) error {
 	rep := &report{
 		Mode: st.mode, Pipeline: st.pipeline, GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(),
 		Rate: cfg.rate, Duration: cfg.duration.String(), Workers: cfg.workers, Latency: cfg.latency.String(),
-		Same: cfg.same, Audit: cfg.audit, RSSBefore: rss("VmRSS"),
+		Same: cfg.same, Audit: cfg.audit, RSSBefore: rss("VmRSS"), Memory: st.mem,
 	}
-	for _, t := range []*target{st.gateway, st.direct} {
+	targets := []*target{st.gateway, st.direct}
+	if st.mem != nil {
+		targets = targets[:1] // the backend's numbers say nothing about the cache
+		st.mem.HeapBefore = heapInuse()
+	}
+	for _, t := range targets {
 		if ctx.Err() != nil {
 			break
 		}
@@ -142,6 +161,9 @@ func run(ctx context.Context, cfg config, out, logw io.Writer) error {
 			rep.Direct = s
 		}
 	}
+	if st.mem != nil && rep.Gateway != nil {
+		st.mem.finish(rep.Gateway.Requests)
+	}
 	rep.RSSAfter, rep.RSSPeak = rss("VmRSS"), rss("VmHWM")
 	rep.Ratios = ratiosOf(rep.Gateway, rep.Direct)
 	if cfg.json {
@@ -149,6 +171,18 @@ func run(ctx context.Context, cfg config, out, logw io.Writer) error {
 	}
 	rep.writeText(out)
 	return ctx.Err()
+}
+
+// start starts the stack of cfg's mode.
+func start(cfg config) (*stack, error) {
+	switch {
+	case cfg.distinct:
+		return startDistinct(cfg)
+	case cfg.demo:
+		return startDemo(cfg.latency, cfg.same, cfg.audit)
+	default:
+		return startFanOut(cfg.latency, cfg.same, cfg.audit)
+	}
 }
 
 // startProfile starts a CPU profile into file; stop ends and closes it.

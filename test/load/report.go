@@ -15,7 +15,7 @@ import (
 // report is a run's outcome. RSS values are KiB of the whole process:
 // load generator, gateway and backends together (0 where /proc is absent).
 type report struct {
-	Mode       string   `json:"mode"` // fanout or demo
+	Mode       string   `json:"mode"` // fanout, demo or distinct
 	Pipeline   string   `json:"pipeline"`
 	GOMAXPROCS int      `json:"gomaxprocs"`
 	NumCPU     int      `json:"num_cpu"`
@@ -31,6 +31,7 @@ type report struct {
 	RSSBefore  int64    `json:"rss_before_kib"`
 	RSSAfter   int64    `json:"rss_after_kib"`
 	RSSPeak    int64    `json:"rss_peak_kib"`
+	Memory     *memory  `json:"memory,omitempty"` // -distinct only
 }
 
 func (r *report) writeJSON(w io.Writer) error {
@@ -71,6 +72,9 @@ func (r *report) writeText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "RSS of the whole process (generator + gateway + backends): before %s, after %s, peak %s\n",
 		mib(r.RSSBefore), mib(r.RSSAfter), mib(r.RSSPeak))
+	if r.Memory != nil {
+		r.Memory.writeText(w)
+	}
 }
 
 func (m millis) String() string {

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/demo"
@@ -25,7 +24,8 @@ type stack struct {
 	mode, pipeline  string
 	gateway, direct *target
 	closers         []func(context.Context) error
-	audit           bool // the gateway publishes audit events
+	audit           bool    // the gateway publishes audit events
+	mem             *memory // -distinct: the memory part of the report
 }
 
 // target is one attacked endpoint; url gives the URL of the n-th request.
@@ -159,11 +159,12 @@ func (st *stack) close() {
 }
 
 // probe sends one request to each target and fails unless both answer 200,
-// so that an attack never measures a broken setup.
+// so that an attack never measures a broken setup. It uses request 0,
+// which an attack never sends (its first is 1). In -distinct mode it also
+// checks that the response cache works and measures the answers.
 func (st *stack) probe(ctx context.Context) error {
-	var n atomic.Uint64
 	for _, t := range []*target{st.gateway, st.direct} {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url(n.Add(1)), nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url(0), nil)
 		if err != nil {
 			return err
 		}
@@ -176,6 +177,9 @@ func (st *stack) probe(ctx context.Context) error {
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("probing %s: %s answered %d: %s", t.name, req.URL, resp.StatusCode, body)
 		}
+	}
+	if st.mem != nil {
+		return st.mem.probeAnswers(st.gateway.url(0), st.direct.url(0))
 	}
 	return nil
 }
