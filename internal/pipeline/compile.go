@@ -2,8 +2,12 @@ package pipeline
 
 import (
 	"errors"
+	"regexp"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/goccy/go-yaml/ast"
 )
 
 // Plan is a loaded, validated and compiled pipeline directory. It is
@@ -59,7 +63,7 @@ type named struct {
 func (l *loader) compile(gw *Gateway, ps []*Pipeline) *Plan {
 	plan := &Plan{Dir: l.dir, Gateway: gw, byName: map[string]*Compiled{}}
 	for _, p := range ps {
-		c := pctx{l, &doc{file: p.File, body: p.node}}
+		c := pctx{l: l, d: &doc{file: p.File, body: p.node}, pipeline: p}
 		if cp := c.compilePipeline(p, gw); cp != nil {
 			plan.Pipelines = append(plan.Pipelines, cp)
 			plan.byName[p.Name] = cp
@@ -108,6 +112,9 @@ func (c pctx) template(keys []string, t *Template) tmpl {
 	if t == nil {
 		return nil
 	}
+	if c.pipeline != nil && t.node != nil {
+		c.checkParamRefs(c.pipeline, keys, t.node, t.node.String())
+	}
 	out, err := compileTemplate(t.node)
 	if err != nil {
 		c.fail(keys, err)
@@ -119,7 +126,7 @@ func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
 	before := len(c.l.errs)
 	cp := &Compiled{
 		Pipeline: p,
-		output:   c.jq([]string{"output"}, p.Output),
+		output:   c.jq([]string{"output"}, c.params(p, []string{"output"}, p.Output)),
 		truncate: c.jq([]string{"truncate"}, p.Truncate),
 	}
 	index := map[string]int{}
@@ -146,8 +153,8 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 		upstream: s.Upstream,
 		graphql:  u != nil && u.Kind == "graphql",
 		method:   s.Method,
-		when:     c.jq(key("when"), s.When),
-		foreach:  c.jq(key("foreach"), s.Foreach),
+		when:     c.jq(key("when"), c.params(p, key("when"), s.When)),
+		foreach:  c.jq(key("foreach"), c.params(p, key("foreach"), s.Foreach)),
 		sel:      c.jq(key("select"), s.Select),
 		body:     c.template(key("body"), s.Body),
 		cacheTTL: s.Cache.D(),
@@ -165,6 +172,7 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 		return st
 	}
 	if s.Path != nil {
+		c.checkParamRefs(p, key("path"), s.Path.node, s.Path.node.String())
 		path, err := compilePath(s.Path.node)
 		if err != nil {
 			c.fail(key("path"), err)
@@ -216,4 +224,30 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// paramRef finds `.params.NAME` in an expression's source.
+var paramRef = regexp.MustCompile(`\.params\.([A-Za-z_][A-Za-z0-9_]*)`)
+
+// params checks e's references to .params (for jq that sees the run's
+// input, not an upstream's answer) and returns e.
+func (c pctx) params(p *Pipeline, keys []string, e *Expr) *Expr {
+	if e != nil {
+		c.checkParamRefs(p, keys, e.node, e.Src)
+	}
+	return e
+}
+
+// checkParamRefs reports a `.params.NAME` that names no declared
+// parameter: at run time it would silently be null.
+func (c pctx) checkParamRefs(p *Pipeline, keys []string, n ast.Node, src string) {
+	for _, m := range paramRef.FindAllStringSubmatch(src, -1) {
+		if _, ok := p.Params[m[1]]; !ok {
+			declared := "none"
+			if len(p.ParamOrder) > 0 {
+				declared = strings.Join(p.ParamOrder, ", ")
+			}
+			c.fail(keys, errAt(n, "unknown parameter .params.%s (declared: %s)", m[1], declared))
+		}
+	}
 }

@@ -43,8 +43,9 @@ var (
 
 // pctx locates errors inside one pipeline file.
 type pctx struct {
-	l *loader
-	d *doc
+	l        *loader
+	d        *doc
+	pipeline *Pipeline // set while compiling: templates check their .params
 }
 
 // errorf reports an error at the value of keys (at the nearest present
@@ -104,7 +105,7 @@ func (l *loader) loadPipeline(d *doc, gw *Gateway) *Pipeline {
 	p.SHA256 = hex.EncodeToString(sum[:])
 	applyPipelineDefaults(p, gw)
 	before := len(l.errs)
-	c := pctx{l, d}
+	c := pctx{l: l, d: d}
 	c.validatePipeline(p)
 	for _, name := range p.ParamOrder {
 		c.validateParam(name, p.Params[name])
