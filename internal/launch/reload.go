@@ -110,6 +110,7 @@ func (r *reloader) retire(old, next *server.Runtime) {
 		if err := old.Drain(ctx); err != nil {
 			r.log.Warn("reload: closing the previous plan before its requests finished", "err", err)
 		}
+		next.PurgeChanged() // what old runs stored while draining
 		old.Release(next)
 	}()
 }

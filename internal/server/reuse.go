@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -70,11 +71,20 @@ func BuildWith(plan *pipeline.Plan, opts BuildOptions) (*Runtime, error) {
 	rt.Engine = pipeline.NewEngine(conns, pipeline.EngineOptions{
 		MaxResponse: int(plan.Gateway.Server.MaxResponse), TracerProvider: opts.TracerProvider})
 	if prev != nil && rt.cache == prev.cache {
-		for _, ns := range rt.changedNamespaces(prev) {
-			rt.cache.PurgeNamespace(ns)
-		}
+		rt.changed = rt.changedNamespaces(prev)
+		rt.PurgeChanged()
 	}
 	return rt, nil
+}
+
+// PurgeChanged purges the cache namespaces of the upstreams and pipelines
+// that changed against the Runtime this one replaced. BuildWith does it
+// once; the reloader does it again once the old Runtime has drained, so
+// that nothing an old run stored in between outlives the reload.
+func (rt *Runtime) PurgeChanged() {
+	for _, ns := range rt.changed {
+		rt.cache.PurgeNamespace(ns)
+	}
 }
 
 // reusable returns prev's upstream called name if it was built from cfg
@@ -84,10 +94,36 @@ func (prev *Runtime) reusable(name string, cfg connectors.Config, c *cache.Cache
 		return nil
 	}
 	old, ok := prev.configs[name]
-	if !ok || !reflect.DeepEqual(old, cfg) {
+	if !ok || !sameConfig(old, cfg) {
 		return nil
 	}
 	return prev.upstreams[name]
+}
+
+// sameConfig compares two upstream configs. A *tls.Config is rebuilt from
+// its files at every load and holds a CertPool that reflect.DeepEqual
+// never finds equal, so TLS is compared by what it trusts and presents.
+func sameConfig(a, b connectors.Config) bool {
+	ta, tb := a.TLS, b.TLS
+	a.TLS, b.TLS = nil, nil
+	if !reflect.DeepEqual(a, b) || (ta == nil) != (tb == nil) {
+		return false
+	}
+	if ta == nil {
+		return true
+	}
+	if ta.ServerName != tb.ServerName || ta.InsecureSkipVerify != tb.InsecureSkipVerify || len(ta.Certificates) != len(tb.Certificates) {
+		return false
+	}
+	if (ta.RootCAs == nil) != (tb.RootCAs == nil) || ta.RootCAs != nil && !ta.RootCAs.Equal(tb.RootCAs) {
+		return false
+	}
+	for i := range ta.Certificates {
+		if !slices.EqualFunc(ta.Certificates[i].Certificate, tb.Certificates[i].Certificate, bytes.Equal) {
+			return false
+		}
+	}
+	return true
 }
 
 // changedNamespaces lists the cache namespaces whose entries prev's plan
@@ -195,12 +231,14 @@ func Detach(ctx context.Context) {
 
 type runtimeKey struct{}
 
-// runtimeFor is the Runtime a request is served on: surfaces' calls run on
-// the plan their request started with, even if a reload happened since,
-// unless the request was detached.
-func (s *Server) runtimeFor(ctx context.Context) *Runtime {
+// runtimeFor is the Runtime a call runs on, held until done is called:
+// the Runtime its request arrived on (a reload in between does not
+// matter), or, for a detached or foreign context, the current one, held
+// for the call so that a reload's drain waits for it.
+func (s *Server) runtimeFor(ctx context.Context) (rt *Runtime, done func()) {
 	if h, ok := ctx.Value(runtimeKey{}).(*hold); ok && !h.detached.Load() {
-		return h.rt
+		return h.rt, func() {}
 	}
-	return s.Runtime()
+	cur := s.acquire()
+	return cur.rt, cur.rt.release
 }

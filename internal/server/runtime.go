@@ -25,6 +25,7 @@ type Runtime struct {
 
 	configs map[string]connectors.Config // what each upstream was built from
 	active  atomic.Int64                 // requests being served on this Runtime
+	changed []string                     // cache namespaces purged against the previous Runtime
 }
 
 // Build creates the connectors and the engine of plan (see BuildWith).

@@ -232,7 +232,9 @@ func (s *Server) Invoke(ctx context.Context, c *Call) *Outcome {
 	if err := s.authorize(ctx, c); err != nil {
 		return &Outcome{Err: err, Start: start}
 	}
-	o := s.runtimeFor(ctx).Invoke(ctx, c)
+	rt, done := s.runtimeFor(ctx)
+	defer done()
+	o := rt.Invoke(ctx, c)
 	o.Start = start
 	return o
 }
