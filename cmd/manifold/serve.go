@@ -16,7 +16,7 @@ import (
 
 func serveCmd(logs *logSetup) *cobra.Command {
 	var dir, listen, adminListen string
-	var drain time.Duration
+	var drain, delay time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve --dir DIR",
 		Short: "Serve a pipeline directory (gateway.yaml and pipeline files)",
@@ -37,7 +37,7 @@ flush audit events and exit 0.`,
 			}
 			return launch.Serve(ctx, plan, launch.Options{
 				Listen: listen, Logger: log, LogLevel: level, Dir: dir, Reload: hangups(ctx),
-				AdminListen: adminListen, DrainTimeout: drain, Version: version,
+				AdminListen: adminListen, DrainTimeout: drain, ShutdownDelay: delay, Version: version,
 			})
 		},
 	}
@@ -45,6 +45,7 @@ flush audit events and exit 0.`,
 	cmd.Flags().StringVar(&listen, "listen", "", "listen address (default: server.listen of gateway.yaml)")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "admin API listen address (default: admin.listen of gateway.yaml)")
 	cmd.Flags().DurationVar(&drain, "drain-timeout", launch.DrainTimeout, "how long shutdown waits for requests in flight")
+	cmd.Flags().DurationVar(&delay, "shutdown-delay", 0, "keep serving this long after SIGTERM while /readyz reports draining (e.g. 5s behind a load balancer)")
 	return cmd
 }
 

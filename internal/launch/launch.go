@@ -61,6 +61,10 @@ type Options struct {
 	LogLevel *slog.LevelVar
 	// DrainTimeout overrides the package's DrainTimeout.
 	DrainTimeout time.Duration
+	// ShutdownDelay keeps serving for that long after a stop signal while
+	// /readyz answers "draining", so that load balancers stop sending
+	// traffic before the listener closes (0: close at once).
+	ShutdownDelay time.Duration
 	// Version is reported as the service.version of traces and metrics.
 	Version string
 
@@ -144,6 +148,10 @@ func drain(gw *server.Server, srv *http.Server, errc <-chan error, opts Options,
 		deadline = DrainTimeout
 	}
 	gw.StartDrain()
+	if opts.ShutdownDelay > 0 {
+		log.Info("shutting down: /readyz reports draining; still serving", "for", opts.ShutdownDelay)
+		time.Sleep(opts.ShutdownDelay)
+	}
 	log.Info("shutting down: draining requests in flight", "deadline", deadline, "in_flight", gw.Runtime().Active())
 	sctx, cancel := context.WithTimeout(context.Background(), deadline)
 	defer cancel()
