@@ -5,7 +5,7 @@
 //	GET  /pipelines, /pipelines/{name}       pipelines with their file and hash
 //	GET  /upstreams, /upstreams/{name}       upstreams with breaker state and counts
 //	PUT  /upstreams/{name}/breaker           {"state": "open" | "closed" | "auto"}
-//	POST /cache/purge                        {} | {"pipeline": ...} | {"upstream": ...}
+//	POST /cache/purge                        {"all": true} | {"pipeline": ...} | {"upstream": ...}
 //	GET  /config                             the effective configuration, secrets redacted
 //	POST /reload, GET /reload                reload the pipeline directory; the last reload
 //	GET  /healthz, /readyz, /metrics         as on the main listener, without the key

@@ -171,11 +171,18 @@ func (a *API) forceBreaker(w http.ResponseWriter, r *http.Request) {
 // upstream's step answers.
 func (a *API) purge(w http.ResponseWriter, r *http.Request) {
 	var in struct {
+		All      bool   `json:"all"`
 		Pipeline string `json:"pipeline"`
 		Upstream string `json:"upstream"`
 	}
 	if err := readJSON(w, r, &in); err != nil {
 		fail(w, err)
+		return
+	}
+	// Purging everything is asked for by name: an empty or half-typed
+	// request must not empty the cache.
+	if n := btoi(in.All) + btoi(in.Pipeline != "") + btoi(in.Upstream != ""); n != 1 {
+		fail(w, badRequest(`say what to purge: {"all": true}, {"pipeline": NAME} or {"upstream": NAME}`))
 		return
 	}
 	rt := a.runtime()
@@ -186,9 +193,6 @@ func (a *API) purge(w http.ResponseWriter, r *http.Request) {
 	}
 	details := map[string]any{"scope": "all"}
 	switch {
-	case in.Pipeline != "" && in.Upstream != "":
-		fail(w, badRequest(`give "pipeline" or "upstream", not both`))
-		return
 	case in.Pipeline != "":
 		if rt.Plan.Pipeline(in.Pipeline) == nil {
 			fail(w, notFound("no pipeline "+in.Pipeline))
@@ -216,4 +220,11 @@ func (a *API) purge(w http.ResponseWriter, r *http.Request) {
 	}
 	a.audit(r.Context(), "cache.purge", details)
 	writeJSON(w, http.StatusOK, map[string]any{"purged": details})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

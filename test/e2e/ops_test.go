@@ -195,7 +195,7 @@ func TestAdminAPI(t *testing.T) {
 		if br := v["breaker"].(map[string]any); br["state"] != "open" || br["override"] != "open" {
 			t.Errorf("breaker after forcing open: %v", br)
 		}
-		g.adminJSON(t, "POST", "/cache/purge", `{}`, 200)
+		g.adminJSON(t, "POST", "/cache/purge", `{"all":true}`, 200)
 		before := a.calls.Load()
 		if s, _, body := fetch(t, g.base+"/a"); s != 502 || !strings.Contains(body, "breaker") {
 			t.Errorf("with the breaker forced open: %d %s, want 502 naming the breaker", s, body)
@@ -224,7 +224,8 @@ func TestAdminAPI(t *testing.T) {
 			{"other pipeline", `{"pipeline":"pb"}`, 200, false},
 			{"the upstream", `{"upstream":"a"}`, 200, true},
 			{"the pipeline only", `{"pipeline":"pa"}`, 200, false}, // the step cache still answers
-			{"everything", `{}`, 200, true},
+			{"empty request refused", `{}`, 400, false},
+			{"everything", `{"all":true}`, 200, true},
 			{"unknown pipeline", `{"pipeline":"nope"}`, 404, false},
 			{"unknown field", `{"everything":true}`, 400, false},
 			{"both", `{"pipeline":"pa","upstream":"a"}`, 400, false},
