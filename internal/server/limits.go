@@ -79,6 +79,9 @@ func MaxConcurrent(h http.Handler, n int) http.Handler {
 func CleanPaths(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if reason := unclean(r.URL.EscapedPath(), r.URL.Path); reason != "" {
+			// Refused before the server logs or traces anything: such a
+			// path may carry what it should not (a key pasted into it).
+			w.Header().Set(RequestIDHeader, newRequestID())
 			problem.Write(w, problem.New("bad-request", http.StatusBadRequest, "the request path "+reason))
 			return
 		}
