@@ -254,25 +254,36 @@ func (e *ParamsError) Error() string {
 // returns the raw text of a parameter by location (path, query, header)
 // and name. Every problem is reported in one *ParamsError.
 func (c *Compiled) ParseParams(get func(in, name string) (string, bool)) (map[string]any, error) {
+	return c.collect(func(p *Param, name string) (any, string, bool) {
+		raw, ok := get(p.In, name)
+		if !ok || (raw == "" && p.In != "path") {
+			return nil, "", false
+		}
+		v, reason := p.FromString(raw)
+		return v, reason, true
+	})
+}
+
+// collect runs value for every parameter in order: absent ones are
+// required or defaulted, present ones typed and checked. Every problem is
+// reported in one *ParamsError.
+func (c *Compiled) collect(value func(p *Param, name string) (v any, reason string, present bool)) (map[string]any, error) {
 	out := make(map[string]any, len(c.Params))
 	var problems []ParamProblem
 	for _, name := range c.ParamOrder {
 		p := c.Params[name]
-		raw, ok := get(p.In, name)
-		if !ok || (raw == "" && p.In != "path") {
-			if p.IsRequired() {
-				problems = append(problems, ParamProblem{p.In, name, "required"})
-			} else if p.Default != nil {
-				out[name] = p.Default
-			}
-			continue
-		}
-		v, reason := p.FromString(raw)
-		if reason != "" {
+		v, reason, present := value(p, name)
+		switch {
+		case !present && p.IsRequired():
+			problems = append(problems, ParamProblem{p.In, name, "required"})
+		case !present && p.Default != nil:
+			out[name] = p.Default
+		case !present:
+		case reason != "":
 			problems = append(problems, ParamProblem{p.In, name, reason})
-			continue
+		default:
+			out[name] = v
 		}
-		out[name] = v
 	}
 	if len(problems) > 0 {
 		return nil, &ParamsError{Problems: problems}
@@ -286,30 +297,14 @@ func (c *Compiled) ParseParams(get func(in, name string) (string, bool)) (map[st
 // parameter's type, null is absent. Names that are not parameters are left
 // to the caller. Every problem is reported in one *ParamsError.
 func (c *Compiled) ParamsFromJSON(args map[string]any) (map[string]any, error) {
-	out := make(map[string]any, len(c.Params))
-	var problems []ParamProblem
-	for _, name := range c.ParamOrder {
-		p := c.Params[name]
+	return c.collect(func(p *Param, name string) (any, string, bool) {
 		v := args[name]
 		if s, ok := v.(string); v == nil || (ok && s == "" && p.In != "path") {
-			if p.IsRequired() {
-				problems = append(problems, ParamProblem{p.In, name, "required"})
-			} else if p.Default != nil {
-				out[name] = p.Default
-			}
-			continue
+			return nil, "", false
 		}
 		typed, reason := p.FromJSON(v)
-		if reason != "" {
-			problems = append(problems, ParamProblem{p.In, name, reason})
-			continue
-		}
-		out[name] = typed
-	}
-	if len(problems) > 0 {
-		return nil, &ParamsError{Problems: problems}
-	}
-	return out, nil
+		return typed, reason, true
+	})
 }
 
 // FromJSON converts a decoded JSON value (numbers as float64 or

@@ -119,6 +119,8 @@ func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (res *Result, e
 	// with only optional steps missing still answers.
 	outCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
+	stop := context.AfterFunc(ctx, cancel) // but not past the caller leaving
+	defer stop()
 	if err := r.output(outCtx, res); err != nil {
 		return res, err
 	}
