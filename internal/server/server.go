@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -193,6 +194,7 @@ func (s *Server) restCall(w http.ResponseWriter, r *http.Request, rt *Runtime, c
 		}
 	}
 	query := r.URL.Query()
+	var dups []pipeline.ParamProblem
 	params, err := p.ParseParams(func(in, name string) (string, bool) {
 		switch in {
 		case "path":
@@ -205,8 +207,18 @@ func (s *Server) restCall(w http.ResponseWriter, r *http.Request, rt *Runtime, c
 		if !query.Has(name) {
 			return "", false
 		}
+		if n := len(query[name]); n > 1 {
+			// Which of several values counts differs between servers:
+			// refuse rather than pick one silently.
+			dups = append(dups, pipeline.ParamProblem{In: "query", Name: name, Reason: fmt.Sprintf("given %d times; give it once", n)})
+		}
 		return query.Get(name), true
 	})
+	if err == nil && len(dups) > 0 {
+		err = &pipeline.ParamsError{Problems: dups}
+	} else if pe, ok := err.(*pipeline.ParamsError); ok && len(dups) > 0 {
+		pe.Problems = append(pe.Problems, dups...)
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -231,3 +231,20 @@ func TestUpstreamRejectionIsPassedOn(t *testing.T) {
 		}
 	}
 }
+
+// TestDuplicateQueryParamRefused: ?lang=de&lang=fr is refused rather than
+// answered in whichever language the gateway would pick.
+func TestDuplicateQueryParamRefused(t *testing.T) {
+	up := newCounting(t, `{"v":1}`)
+	base, _ := serveDir(t, map[string]string{
+		"gateway.yaml": fmt.Sprintf("upstreams:\n  up: {url: %q}\n", up.URL),
+		"p.yaml":       "name: p\npath: /p\nparams: {lang: {type: string, default: en}}\nsteps:\n  s: {upstream: up, path: /, query: {lang: \"${ .params.lang }\"}}\n",
+	})
+	status, _, body := fetch(t, base+"/p?lang=de&lang=fr")
+	if status != 400 || !strings.Contains(body, `{"in":"query","name":"lang","reason":"given 2 times; give it once"}`) {
+		t.Errorf("got %d %s", status, body)
+	}
+	if up.calls.Load() != 0 {
+		t.Error("the refused request reached the backend")
+	}
+}
