@@ -70,8 +70,8 @@ func (o *Outcome) Stale() []string {
 }
 
 // Invoke runs a call: response cache, coalescing of identical runs, then
-// the engine. The whole-response cache key is the pipeline and its typed
-// params, plus the consumer when the pipeline's expressions read it.
+// the engine. The whole-response cache key is the pipeline, its typed
+// params and the caller (name and roles).
 func (rt *Runtime) Invoke(ctx context.Context, c *Call) *Outcome {
 	start := time.Now()
 	p := c.Pipeline
