@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
 )
 
@@ -36,12 +37,36 @@ func (r *Resolver) runs(ctx context.Context, only *string) (<-chan *RunEvent, er
 			if p := plan.Pipeline(c.Pipeline); p == nil || !server.Allowed(p, id) {
 				continue
 			}
+			ev := (tracer{gw: plan.Gateway}).event(c)
+			if !ownCall(c.Consumer, id) {
+				redactForeign(ev, plan.Pipeline(c.Pipeline).Path)
+			}
 			select {
-			case out <- (tracer{gw: plan.Gateway}).event(c):
+			case out <- ev:
 			case <-ctx.Done():
 				return
 			}
 		}
 	}()
 	return out, nil
+}
+
+// ownCall reports whether a call was made by the subscriber: the same
+// consumer, or both anonymous.
+func ownCall(consumer string, id *pipeline.Identity) bool {
+	if id == nil {
+		return consumer == ""
+	}
+	return consumer == id.Name
+}
+
+// redactForeign strips from another caller's call what could identify
+// what it asked for: the request path (its path parameters) and the
+// upstream URLs (their query values). Timings, statuses, cache and breaker
+// outcomes, what traffic watchers need, stay.
+func redactForeign(ev *RunEvent, route string) {
+	ev.Path = route
+	for _, st := range ev.Steps {
+		st.URL = nil
+	}
 }

@@ -146,7 +146,12 @@ func withDefaults(o Options) Options {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+		o.HTTPClient = &http.Client{
+			Timeout: 5 * time.Second,
+			// A redirect would re-send a token being introspected, or
+			// fetch keys from elsewhere: never follow one.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -157,7 +157,10 @@ func applyGatewayDefaults(gw *Gateway) {
 		gw.Telemetry.OTLPProtocol = "http"
 	}
 	if gw.Defaults.Access == nil {
-		gw.Defaults.Access = &Access{Public: true}
+		// Open when nothing authenticates callers; once auth is configured
+		// a pipeline without `access:` needs an authenticated caller, so
+		// forgetting `defaults` never publishes it (`access: public` opens).
+		gw.Defaults.Access = &Access{Public: !authConfigured(gw)}
 	}
 	applyGraphQLDefaults(&gw.GraphQL)
 	applySecurityDefaults(gw)
@@ -412,4 +415,10 @@ func (l *loader) validatePlugin(d *doc, pl Plugin, at func(keys ...string) ast.N
 			l.errorf(d.file, at("plugin", key), "plugin."+key, "%q is not an absolute http(s) URL", v)
 		}
 	}
+}
+
+// authConfigured reports whether gateway.yaml authenticates callers.
+func authConfigured(gw *Gateway) bool {
+	a := gw.Auth
+	return a.APIKey != nil || a.JWT != nil || a.Introspection != nil || len(gw.Consumers) > 0
 }

@@ -446,3 +446,50 @@ func TestGraphQLFollowsReload(t *testing.T) {
 		t.Errorf("run of the new pipeline: %s %+v", r.Data, r.Errors)
 	}
 }
+
+// TestGraphQLSubscriptionHidesOthersRequests: an anonymous subscriber
+// watching traffic sees another caller's call without what it asked for:
+// the route instead of the path, no upstream URLs.
+func TestGraphQLSubscriptionHidesOthersRequests(t *testing.T) {
+	base := startDemo(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	sub := `{"query":"subscription { runs(pipeline: \"cityDeals\") { path status steps { name url } } }"}`
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", strings.NewReader(sub))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events := make(chan string, 16)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				events <- d
+			}
+		}
+	}()
+	var data string
+	for data == "" {
+		r, _ := http.NewRequest(http.MethodGet, base+"/v1/cities/Paris/deals?limit=1", nil)
+		r.Header.Set("X-API-Key", "demo-buyer-key")
+		if a, err := http.DefaultClient.Do(r); err != nil {
+			t.Fatal(err)
+		} else {
+			a.Body.Close()
+		}
+		select {
+		case data = <-events:
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			t.Fatal("no event within 15s")
+		}
+	}
+	if strings.Contains(data, "Paris") || strings.Contains(data, "127.0.0.1") || !strings.Contains(data, `"path":"/v1/cities/{city}/deals"`) {
+		t.Errorf("an anonymous subscriber sees the buyer's request: %s", data)
+	}
+}
