@@ -32,10 +32,19 @@ type introspector struct {
 	now    func() time.Time
 	flight singleflight.Group
 	cache  *tokenCache
+	// slots bounds the introspection requests in flight: anyone can send
+	// random tokens, and each unknown one would otherwise cost the
+	// authorization server a request.
+	slots chan struct{}
 }
 
+// MaxIntrospections is how many introspection requests may be in flight
+// at once; a token that finds no slot is answered 503 at once.
+const MaxIntrospections = 16
+
 func newIntrospector(cfg *pipeline.IntrospectionAuth, client *http.Client, opts Options) *introspector {
-	return &introspector{cfg: cfg, client: client, now: opts.Now, cache: newTokenCache(opts.Now)}
+	return &introspector{cfg: cfg, client: client, now: opts.Now, cache: newTokenCache(opts.Now),
+		slots: make(chan struct{}, MaxIntrospections)}
 }
 
 // check returns the caller an active token stands for.
@@ -45,6 +54,12 @@ func (in *introspector) check(ctx context.Context, token string) (*pipeline.Iden
 		return answer(e)
 	}
 	v, err, _ := in.flight.Do(string(key[:]), func() (any, error) {
+		select {
+		case in.slots <- struct{}{}:
+			defer func() { <-in.slots }()
+		default:
+			return nil, errIntrospectionBusy
+		}
 		e, err := in.ask(ctx, token)
 		if err != nil {
 			return nil, err
@@ -132,3 +147,5 @@ func firstNonEmpty(vs ...string) string {
 	}
 	return ""
 }
+
+var errIntrospectionBusy = errors.New("too many token introspections in flight")

@@ -88,3 +88,54 @@ func itoa(n int64) string {
 	}
 	return string(b)
 }
+
+// TestIntrospectionFloodIsBounded sends many random opaque tokens at once:
+// no more than MaxIntrospections reach the authorization server together,
+// and the excess is answered 503 at once instead of queueing.
+func TestIntrospectionFloodIsBounded(t *testing.T) {
+	var inFlight, peak atomic.Int64
+	release := make(chan struct{})
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := peak.Load(); n > m && !peak.CompareAndSwap(m, n); m = peak.Load() {
+		}
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"active":false}`))
+	}))
+	defer idp.Close()
+	gw := &pipeline.Gateway{Auth: pipeline.Auth{Introspection: &pipeline.IntrospectionAuth{
+		URL: idp.URL, ClientID: "gw", ClientSecret: "s", Cache: pipeline.Duration(30 * time.Second), Timeout: pipeline.Duration(5 * time.Second),
+	}}}
+	a := newAuth(t, gw, Options{})
+	const n = 3 * MaxIntrospections
+	statuses := make(chan int, n)
+	for i := range n {
+		go func() {
+			_, err := a.Authenticate(bearer("random-" + itoa(int64(i))))
+			statuses <- status(err)
+		}()
+	}
+	busy := 0
+	for deadline := time.Now().Add(5 * time.Second); busy < n-MaxIntrospections; {
+		select {
+		case s := <-statuses:
+			if s != 503 {
+				t.Fatalf("a token past the bound got %d, want 503", s)
+			}
+			busy++
+		case <-time.After(time.Until(deadline)):
+			t.Fatalf("only %d of %d excess tokens were refused at once", busy, n-MaxIntrospections)
+		}
+	}
+	close(release)
+	for range MaxIntrospections {
+		if s := <-statuses; s != 401 {
+			t.Errorf("an introspected inactive token got %d, want 401", s)
+		}
+	}
+	if p := peak.Load(); p > MaxIntrospections {
+		t.Errorf("%d introspections in flight at once, bound is %d", p, MaxIntrospections)
+	}
+}
