@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -119,7 +120,7 @@ func (l *Limiter) Allow(_ context.Context, p *pipeline.Compiled, id *pipeline.Id
 		checks = append(checks, check{PolicyConsumer, r, l.store.get(policyKey("c", r), id.Name, r, now)})
 	}
 	if p.Access != nil && p.Access.Rate != nil {
-		caller := "ip:" + client
+		caller := "ip:" + clientKey(client)
 		if id != nil {
 			caller = "id:" + id.Name
 		}
@@ -194,4 +195,19 @@ func fields(checks []check, now time.Time) http.Header {
 // seconds rounds d up to whole seconds, at least 1 (Retry-After).
 func seconds(d time.Duration) int {
 	return max(1, int(math.Ceil(d.Seconds())))
+}
+
+// clientKey is the bucket of an anonymous caller: its IPv4 address, or
+// its IPv6 /64, since one host can take any address of its /64 and would
+// otherwise get a fresh bucket per request.
+func clientKey(client string) string {
+	addr, err := netip.ParseAddr(client)
+	if err != nil || !addr.Is6() || addr.Is4In6() {
+		return client
+	}
+	prefix, err := addr.Prefix(64)
+	if err != nil {
+		return client
+	}
+	return prefix.String()
 }
