@@ -125,7 +125,7 @@ func (in *introspector) ask(ctx context.Context, token string) (cached, error) {
 	now := in.now()
 	e := cached{until: now.Add(in.cfg.Cache.D())}
 	exp := time.Unix(ans.Exp, 0)
-	if !ans.Active || (ans.Exp > 0 && !now.Before(exp)) {
+	if !ans.Active || (ans.Exp > 0 && !now.Before(exp)) || !in.meantForUs(claims) {
 		return e, nil
 	}
 	if ans.Exp > 0 && exp.Before(e.until) {
@@ -149,3 +149,26 @@ func firstNonEmpty(vs ...string) string {
 }
 
 var errIntrospectionBusy = errors.New("too many token introspections in flight")
+
+// meantForUs checks the answer's aud and iss against the configured ones
+// (RFC 7662, section 2.2): an active token for another API is inactive
+// here.
+func (in *introspector) meantForUs(claims map[string]any) bool {
+	if in.cfg.Issuer != "" && claims["iss"] != in.cfg.Issuer {
+		return false
+	}
+	if in.cfg.Audience == "" {
+		return true
+	}
+	switch aud := claims["aud"].(type) {
+	case string:
+		return aud == in.cfg.Audience
+	case []any:
+		for _, a := range aud {
+			if a == in.cfg.Audience {
+				return true
+			}
+		}
+	}
+	return false
+}

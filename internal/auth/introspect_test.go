@@ -139,3 +139,31 @@ func TestIntrospectionFloodIsBounded(t *testing.T) {
 		t.Errorf("%d introspections in flight at once, bound is %d", p, MaxIntrospections)
 	}
 }
+
+// TestIntrospectionChecksAudience: an active token the authorization
+// server issued for another API is not accepted.
+func TestIntrospectionChecksAudience(t *testing.T) {
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.PostFormValue("token") {
+		case "ours":
+			_, _ = w.Write([]byte(`{"active":true,"sub":"bob","aud":["other-api","deals-api"],"iss":"https://idp.example.com"}`))
+		case "theirs":
+			_, _ = w.Write([]byte(`{"active":true,"sub":"bob","aud":"other-api","iss":"https://idp.example.com"}`))
+		case "foreign-issuer":
+			_, _ = w.Write([]byte(`{"active":true,"sub":"bob","aud":"deals-api","iss":"https://evil.example.com"}`))
+		}
+	}))
+	defer idp.Close()
+	gw := &pipeline.Gateway{Auth: pipeline.Auth{Introspection: &pipeline.IntrospectionAuth{
+		URL: idp.URL, ClientID: "gw", ClientSecret: "s", Cache: pipeline.Duration(30 * time.Second), Timeout: pipeline.Duration(time.Second),
+		Audience: "deals-api", Issuer: "https://idp.example.com",
+	}}}
+	a := newAuth(t, gw, Options{})
+	for token, want := range map[string]int{"ours": 0, "theirs": 401, "foreign-issuer": 401} {
+		id, err := a.Authenticate(bearer(token))
+		if got := status(err); got != want || (want == 0 && (id == nil || id.Name != "bob")) {
+			t.Errorf("%s: status %d identity %+v, want %d", token, got, id, want)
+		}
+	}
+}

@@ -155,6 +155,11 @@ type IntrospectionAuth struct {
 	RolesClaim   string   `yaml:"roles_claim"` // default: scope
 	Cache        Duration `yaml:"cache"`       // how long an answer is reused
 	Timeout      Duration `yaml:"timeout"`
+	// Audience, when set, must be in the answer's aud: a token the same
+	// authorization server issued for another API is not accepted.
+	Audience string `yaml:"audience"`
+	// Issuer, when set, must equal the answer's iss.
+	Issuer string `yaml:"issuer"`
 }
 
 // OAuthFlow is the OAuth 2.0 authorization-code flow clients use to get
