@@ -41,9 +41,8 @@ func runCmd() *cobra.Command {
 				return err
 			}
 			in := pipeline.Input{}
-			if in.Params, err = p.ParseParams(func(_, name string) (string, bool) {
-				v, ok := values[name]
-				return v, ok
+			if in.Params, err = p.ParseParams(func(_, name string) []string {
+				return values[name]
 			}); err != nil {
 				return err
 			}
@@ -81,14 +80,14 @@ func runCmd() *cobra.Command {
 	return cmd
 }
 
-func parseParamFlags(flags []string) (map[string]string, error) {
-	out := map[string]string{}
+func parseParamFlags(flags []string) (map[string][]string, error) {
+	out := map[string][]string{}
 	for _, f := range flags {
 		name, value, ok := strings.Cut(f, "=")
 		if !ok || name == "" {
 			return nil, fmt.Errorf("--param %q: want name=value", f)
 		}
-		out[name] = value
+		out[name] = append(out[name], value)
 	}
 	return out, nil
 }

@@ -251,15 +251,20 @@ func (e *ParamsError) Error() string {
 }
 
 // ParseParams types, checks and defaults the parameters of a request. get
-// returns the raw text of a parameter by location (path, query, header)
-// and name. Every problem is reported in one *ParamsError.
-func (c *Compiled) ParseParams(get func(in, name string) (string, bool)) (map[string]any, error) {
+// returns every value a request gives a parameter, by location (path,
+// query, header) and name. A parameter given more than once is refused:
+// servers disagree on which value counts. Every problem is reported in one
+// *ParamsError.
+func (c *Compiled) ParseParams(get func(in, name string) []string) (map[string]any, error) {
 	return c.collect(func(p *Param, name string) (any, string, bool) {
-		raw, ok := get(p.In, name)
-		if !ok || (raw == "" && p.In != "path") {
+		vals := get(p.In, name)
+		switch {
+		case len(vals) > 1:
+			return nil, fmt.Sprintf("given %d times; give it once", len(vals)), true
+		case len(vals) == 0 || (vals[0] == "" && p.In != "path"):
 			return nil, "", false
 		}
-		v, reason := p.FromString(raw)
+		v, reason := p.FromString(vals[0])
 		return v, reason, true
 	})
 }

@@ -28,9 +28,11 @@ steps:
 // request is the raw parameters of a request, keyed "in:name".
 type request map[string]string
 
-func (r request) get(in, name string) (string, bool) {
-	v, ok := r[in+":"+name]
-	return v, ok
+func (r request) get(in, name string) []string {
+	if v, ok := r[in+":"+name]; ok {
+		return []string{v}
+	}
+	return nil
 }
 
 // base is a request that satisfies every required parameter.

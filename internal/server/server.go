@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -194,31 +193,15 @@ func (s *Server) restCall(w http.ResponseWriter, r *http.Request, rt *Runtime, c
 		}
 	}
 	query := r.URL.Query()
-	var dups []pipeline.ParamProblem
-	params, err := p.ParseParams(func(in, name string) (string, bool) {
+	params, err := p.ParseParams(func(in, name string) []string {
 		switch in {
 		case "path":
-			v := r.PathValue(name)
-			return v, v != ""
+			return nonEmpty(r.PathValue(name))
 		case "header":
-			v := r.Header.Get(name)
-			return v, v != ""
+			return r.Header.Values(name)
 		}
-		if !query.Has(name) {
-			return "", false
-		}
-		if n := len(query[name]); n > 1 {
-			// Which of several values counts differs between servers:
-			// refuse rather than pick one silently.
-			dups = append(dups, pipeline.ParamProblem{In: "query", Name: name, Reason: fmt.Sprintf("given %d times; give it once", n)})
-		}
-		return query.Get(name), true
+		return query[name]
 	})
-	if err == nil && len(dups) > 0 {
-		err = &pipeline.ParamsError{Problems: dups}
-	} else if pe, ok := err.(*pipeline.ParamsError); ok && len(dups) > 0 {
-		pe.Problems = append(pe.Problems, dups...)
-	}
 	if err != nil {
 		return fail(err)
 	}
@@ -313,4 +296,11 @@ func (s *Server) logFailure(ctx context.Context, call *Call, err error) {
 		level = slog.LevelDebug
 	}
 	s.log.Log(ctx, level, "pipeline call failed", "pipeline", call.Pipeline.Name, "request_id", call.RequestID, "err", err)
+}
+
+func nonEmpty(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return []string{v}
 }

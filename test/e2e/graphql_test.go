@@ -351,24 +351,7 @@ func TestGraphQLSubscriptionSeesREST(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	sub := `{"query":"subscription { runs(pipeline: \"nearestMarkets\") { requestId surface pipeline method path status complete steps { name upstream calls } } }"}`
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", strings.NewReader(sub))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	events := make(chan string, 16)
-	go func() {
-		defer close(events)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				events <- d
-			}
-		}
-	}()
+	events := subscribeSSE(ctx, t, base, sub)
 	// The subscription starts asynchronously: call until an event arrives.
 	var ids []string
 	var data string
@@ -455,24 +438,7 @@ func TestGraphQLSubscriptionHidesOthersRequests(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	sub := `{"query":"subscription { runs(pipeline: \"cityDeals\") { path status steps { name url } } }"}`
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", strings.NewReader(sub))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	events := make(chan string, 16)
-	go func() {
-		defer close(events)
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				events <- d
-			}
-		}
-	}()
+	events := subscribeSSE(ctx, t, base, sub)
 	var data string
 	for data == "" {
 		r, _ := http.NewRequest(http.MethodGet, base+"/v1/cities/Paris/deals?limit=1", nil)
@@ -492,4 +458,29 @@ func TestGraphQLSubscriptionHidesOthersRequests(t *testing.T) {
 	if strings.Contains(data, "Paris") || strings.Contains(data, "127.0.0.1") || !strings.Contains(data, `"path":"/v1/cities/{city}/deals"`) {
 		t.Errorf("an anonymous subscriber sees the buyer's request: %s", data)
 	}
+}
+
+// subscribeSSE opens a GraphQL subscription over SSE and delivers the data
+// of its events until ctx ends.
+func subscribeSSE(ctx context.Context, t *testing.T, base, sub string) <-chan string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", strings.NewReader(sub))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	events := make(chan string, 16)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if d, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				events <- d
+			}
+		}
+	}()
+	return events
 }
