@@ -90,7 +90,7 @@ func Serve(ctx context.Context, plan *pipeline.Plan, opts Options) error {
 	if err != nil {
 		return err
 	}
-	feats, err := assemble(plan, log)
+	feats, err := assemble(plan, log, tel.Metrics.Refusals)
 	if err != nil {
 		rt.Close()
 		return err

@@ -11,6 +11,7 @@ import (
 	mcpserver "github.com/manifoldgw/manifold/internal/mcp"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/ratelimit"
+	"github.com/manifoldgw/manifold/internal/refusal"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/internal/telemetry"
 	"github.com/manifoldgw/manifold/openapi"
@@ -37,7 +38,8 @@ func (f *features) close() {
 
 // assemble builds every feature for plan. On error, what was built is
 // closed.
-func assemble(plan *pipeline.Plan, log *slog.Logger) (*features, error) {
+// Every resource bound counts its refusals in refusals (nil: uncounted).
+func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (*features, error) {
 	f := &features{opts: server.Options{Logger: log}}
 	var recorders event.Recorders
 	// Each feature below adds its hooks (Auth, Limiter, Validator,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/event"
+	"github.com/manifoldgw/manifold/internal/refusal"
 )
 
 // Attribute keys of the gateway's metrics. Every value comes from a
@@ -29,6 +30,7 @@ const (
 	attrCacheName   = attribute.Key("manifold.cache.name")
 	attrCacheResult = attribute.Key("manifold.cache.outcome")
 	attrBreaker     = attribute.Key("manifold.breaker.state")
+	attrLimit       = attribute.Key("manifold.limit")
 	attrResult      = attribute.Key("manifold.result")
 )
 
@@ -55,6 +57,10 @@ type Metrics struct {
 	rateLimited      metric.Int64Counter
 	reloads          metric.Int64Counter
 
+	// Refusals counts requests refused by a resource bound; surfaces add
+	// to it, and it is exported as manifold.limit.refusals{limit}.
+	Refusals *refusal.Counts
+
 	upstreams  atomic.Pointer[func() []*connectors.Upstream]
 	audit      atomic.Pointer[func() AuditStats]
 	lastReload atomic.Int64 // 1 when the last reload succeeded
@@ -67,7 +73,7 @@ var (
 )
 
 func newMetrics(m metric.Meter) (*Metrics, error) {
-	ms := &Metrics{}
+	ms := &Metrics{Refusals: new(refusal.Counts)}
 	ms.lastReload.Store(1)
 	ms.lastGood.Store(time.Now().Unix())
 	b := builder{m: m}
@@ -83,6 +89,9 @@ func newMetrics(m metric.Meter) (*Metrics, error) {
 	b.gauge("manifold.upstream.inflight", "{call}", "Upstream calls in flight past the bulkhead.", ms.observeInFlight)
 	b.gauge("manifold.audit.queue.depth", "{event}", "Audit events waiting, in memory and in the spool.", ms.observeAuditDepth)
 	b.counterFunc("manifold.audit.dropped", "{event}", "Audit events dropped at the spool's bound.", ms.observeAuditDropped)
+	b.counterFunc("manifold.limit.refusals", "{request}", "Requests refused by a resource bound, by the gateway.yaml key that sets it.", func(o metric.Int64Observer) {
+		ms.Refusals.Each(func(name string, n int64) { o.Observe(n, metric.WithAttributes(attrLimit.String(name))) })
+	})
 	b.gauge("manifold.config.last_reload_successful", "", "1 if the last configuration reload succeeded.", func(o metric.Int64Observer) {
 		o.Observe(ms.lastReload.Load())
 	})
