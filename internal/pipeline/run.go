@@ -45,6 +45,34 @@ func NewEngine(upstreams map[string]connectors.Connector, opts EngineOptions) *E
 type Identity struct {
 	Name  string
 	Roles []string
+	// Source says which credential vouched for the caller: IdentityKey,
+	// IdentityJWT or IdentityIntrospection. Names from different sources
+	// never meet: see Key.
+	Source string
+	// Expires is when the credential stops being valid (a token's exp);
+	// zero when it does not expire (an API key). Long-lived streams end
+	// there.
+	Expires time.Time
+}
+
+// Sources of an Identity.
+const (
+	IdentityKey           = "key"
+	IdentityJWT           = "jwt"
+	IdentityIntrospection = "introspection"
+)
+
+// Key is the identity as rate-limit buckets, cache keys and audit events
+// know it: its name prefixed by its source ("key:chatgpt", "jwt:alice"),
+// so that a token's subject can never pass for an API-key consumer.
+func (id *Identity) Key() string {
+	if id == nil {
+		return ""
+	}
+	if id.Source == "" {
+		return id.Name
+	}
+	return id.Source + ":" + id.Name
 }
 
 // Input is everything a run sees besides the upstreams' answers.

@@ -24,6 +24,14 @@ type Authenticator interface {
 	Authenticate(r *http.Request) (*pipeline.Identity, error)
 }
 
+// IdentityChecker is implemented by an Authenticator that can tell
+// whether an identity it gave out is still good under the plan now
+// served: a reload may remove an API-key consumer. Long-lived streams ask
+// it after every reload and end when the answer is no.
+type IdentityChecker interface {
+	StillValid(id *pipeline.Identity) bool
+}
+
 // Limiter applies rate limits to a call. It returns headers to add to the
 // answer (RateLimit, RateLimit-Policy) and, to refuse, an error carrying a
 // 429 problem with Retry-After.
