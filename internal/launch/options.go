@@ -40,7 +40,7 @@ func (f *features) close() {
 // closed.
 // Every resource bound counts its refusals in refusals (nil: uncounted).
 func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (*features, error) {
-	f := &features{opts: server.Options{Logger: log}}
+	f := &features{opts: server.Options{Logger: log, Refusals: refusals}}
 	var recorders event.Recorders
 	// Each feature below adds its hooks (Auth, Limiter, Validator,
 	// Surfaces, recorders) and closers.

@@ -20,6 +20,8 @@ const (
 	DefaultAdminListen      = "127.0.0.1:9180"
 	DefaultMaxBody          = 1 << 20
 	DefaultMaxResponse      = 100_000 // what GPT Actions accept
+	DefaultMaxStreams       = 512
+	DefaultMaxClientStreams = 16
 	DefaultUpstreamTimeout  = 3 * time.Second
 	DefaultUpstreamMaxBody  = 10 << 20
 	DefaultConcurrency      = 64
@@ -135,6 +137,12 @@ func applyGatewayDefaults(gw *Gateway) {
 	}
 	if s.MaxResponse == 0 {
 		s.MaxResponse = DefaultMaxResponse
+	}
+	if s.MaxStreams == 0 {
+		s.MaxStreams = DefaultMaxStreams
+	}
+	if s.MaxStreamsPerClient == 0 {
+		s.MaxStreamsPerClient = min(DefaultMaxClientStreams, s.MaxStreams)
 	}
 	if gw.Admin.Listen == "" {
 		gw.Admin.Listen = DefaultAdminListen

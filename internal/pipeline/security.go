@@ -249,6 +249,12 @@ func validateListener(gw *Gateway, errorf func([]string, string, ...any)) {
 	if s.MaxConcurrent < 0 {
 		errorf([]string{"server", "max_concurrent"}, "must not be negative")
 	}
+	if s.MaxStreams < 0 {
+		errorf([]string{"server", "max_streams"}, "must not be negative")
+	}
+	if s.MaxStreamsPerClient < 0 || s.MaxStreamsPerClient > s.MaxStreams {
+		errorf([]string{"server", "max_streams_per_client"}, "must be between 0 and max_streams (%d)", s.MaxStreams)
+	}
 	if c := s.CORS; c != nil {
 		if len(c.Origins) == 0 {
 			errorf([]string{"server", "cors", "origins"}, "required: the origins allowed, or \"*\"")

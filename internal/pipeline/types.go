@@ -42,7 +42,13 @@ type Server struct {
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 	MaxHeaderBytes    Size     `yaml:"max_header_bytes"`
 	// MaxConcurrent caps requests in flight (0: unlimited); past it, 503.
+	// Long-lived streams do not count once set up: see MaxStreams.
 	MaxConcurrent int `yaml:"max_concurrent"`
+	// MaxStreams caps long-lived streams (GraphQL subscriptions over
+	// WebSocket or SSE, MCP event streams) open at once, and
+	// MaxStreamsPerClient those of one client address; past either, 503.
+	MaxStreams          int `yaml:"max_streams"`
+	MaxStreamsPerClient int `yaml:"max_streams_per_client"`
 	// Rate limits every pipeline call together, whoever makes it.
 	Rate *Rate `yaml:"rate"`
 	// TrustedProxies are the addresses (IPs or CIDRs) whose

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
@@ -60,7 +62,14 @@ func MaxConcurrent(h http.Handler, n int) http.Handler {
 		}
 		select {
 		case slots <- struct{}{}:
-			defer func() { <-slots }()
+			var once sync.Once
+			release := func() { once.Do(func() { <-slots }) }
+			defer release()
+			if mayStream(r) {
+				// A stream set up by this request gives its slot back
+				// (OpenStream): streams have their own bound.
+				r = r.WithContext(context.WithValue(r.Context(), slotKey{}, release))
+			}
 			h.ServeHTTP(w, r)
 		default:
 			p := problem.New("overloaded", http.StatusServiceUnavailable, "the gateway is serving as many requests as it may; retry shortly")
@@ -68,6 +77,12 @@ func MaxConcurrent(h http.Handler, n int) http.Handler {
 			problem.Write(w, p)
 		}
 	})
+}
+
+// mayStream reports whether r may become a long-lived stream: a
+// WebSocket upgrade or a request that accepts an event stream.
+func mayStream(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != "" || strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 }
 
 // CleanPaths refuses request paths that could mean one thing to the

@@ -16,6 +16,7 @@ import (
 	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
+	"github.com/manifoldgw/manifold/internal/refusal"
 )
 
 // Server routes requests to the pipelines of the current Runtime. The
@@ -26,6 +27,7 @@ type Server struct {
 	log      *slog.Logger
 	opts     Options
 	draining atomic.Bool
+	streams  streams
 }
 
 // Options are a Server's dependencies; nil fields mean "none".
@@ -48,6 +50,8 @@ type Options struct {
 	Observer Observer
 	// Readiness are the checks /readyz runs besides the plan being loaded.
 	Readiness []Check
+	// Refusals counts requests refused by a resource bound.
+	Refusals *refusal.Counts
 }
 
 // routes is a Runtime with its request router.
@@ -89,6 +93,7 @@ func (s *Server) Swap(rt *Runtime) error {
 		}
 	}
 	s.current.Store(r)
+	s.recheckStreams()
 	return nil
 }
 
