@@ -260,6 +260,12 @@ func TestValidationSameOnEverySurface(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the document shows the path tail", func(t *testing.T) {
+		a := get(t, base+"/openapi.json")
+		if !strings.Contains(string(a.body), `"x-manifold-allow-slashes":true`) {
+			t.Errorf("/openapi.json does not mark doc's tail parameter: %s", a.body)
+		}
+	})
 	t.Run("valid input passes", func(t *testing.T) {
 		valid := []struct {
 			call surfaceCall
