@@ -217,7 +217,7 @@ func parameter(name string, p *pipeline.Param) *openapi3.Parameter {
 		n := uint64(*p.MaxLength)
 		s.MaxLength = &n
 	}
-	return &openapi3.Parameter{
+	out := &openapi3.Parameter{
 		Name:        name,
 		In:          p.In,
 		Description: strings.TrimSpace(p.Description),
@@ -225,6 +225,11 @@ func parameter(name string, p *pipeline.Param) *openapi3.Parameter {
 		Schema:      openapi3.NewSchemaRef("", s),
 		Example:     p.Example,
 	}
+	if p.AllowSlashes {
+		// A path tail: "/" is accepted, dot and empty segments are not.
+		out.Extensions = map[string]any{"x-manifold-allow-slashes": true}
+	}
+	return out
 }
 
 // success is the 200 answer: response.schema, and the headers that mark

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
@@ -38,9 +39,22 @@ func (sp *Spec) Check(r *http.Request, p *pipeline.Compiled) error {
 	if route == nil {
 		return nil // not a pipeline of this plan: the router answered already
 	}
-	vr, body, err := sp.requestCopy(r, p, route.Operation.RequestBody != nil)
+	found, err := sp.schemaViolations(r, p, route)
 	if err != nil {
 		return err
+	}
+	found = insertUnknown(found, unknownQuery(r.URL.Query(), p))
+	if len(found) == 0 {
+		return nil
+	}
+	return invalid(found)
+}
+
+// schemaViolations lists what openapi3filter finds wrong with r.
+func (sp *Spec) schemaViolations(r *http.Request, p *pipeline.Compiled, route *routers.Route) ([]violation, error) {
+	vr, body, err := sp.requestCopy(r, p, route.Operation.RequestBody != nil)
+	if err != nil {
+		return nil, err
 	}
 	path := map[string]string{}
 	for name, prm := range p.Params {
@@ -60,15 +74,10 @@ func (sp *Spec) Check(r *http.Request, p *pipeline.Compiled) error {
 		}
 		return string(body)
 	}
-	var found []violation
 	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
-		found = violations(err, raw)
+		return violations(err, raw), nil
 	}
-	found = insertUnknown(found, unknownQuery(r.URL.Query(), p))
-	if len(found) == 0 {
-		return nil
-	}
-	return invalid(found)
+	return nil, nil
 }
 
 // requestCopy returns the request openapi3filter reads: query parameters

@@ -5,6 +5,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/openapi"
 )
 
 // Resolver is the root of the GraphQL view's resolvers. It holds what they
@@ -19,6 +20,9 @@ type Resolver struct {
 	// Requests tells who is calling and from where (client address and
 	// request id of the HTTP request that carries the operation).
 	Requests func(ctx context.Context) RequestInfo
+	// Spec is the published contract of Runtime's plan: a run's params
+	// and body are checked against it as a REST request is. Required.
+	Spec *openapi.Spec
 }
 
 // RunFeed delivers finished calls to subscribers until ctx ends or the

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
 	"time"
 
 	"github.com/itchyny/gojq"
@@ -14,6 +13,7 @@ import (
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/openapi"
 )
 
 // selectTimeout bounds a `select` expression over an answer.
@@ -55,7 +55,7 @@ func (r *Resolver) run(ctx context.Context, a runArgs) (*Run, error) {
 	// Credentials and roles come first, as on the REST path: Invoke
 	// refuses a caller who may not call p before anything is parsed.
 	if server.Allowed(p, server.IdentityFrom(ctx)) {
-		sel, err = r.prepare(call, a)
+		sel, err = r.prepare(ctx, call, a)
 	}
 	if err != nil {
 		o = &server.Outcome{Err: err, Start: start}
@@ -70,74 +70,43 @@ func (r *Resolver) run(ctx context.Context, a runArgs) (*Run, error) {
 	return r.toRun(ctx, call, o, status, sel)
 }
 
-// prepare types the params and body of a call and compiles its select.
-func (r *Resolver) prepare(call *server.Call, a runArgs) (*gojq.Code, error) {
-	p := call.Pipeline
-	params, err := paramsOf(p, a.params)
+// prepare types the params and body of a call, through the same check
+// as a REST request (openapi.Spec.CheckArgs), and compiles its select.
+func (r *Resolver) prepare(ctx context.Context, call *server.Call, a runArgs) (*gojq.Code, error) {
+	args, err := argsOf(call.Pipeline, a)
 	if err != nil {
 		return nil, err
 	}
-	call.Input.Params = params
-	if call.Input.Body, err = bodyOf(p, a.body); err != nil {
+	if call.Input.Params, call.Input.Body, err = r.Spec.CheckArgs(ctx, call.Pipeline, args); err != nil {
 		return nil, err
 	}
 	return compileSelect(a.sel)
 }
 
-// paramsOf types the params argument as the REST path types a query
-// string: the same checks, defaults and problem list, and names that are
-// not parameters are reported too.
-func paramsOf(p *pipeline.Compiled, raw any) (map[string]any, error) {
-	var args map[string]any
-	switch v := raw.(type) {
+// argsOf reads the params and body arguments as the JSON input of a call.
+// What only GraphQL can get wrong is refused here: params that are not an
+// object, a body for a GET pipeline.
+func argsOf(p *pipeline.Compiled, a runArgs) (openapi.Args, error) {
+	var args openapi.Args
+	switch v := a.params.(type) {
 	case nil:
 	case map[string]any:
-		args = v
+		args.Params = v
 	default:
-		return nil, badInput("params", "must be an object of parameter values by name")
+		return args, badInput("params", "must be an object of parameter values by name")
 	}
-	params, err := p.ParamsFromJSON(args)
-	var unknown []pipeline.ParamProblem
-	for _, name := range sortedKeys(args) {
-		if _, ok := p.Params[name]; !ok {
-			unknown = append(unknown, pipeline.ParamProblem{In: "params", Name: name, Reason: "not a parameter of " + p.Name})
-		}
+	if a.body == nil {
+		return args, nil
 	}
-	if len(unknown) == 0 {
-		return params, err
-	}
-	all := &pipeline.ParamsError{}
-	if pe, ok := err.(*pipeline.ParamsError); ok {
-		all.Problems = pe.Problems
-	}
-	all.Problems = append(all.Problems, unknown...)
-	return nil, all
-}
-
-// bodyOf checks the body argument as the REST path checks a request body
-// and turns it into what a decoded JSON body is (numbers as float64).
-func bodyOf(p *pipeline.Compiled, raw any) (any, error) {
 	if p.Method == http.MethodGet {
-		if raw != nil {
-			return nil, badInput("body", "a GET pipeline takes no body")
-		}
-		return nil, nil
+		return args, badInput("body", "a GET pipeline takes no body")
 	}
-	if raw == nil {
-		if p.Body != nil {
-			return nil, badInput("body", "a JSON request body is required")
-		}
-		return nil, nil
-	}
-	data, err := json.Marshal(raw)
+	data, err := json.Marshal(a.body)
 	if err != nil {
-		return nil, badInput("body", "the body is not JSON")
+		return args, badInput("body", "the body is not JSON")
 	}
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
-		return nil, badInput("body", "the body is not JSON")
-	}
-	return v, nil
+	args.Body = data
+	return args, nil
 }
 
 func badInput(name, reason string) error {
@@ -221,13 +190,4 @@ func narrow(ctx context.Context, data any, sel *gojq.Code) (any, error) {
 		return out[0], nil
 	}
 	return out, nil
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/openapi"
 )
 
 func runCmd() *cobra.Command {
@@ -36,20 +39,9 @@ func runCmd() *cobra.Command {
 			if p == nil {
 				return fmt.Errorf("no pipeline %q in %s", args[1], args[0])
 			}
-			values, err := parseParamFlags(params)
+			in, err := runInput(cmd.Context(), plan, p, params, body)
 			if err != nil {
 				return err
-			}
-			in := pipeline.Input{}
-			if in.Params, err = p.ParseParams(func(_, name string) []string {
-				return values[name]
-			}); err != nil {
-				return err
-			}
-			if body != "" {
-				if err := json.Unmarshal([]byte(body), &in.Body); err != nil {
-					return fmt.Errorf("--body is not valid JSON: %w", err)
-				}
 			}
 			rt, err := server.Build(plan, nil)
 			if err != nil {
@@ -80,14 +72,56 @@ func runCmd() *cobra.Command {
 	return cmd
 }
 
-func parseParamFlags(flags []string) (map[string][]string, error) {
-	out := map[string][]string{}
+// runInput checks the flags against the pipeline's published contract,
+// as the gateway checks a request on every surface (openapi.Spec.CheckArgs),
+// and returns the run's input.
+func runInput(ctx context.Context, plan *pipeline.Plan, p *pipeline.Compiled, params []string, body string) (pipeline.Input, error) {
+	values, err := parseParamFlags(params)
+	if err != nil {
+		return pipeline.Input{}, err
+	}
+	args := openapi.Args{Params: values}
+	if body != "" {
+		if p.Method == http.MethodGet {
+			return pipeline.Input{}, fmt.Errorf("--body: pipeline %s is GET and takes no body", p.Name)
+		}
+		args.Body = json.RawMessage(body)
+	}
+	spec, err := openapi.Build(plan)
+	if err != nil {
+		return pipeline.Input{}, err
+	}
+	in := pipeline.Input{}
+	if in.Params, in.Body, err = spec.CheckArgs(ctx, p, args); err != nil {
+		return pipeline.Input{}, inputError(err)
+	}
+	return in, nil
+}
+
+// inputError lists what is wrong with the input, one entry per problem,
+// rather than the bare title of the problem the gateway would answer.
+func inputError(err error) error {
+	pr := problem.From(err)
+	if list, ok := pr.Errors.([]pipeline.ParamProblem); ok && len(list) > 0 {
+		return &pipeline.ParamsError{Problems: list}
+	}
+	if pr.Detail != "" {
+		return fmt.Errorf("invalid input: %s: %w", pr.Detail, err)
+	}
+	return err
+}
+
+// parseParamFlags reads --param name=value flags; a name given twice is
+// kept twice, and refused as a repeated query parameter is.
+func parseParamFlags(flags []string) (map[string]any, error) {
+	out := map[string]any{}
 	for _, f := range flags {
 		name, value, ok := strings.Cut(f, "=")
 		if !ok || name == "" {
 			return nil, fmt.Errorf("--param %q: want name=value", f)
 		}
-		out[name] = append(out[name], value)
+		prev, _ := out[name].([]string)
+		out[name] = append(prev, value)
 	}
 	return out, nil
 }

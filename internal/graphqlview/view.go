@@ -15,6 +15,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/openapi"
 	"github.com/manifoldgw/manifold/resolvers"
 )
 
@@ -42,6 +43,10 @@ type Options struct {
 	// FeedBuffer is how many finished calls a subscriber may fall behind
 	// before the feed drops calls for it (0: 64).
 	FeedBuffer int
+	// Specs gives each plan's OpenAPI document: a run's params and body
+	// are checked against its pipeline's operation, as a REST request is.
+	// Nil: the View keeps its own.
+	Specs *openapi.Specs
 }
 
 // View is the GraphQL surface and the recorder feeding its runs
@@ -53,6 +58,7 @@ type View struct {
 	apq     graphql.Cache[string]
 	queries graphql.Cache[*ast.QueryDocument]
 	assets  *assetStore
+	specs   *openapi.Specs
 }
 
 var (
@@ -68,20 +74,28 @@ func New(opts Options) *View {
 	if opts.FeedBuffer <= 0 {
 		opts.FeedBuffer = defaultBuffer
 	}
+	if opts.Specs == nil {
+		opts.Specs = openapi.New(openapi.Options{Logger: opts.Logger})
+	}
 	return &View{
 		log:     opts.Logger,
 		feed:    NewFeed(opts.FeedBuffer, opts.Logger),
 		apq:     lru.New[string](apqEntries),
 		queries: lru.New[*ast.QueryDocument](queryCacheSize),
 		assets:  &assetStore{},
+		specs:   opts.Specs,
 	}
 }
 
 // Mount serves /graphql and the playground's assets for rt.
 func (v *View) Mount(mux *http.ServeMux, s *server.Server, rt *server.Runtime) error {
+	spec, err := v.specs.For(rt.Plan)
+	if err != nil {
+		return err
+	}
 	mux.Handle(Path, &endpoint{
 		srv:        s,
-		gql:        v.executor(s, rt),
+		gql:        v.executor(s, rt, spec),
 		playground: playgroundPage(),
 		maxBody:    int64(rt.Plan.Gateway.Server.MaxBody),
 	})
@@ -100,10 +114,10 @@ func (v *View) Close() { v.feed.Close() }
 
 // executor builds the gqlgen server for rt with the limits of its
 // gateway.yaml.
-func (v *View) executor(s *server.Server, rt *server.Runtime) *handler.Server {
+func (v *View) executor(s *server.Server, rt *server.Runtime, spec *openapi.Spec) *handler.Server {
 	cfg := rt.Plan.Gateway.GraphQL
 	c := resolvers.Config{Resolvers: &resolvers.Resolver{
-		Server: s, Runtime: rt, Feed: v.feed, Requests: requestInfo,
+		Server: s, Runtime: rt, Feed: v.feed, Requests: requestInfo, Spec: spec,
 	}}
 	srv := handler.New(costed{resolvers.NewExecutableSchema(c)})
 	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: KeepAlive, InitTimeout: 10 * time.Second})

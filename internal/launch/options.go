@@ -74,14 +74,15 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (
 	f.opts.Validator = specs
 
 	// MCP: every pipeline as a tool at /mcp, the OpenAPI document as a
-	// resource.
-	mcpTools := mcpserver.New(mcpserver.Options{Logger: log, Spec: specJSON(specs)})
+	// resource. MCP and GraphQL check a call's input against the same
+	// document as REST, so the three refuse the same input alike.
+	mcpTools := mcpserver.New(mcpserver.Options{Logger: log, Spec: specJSON(specs), Specs: specs})
 	f.opts.Surfaces = append(f.opts.Surfaces, mcpTools)
 	f.onShutdown = append(f.onShutdown, mcpTools.Close)
 
 	// GraphQL: the view at /graphql (GraphiQL in a browser); every
 	// finished call also feeds its runs subscription.
-	gql := graphqlview.New(graphqlview.Options{Logger: log})
+	gql := graphqlview.New(graphqlview.Options{Logger: log, Specs: specs})
 	f.opts.Surfaces = append(f.opts.Surfaces, gql)
 	recorders = append(recorders, gql)
 	f.onShutdown = append(f.onShutdown, gql.Close)

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"runtime/debug"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/openapi"
 )
 
 // Keys of the _meta object of a tool result.
@@ -65,7 +64,7 @@ func (s *Surface) call(ctx context.Context, c *caller, t *tool, req *mcp.CallToo
 	}
 	call.Input.Consumer = c.id
 	ctx = c.context(ctx)
-	o := s.invoke(ctx, t, call, req.Params.Arguments)
+	o := s.invoke(ctx, c.served, t, call, req.Params.Arguments)
 	if o.Err != nil && ctx.Err() != nil {
 		// The client cancelled the call: nobody reads the answer, and REST
 		// records no call either in this case.
@@ -86,12 +85,12 @@ func (s *Surface) call(ctx context.Context, c *caller, t *tool, req *mcp.CallToo
 
 // invoke checks the arguments and runs the call. A caller the pipeline
 // refuses learns that before anything about its arguments, as over REST.
-func (s *Surface) invoke(ctx context.Context, t *tool, call *server.Call, args json.RawMessage) *server.Outcome {
+func (s *Surface) invoke(ctx context.Context, sv *served, t *tool, call *server.Call, args json.RawMessage) *server.Outcome {
 	start := time.Now()
 	if !server.Allowed(t.p, call.Input.Consumer) {
 		return s.srv.Invoke(ctx, call) // refused by its authorization step
 	}
-	params, body, err := t.input(args)
+	params, body, err := t.input(ctx, sv.spec, args)
 	if err != nil {
 		return &server.Outcome{Err: err, Start: start}
 	}
@@ -101,80 +100,52 @@ func (s *Surface) invoke(ctx context.Context, t *tool, call *server.Call, args j
 	return o
 }
 
-// input types and checks the arguments of a call: the parameters with the
-// pipeline's own rules (the same reasons as a REST request gets), then the
-// body of a non-GET pipeline.
-func (t *tool) input(raw json.RawMessage) (map[string]any, any, error) {
+// input types and checks the arguments of a call against the pipeline's
+// OpenAPI operation, through the same check as a REST request
+// (openapi.Spec.CheckArgs): the same problem and entries for the same
+// input, whatever the surface.
+func (t *tool) input(ctx context.Context, spec *openapi.Spec, raw json.RawMessage) (map[string]any, any, error) {
 	var args map[string]json.RawMessage
 	if len(raw) > 0 && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &args); err != nil {
 			return nil, nil, &pipeline.ParamsError{Problems: []pipeline.ParamProblem{{In: "arguments", Name: "arguments", Reason: "must be a JSON object"}}}
 		}
 	}
-	values := make(map[string]any, len(args))
-	var unknown []pipeline.ParamProblem
+	a := openapi.Args{Params: make(map[string]any, len(args))}
 	for name, v := range args {
 		if name == t.bodyKey {
-			continue
-		}
-		if _, ok := t.p.Params[name]; !ok {
-			unknown = append(unknown, pipeline.ParamProblem{In: "arguments", Name: name, Reason: "unknown argument"})
+			if string(v) != "null" {
+				a.Body = v
+			}
 			continue
 		}
 		dec := json.NewDecoder(bytes.NewReader(v))
 		dec.UseNumber() // integers beyond 2^53 stay exact
 		var x any
 		if err := dec.Decode(&x); err != nil {
-			return nil, nil, err
+			return nil, nil, err // the SDK decoded it already: cannot happen
 		}
-		values[name] = x
+		a.Params[name] = x
 	}
-	params, err := t.p.ParamsFromJSON(values)
-	if len(unknown) > 0 {
-		slices.SortFunc(unknown, func(a, b pipeline.ParamProblem) int { return strings.Compare(a.Name, b.Name) })
-		pe := &pipeline.ParamsError{}
-		var prev *pipeline.ParamsError
-		if errors.As(err, &prev) {
-			pe.Problems = prev.Problems
-		}
-		pe.Problems = append(pe.Problems, unknown...)
-		return nil, nil, pe
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	body, err := t.readBody(args)
-	return params, body, err
+	params, body, err := spec.CheckArgs(ctx, t.p, a)
+	return params, body, t.bodyNamed(err)
 }
 
-// readBody checks the body argument as REST checks a request body: present
-// when declared, within max_body, and valid against its schema.
-func (t *tool) readBody(args map[string]json.RawMessage) (any, error) {
-	if t.bodyKey == "" {
-		return nil, nil
+// bodyNamed names the body argument in a problem's entries as the model
+// passes it: t.bodyKey, which is not "body" when a parameter is called so.
+func (t *tool) bodyNamed(err error) error {
+	var pe *problem.Error
+	if err == nil || t.bodyKey == "body" || !errors.As(err, &pe) {
+		return err
 	}
-	raw, ok := args[t.bodyKey]
-	if !ok || string(raw) == "null" {
-		if t.p.Body != nil {
-			return nil, &problem.BodyError{Status: http.StatusBadRequest, Slug: "bad-request", Name: t.bodyKey, Detail: "a JSON request body is required"}
-		}
-		return nil, nil
-	}
-	if t.maxBody > 0 && int64(len(raw)) > t.maxBody {
-		return nil, &problem.BodyError{Status: http.StatusRequestEntityTooLarge, Slug: "body-too-large",
-			Detail: "the request body is over the limit of " + strconv.FormatInt(t.maxBody, 10) + " bytes"}
-	}
-	var body any
-	if err := json.Unmarshal(raw, &body); err != nil {
-		return nil, err // the SDK decoded it already: cannot happen
-	}
-	if t.body != nil {
-		if err := t.body.Validate(body); err != nil {
-			return nil, &problem.BodyError{Status: http.StatusBadRequest, Slug: "bad-request", Name: t.bodyKey,
-				Detail: "the request body does not match its schema: " + err.Error()}
+	if list, ok := pe.P.Errors.([]pipeline.ParamProblem); ok {
+		for i, e := range list {
+			if e.In == "body" && e.Name == "body" {
+				list[i].Name = t.bodyKey
+			}
 		}
 	}
-	return body, nil
+	return err
 }
 
 // result renders an answer: the JSON as structured content (an object,

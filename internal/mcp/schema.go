@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
@@ -23,19 +22,15 @@ type tool struct {
 	// non-GET pipeline ("body" unless a parameter has that name); "" for
 	// GET pipelines.
 	bodyKey string
-	// body validates the request body; nil when the pipeline declares no
-	// body schema (any JSON is accepted, as over REST).
-	body *jsonschema.Resolved
 	// wrap is set when the declared answer is not an object: MCP wants an
 	// object as structured content, so the answer goes under "result".
-	wrap    bool
-	maxBody int64
+	wrap bool
 }
 
-// newTool describes p as a tool. A body schema that cannot be compiled
-// leaves the body unchecked; the error says why, for the log.
-func newTool(p *pipeline.Compiled, maxBody int64) (*tool, error) {
-	t := &tool{p: p, bodyKey: bodyKey(p), maxBody: maxBody}
+// newTool describes p as a tool. Its arguments are checked against p's
+// OpenAPI operation, as a REST request is (see Surface.input).
+func newTool(p *pipeline.Compiled) (*tool, error) {
+	t := &tool{p: p, bodyKey: bodyKey(p)}
 	in, err := json.Marshal(inputSchema(p, t.bodyKey))
 	if err != nil {
 		return nil, fmt.Errorf("tool %s: input schema: %w", p.Name, err)
@@ -58,10 +53,6 @@ func newTool(p *pipeline.Compiled, maxBody int64) (*tool, error) {
 			return nil, fmt.Errorf("tool %s: output schema: %w", p.Name, err)
 		}
 		t.def.OutputSchema = json.RawMessage(raw)
-	}
-	t.body, err = resolveBody(p)
-	if err != nil {
-		return t, fmt.Errorf("tool %s: body schema cannot be checked, bodies are accepted unchecked: %w", p.Name, err)
 	}
 	return t, nil
 }
@@ -177,21 +168,6 @@ func isObjectSchema(s map[string]any) bool {
 	}
 	_, props := s["properties"]
 	return props
-}
-
-func resolveBody(p *pipeline.Compiled) (*jsonschema.Resolved, error) {
-	if p.Body == nil || len(p.Body.Schema) == 0 {
-		return nil, nil
-	}
-	raw, err := json.Marshal(p.Body.Schema)
-	if err != nil {
-		return nil, err
-	}
-	var s jsonschema.Schema
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, err
-	}
-	return s.Resolve(nil)
 }
 
 // object is a JSON object that keeps its members in order, so that a

@@ -16,6 +16,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/openapi"
 )
 
 // Path is where the MCP endpoint is served.
@@ -39,6 +40,10 @@ type Options struct {
 	Spec func(*pipeline.Plan) ([]byte, error)
 	// SessionTimeout closes idle sessions; 0 means DefaultSessionTimeout.
 	SessionTimeout time.Duration
+	// Specs gives each plan's OpenAPI document: a tool call's arguments
+	// are checked against its pipeline's operation, as a REST request is.
+	// Nil: the Surface keeps its own.
+	Specs *openapi.Specs
 }
 
 // Surface serves the pipelines as MCP tools. It implements server.Surface;
@@ -61,6 +66,7 @@ type Surface struct {
 type served struct {
 	plan  *pipeline.Plan
 	tools map[string]*tool
+	spec  *openapi.Spec // plan's published contract, which arguments are checked against
 }
 
 var _ server.Surface = (*Surface)(nil)
@@ -75,6 +81,9 @@ func New(opts Options) *Surface {
 	}
 	if opts.SessionTimeout == 0 {
 		opts.SessionTimeout = DefaultSessionTimeout
+	}
+	if opts.Specs == nil {
+		opts.Specs = openapi.New(openapi.Options{Logger: opts.Logger})
 	}
 	return &Surface{opts: opts, log: opts.Logger}
 }
@@ -137,11 +146,15 @@ func (s *Surface) start(srv *server.Server, plan *pipeline.Plan) {
 // update makes the tool list that of plan. Only tools that are new or
 // changed are added, so a reload that changes nothing sends nothing.
 func (s *Surface) update(plan *pipeline.Plan) (*served, error) {
+	spec, err := s.opts.Specs.For(plan)
+	if err != nil {
+		return nil, err
+	}
 	next := make(map[string]*tool, len(plan.Pipelines))
 	defs := make(map[string][]byte, len(plan.Pipelines))
 	var changed []*mcp.Tool
 	for _, p := range plan.Pipelines {
-		t, err := newTool(p, int64(plan.Gateway.Server.MaxBody))
+		t, err := newTool(p)
 		if t == nil {
 			return nil, err
 		}
@@ -170,7 +183,7 @@ func (s *Surface) update(plan *pipeline.Plan) (*served, error) {
 	for _, def := range changed {
 		s.mcp.AddTool(def, s.handle(def.Name))
 	}
-	return &served{plan: plan, tools: next}, nil
+	return &served{plan: plan, tools: next, spec: spec}, nil
 }
 
 // privateToolList marks tool lists private: each caller's list depends

@@ -2,7 +2,6 @@ package mcpserver
 
 import (
 	"encoding/json"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/openapi"
 )
 
 const testGateway = "server: {max_body: 64}\nupstreams:\n  things: {url: \"http://127.0.0.1:1\"}\n"
@@ -35,22 +35,41 @@ steps:
   s: {upstream: things, method: PUT, path: /things}
 `
 
-func loadTool(t *testing.T) *tool {
+func loadTool(t *testing.T) (*tool, *openapi.Spec) {
 	t.Helper()
 	fsys := fstest.MapFS{"gateway.yaml": {Data: []byte(testGateway)}, "things.yaml": {Data: []byte(things)}}
 	plan, err := pipeline.Load(fsys, "test", pipeline.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl, err := newTool(plan.Pipeline("things"), int64(plan.Gateway.Server.MaxBody))
+	tl, err := newTool(plan.Pipeline("things"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tl
+	spec, err := openapi.Build(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tl, spec
+}
+
+// entries writes the entries of the problem an error answers with, as
+// "in name: reason; ...", or its detail when it has none.
+func entries(err error) string {
+	p := problem.From(err)
+	list, _ := p.Errors.([]pipeline.ParamProblem)
+	if len(list) == 0 {
+		return p.Detail
+	}
+	parts := make([]string, len(list))
+	for i, e := range list {
+		parts[i] = e.In + " " + e.Name + ": " + e.Reason
+	}
+	return strings.Join(parts, "; ")
 }
 
 func TestInputSchema(t *testing.T) {
-	tl := loadTool(t)
+	tl, _ := loadTool(t)
 	got, _ := json.Marshal(tl.def.InputSchema)
 	want := `{"type":"object","properties":{` +
 		`"id":{"type":"integer","minimum":1},` +
@@ -71,7 +90,7 @@ func TestInputSchema(t *testing.T) {
 }
 
 func TestToolInput(t *testing.T) {
-	tl := loadTool(t)
+	tl, spec := loadTool(t)
 	base := `"id":7,"q":"milk","body":{"name":"n"}`
 	cases := []struct {
 		name    string
@@ -84,29 +103,27 @@ func TestToolInput(t *testing.T) {
 			map[string]any{"id": 7, "q": "milk", "lang": "en", "ratio": 0.5, "exact": true}, ""},
 		{"null and empty strings are absent", `{` + base + `,"lang":null,"zip":""}`, map[string]any{"id": 7, "q": "milk", "lang": "en"}, ""},
 		{"a whole float is an integer", `{"id":7.0,"q":"milk","body":{"name":"n"}}`, map[string]any{"id": 7, "q": "milk", "lang": "en"}, ""},
-		{"a fraction is not an integer", `{"id":2.5,"q":"milk","body":{"name":"n"}}`, nil, "path parameter id: 2.5 is not an integer"},
-		{"a boolean is not a string", `{"id":7,"q":true,"body":{"name":"n"}}`, nil, "query parameter q: true is not a string"},
-		{"an object is not a number", `{` + base + `,"ratio":{}}`, nil, "query parameter ratio: an object is not a number"},
+		{"a fraction is not an integer", `{"id":2.5,"q":"milk","body":{"name":"n"}}`, nil, `path id: "2.5" is not an integer`},
+		{"a boolean is not a string", `{"id":7,"q":true,"body":{"name":"n"}}`, nil, "query q: true is not a string"},
+		{"an object is not a number", `{` + base + `,"ratio":{}}`, nil, "query ratio: an object is not a number"},
 		{"constraints", `{"id":0,"q":"m","lang":"fr","zip":"1","body":{"name":"n"}}`, nil,
-			"path parameter id: must be at least 1; query parameter q: must be at least 2 characters; query parameter lang: must be one of en, de; query parameter zip: must match"},
+			"path id: must be at least 1; query q: must be at least 2 characters; query lang: must be one of en, de; query zip: must match"},
 		{"required and unknown", `{"colour":"red","body":{"name":"n"}}`, nil,
-			"path parameter id: required; query parameter q: required; arguments parameter colour: unknown argument"},
+			"path id: required; query q: required; query colour: unknown parameter"},
 		{"arguments not an object", `[1]`, nil, "must be a JSON object"},
-		{"body required", `{"id":7,"q":"milk"}`, nil, "a JSON request body is required"},
-		{"body against its schema", `{"id":7,"q":"milk","body":{"title":"x"}}`, nil, "does not match its schema"},
+		{"body required", `{"id":7,"q":"milk"}`, nil, "body body: a JSON request body is required"},
+		{"body against its schema", `{"id":7,"q":"milk","body":{"title":"x"}}`, nil, "body /name: required"},
 		{"body over max_body", `{"id":7,"q":"milk","body":{"name":"` + strings.Repeat("x", 80) + `"}}`, nil, "over the limit of 64 bytes"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			params, body, err := tl.input(json.RawMessage(c.args))
+			params, body, err := tl.input(t.Context(), spec, json.RawMessage(c.args))
 			if c.problem != "" {
-				if err == nil || !strings.Contains(err.Error(), c.problem) {
-					t.Fatalf("error %v, want one containing %q", err, c.problem)
+				if err == nil || !strings.Contains(entries(err), c.problem) {
+					t.Fatalf("error %v (%s), want one containing %q", err, entries(err), c.problem)
 				}
-				var pe *pipeline.ParamsError
-				var be *problem.BodyError
-				if !errors.As(err, &pe) && !errors.As(err, &be) {
-					t.Errorf("error %T is not a ParamsError or BodyError: it would not be a 400 problem", err)
+				if st := problem.From(err).Status; st != 400 && st != 413 {
+					t.Errorf("error %T answers %d, want a 400 or 413 problem", err, st)
 				}
 				return
 			}

@@ -136,6 +136,7 @@ func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
 	for i, name := range p.StepOrder {
 		cp.steps = append(cp.steps, c.compileStep(p, name, i, index, gw))
 	}
+	c.checkPathDefaults(p)
 	if len(c.l.errs) > before {
 		return nil
 	}
@@ -176,6 +177,8 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 		path, err := compilePath(s.Path.node)
 		if err != nil {
 			c.fail(key("path"), err)
+		} else {
+			c.pathParams(p, key("path"), s, path)
 		}
 		st.path = path
 	}
@@ -248,6 +251,70 @@ func (c pctx) checkParamRefs(p *Pipeline, keys []string, n ast.Node, src string)
 				declared = strings.Join(p.ParamOrder, ", ")
 			}
 			c.fail(keys, errAt(n, "unknown parameter .params.%s (declared: %s)", m[1], declared))
+		}
+	}
+}
+
+// onlyParam matches an interpolation that is one parameter alone.
+var onlyParam = regexp.MustCompile(`^\s*\.params\.([A-Za-z_][A-Za-z0-9_]*)\s*$`)
+
+// pathParams marks the parameters a step path interpolates, directly or
+// through the items of the step's foreach: their values are checked to
+// stay inside their segment when a call's input is parsed, so a caller's
+// bad value is a 400 before anything runs rather than a refused upstream
+// call. A parameter with allow_slashes must be interpolated alone; it is
+// then escaped as a path tail.
+func (c pctx) pathParams(p *Pipeline, keys []string, s *Step, path *pathT) {
+	path.tails = make([]bool, len(path.progs))
+	for i, prog := range path.progs {
+		markPathRefs(p, prog.src)
+		if s.Foreach != nil && strings.Contains(prog.src, ".item") {
+			markPathRefs(p, s.Foreach.Src)
+		}
+		if m := onlyParam.FindStringSubmatch(prog.src); m != nil && p.Params[m[1]] != nil && p.Params[m[1]].AllowSlashes {
+			path.tails[i] = true
+			continue
+		}
+		for _, m := range paramRef.FindAllStringSubmatch(prog.src, -1) {
+			if prm := p.Params[m[1]]; prm != nil && prm.AllowSlashes {
+				c.errorf(keys, "params.%s allows slashes, so it must be interpolated alone: ${ .params.%s }", m[1], m[1])
+			}
+		}
+	}
+}
+
+// markPathRefs marks the parameters src reads as path values. When src
+// reads .params other than as .params.NAME (.params[$k], .params | ...),
+// which parameter ends up in the path cannot be told: all are marked.
+func markPathRefs(p *Pipeline, src string) {
+	refs := paramRef.FindAllStringSubmatch(src, -1)
+	if strings.Count(src, ".params") > len(refs) {
+		for _, prm := range p.Params {
+			if prm != nil {
+				prm.segment = true
+			}
+		}
+		return
+	}
+	for _, m := range refs {
+		if prm := p.Params[m[1]]; prm != nil {
+			prm.segment = true
+		}
+	}
+}
+
+// checkPathDefaults reports a default that a step path could not use: the
+// run would refuse it on every call that leaves the parameter out.
+func (c pctx) checkPathDefaults(p *Pipeline) {
+	for _, name := range p.ParamOrder {
+		prm := p.Params[name]
+		if prm == nil || !prm.segment {
+			continue
+		}
+		if d, ok := prm.Default.(string); ok {
+			if reason := segmentProblem(d, prm.AllowSlashes); reason != "" {
+				c.errorf([]string{"params", name, "default"}, "%q %s", d, reason)
+			}
 		}
 	}
 }

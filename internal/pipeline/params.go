@@ -56,6 +56,12 @@ func (c pctx) validateParam(name string, p *Param) {
 	if p.MinLength != nil && p.MaxLength != nil && *p.MinLength > *p.MaxLength {
 		c.errorf(key("min_length"), "min_length %d is above max_length %d", *p.MinLength, *p.MaxLength)
 	}
+	if p.AllowSlashes && p.Type != "string" {
+		c.errorf(key("allow_slashes"), "only a string parameter can hold a path tail")
+	}
+	if p.AllowSlashes && p.In == "path" {
+		c.errorf(key("allow_slashes"), "a path parameter is one segment of this pipeline's own path: take a path tail as a query parameter")
+	}
 	if p.Pattern != "" {
 		re, err := regexp.Compile(p.Pattern)
 		if err != nil {
@@ -190,6 +196,11 @@ func (p *Param) check(v any) string {
 	case float64:
 		f = n
 	case string:
+		if p.segment {
+			if reason := segmentProblem(n, p.AllowSlashes); reason != "" {
+				return reason
+			}
+		}
 		n2 := utf8.RuneCountInString(n)
 		if p.MinLength != nil && n2 < *p.MinLength {
 			return fmt.Sprintf("must be at least %d characters", *p.MinLength)

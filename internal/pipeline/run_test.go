@@ -141,7 +141,7 @@ steps:
 // TestNeedsOrderAndInterpolation checks that a step sees the results of
 // the steps it needs, and that interpolated values are escaped.
 func TestNeedsOrderAndInterpolation(t *testing.T) {
-	users := newBackend(t, jsonHandler(`{"user":{"id":"a/b c?d#e","team":"core"}}`))
+	users := newBackend(t, jsonHandler(`{"user":{"id":"a b?c#d%","team":"core"}}`))
 	var gotPath, gotQuery, gotHeader string
 	orders := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		gotPath, gotQuery, gotHeader = r.URL.EscapedPath(), r.URL.RawQuery, r.Header.Get("X-Team")
@@ -167,7 +167,7 @@ steps:
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if want := "/users/a%2Fb%20c%3Fd%23e/orders"; gotPath != want {
+	if want := "/users/a%20b%3Fc%23d%25/orders"; gotPath != want {
 		t.Errorf("upstream path = %s, want %s", gotPath, want)
 	}
 	if want := "limit=3&tag=x&tag=y"; gotQuery != want {

@@ -40,12 +40,12 @@ func (t constT) render(context.Context, any) (any, error) { return t.v, nil }
 func (t exprT) render(ctx context.Context, in any) (any, error) { return t.p.eval(ctx, in) }
 
 func (t concatT) render(ctx context.Context, in any) (any, error) {
-	return t.join(ctx, in, stringify)
+	return t.join(ctx, in, func(_ int, v any) string { return stringify(v) })
 }
 
-// join renders the interpolations, passes each through conv, and joins them
-// with the literal text.
-func (t concatT) join(ctx context.Context, in any, conv func(any) string) (string, error) {
+// join renders the interpolations, passes each (with its index) through
+// conv, and joins them with the literal text.
+func (t concatT) join(ctx context.Context, in any, conv func(i int, v any) string) (string, error) {
 	var b strings.Builder
 	for i, lit := range t.lits {
 		b.WriteString(lit)
@@ -56,7 +56,7 @@ func (t concatT) join(ctx context.Context, in any, conv func(any) string) (strin
 		if err != nil {
 			return "", err
 		}
-		b.WriteString(conv(v))
+		b.WriteString(conv(i, v))
 	}
 	return b.String(), nil
 }
@@ -183,15 +183,27 @@ func compileString(n ast.Node, s string) (tmpl, error) {
 }
 
 // pathT is a compiled step path: interpolated values are path-escaped, so
-// they stay inside one segment of the upstream's path.
-type pathT struct{ concatT }
+// they stay inside one segment of the upstream's path, or inside the path
+// for a tail (a parameter with allow_slashes, interpolated alone).
+type pathT struct {
+	concatT
+	tails []bool // by interpolation; nil: none is a tail
+}
 
-// PathValueError is an interpolated path value that cannot be used safely.
-type PathValueError struct{ Value string }
+// PathValueError is an interpolated path value that cannot be used
+// safely: empty, or one that would leave its segment. It is never sent.
+type PathValueError struct {
+	Value  string
+	Reason string // as segmentProblem words it
+}
 
 func (e *PathValueError) Error() string {
-	return fmt.Sprintf("path value %q is empty or a dot segment", e.Value)
+	return fmt.Sprintf("path value %s %s", quoteShort(e.Value), e.Reason)
 }
+
+// Empty reports whether the value was empty (most often an optional
+// parameter the caller left out), rather than one leaving its segment.
+func (e *PathValueError) Empty() bool { return e.Value == "" }
 
 // HeaderValueError is an interpolated header value holding CR or LF,
 // which could smuggle another header upstream; it is never sent.
@@ -215,29 +227,87 @@ func compilePath(n ast.Node) (*pathT, error) {
 	}
 	switch v := t.(type) {
 	case constT:
-		return &pathT{concatT{lits: []string{(&url.URL{Path: s}).EscapedPath()}}}, nil
+		return &pathT{concatT: concatT{lits: []string{(&url.URL{Path: s}).EscapedPath()}}}, nil
 	case concatT:
 		for i, lit := range v.lits {
 			v.lits[i] = (&url.URL{Path: lit}).EscapedPath()
 		}
-		return &pathT{v}, nil
+		return &pathT{concatT: v}, nil
 	}
 	return nil, errAt(n, "path %q must begin with / before any ${ }", s)
 }
 
-// renderPath returns the escaped path. A value that would be empty or a dot
-// segment ("." or "..") is refused: it could address another resource.
+// renderPath returns the escaped path. A value that would be empty or
+// leave its segment (see segmentProblem) is refused: it could address
+// another resource.
 func (t *pathT) renderPath(ctx context.Context, in any) (string, error) {
 	var bad error
-	s, err := t.join(ctx, in, func(v any) string {
-		s := stringify(v)
-		if s == "" || s == "." || s == ".." {
-			bad = &PathValueError{Value: s}
+	s, err := t.join(ctx, in, func(i int, v any) string {
+		s, tail := stringify(v), t.tail(i)
+		if reason := segmentProblem(s, tail); reason != "" && bad == nil {
+			bad = &PathValueError{Value: s, Reason: reason}
 		}
-		return url.PathEscape(s)
+		return escapePath(s, tail)
 	})
 	if err != nil {
 		return "", err
 	}
 	return s, bad
+}
+
+func (t *pathT) tail(i int) bool { return i < len(t.tails) && t.tails[i] }
+
+// escapePath escapes a value for a path: a segment whole, a tail segment
+// by segment, keeping its slashes.
+func escapePath(s string, tail bool) string {
+	if !tail {
+		return url.PathEscape(s)
+	}
+	segs := strings.Split(s, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return strings.Join(segs, "/")
+}
+
+// segmentProblem returns why a value interpolated into an upstream path
+// would not stay where it is put, or "". A segment must not be empty, "."
+// or "..", nor hold a / or a \ (a separator to some servers); a tail may
+// hold / between segments that follow the same rules. The value is read
+// a second time percent-decoded too, for fronts that decode twice.
+func segmentProblem(s string, tail bool) string {
+	if reason := segmentReason(s, tail); reason != "" {
+		return reason
+	}
+	if dec, err := url.PathUnescape(s); err == nil && dec != s {
+		if reason := segmentReason(dec, tail); reason != "" {
+			return reason + " (once percent-decoded)"
+		}
+	}
+	return ""
+}
+
+func segmentReason(s string, tail bool) string {
+	switch {
+	case s == "":
+		return "must not be empty: it is part of an upstream path"
+	case strings.Contains(s, `\`):
+		return "must not contain a backslash: it is part of an upstream path"
+	case !tail && strings.Contains(s, "/"):
+		return `must not contain "/": it is one segment of an upstream path`
+	case !tail && (s == "." || s == ".."):
+		return `must not be "." or "..": it is one segment of an upstream path`
+	}
+	if !tail {
+		return ""
+	}
+	for _, seg := range strings.Split(s, "/") {
+		switch seg {
+		case "":
+			return `must not have an empty segment (a leading, trailing or double "/")`
+		case ".", "..":
+			return `must not have a "." or ".." segment`
+		}
+	}
+	return ""
 }

@@ -190,14 +190,11 @@ func TestPathEscaping(t *testing.T) {
 	}{
 		{"plain", "abc", "/markets/abc/deals"},
 		{"number", 42, "/markets/42/deals"},
-		{"slash", "a/b", "/markets/a%2Fb/deals"},
-		{"dot dot slash", "../admin", "/markets/..%2Fadmin/deals"},
 		{"space", "a b", "/markets/a%20b/deals"},
 		{"unicode", "Zürich", "/markets/Z%C3%BCrich/deals"},
 		{"question mark", "a?x=1", "/markets/a%3Fx=1/deals"},
 		{"hash", "a#frag", "/markets/a%23frag/deals"},
 		{"percent", "100%", "/markets/100%25/deals"},
-		{"backslash", `a\b`, "/markets/a%5Cb/deals"},
 		{"dots inside", "a..b", "/markets/a..b/deals"},
 		{"three dots", "...", "/markets/.../deals"},
 	}
@@ -216,7 +213,7 @@ func TestPathEscaping(t *testing.T) {
 			}
 		})
 	}
-	for _, bad := range []any{"", ".", "..", nil} {
+	for _, bad := range []any{"", ".", "..", nil, "a/b", "../admin", `a\b`, "..%2Fadmin", "%2e%2e", []any{"a/b"}} {
 		t.Run("refuses "+stringify(bad), func(t *testing.T) {
 			_, err := p.renderPath(t.Context(), map[string]any{"v": bad})
 			var pe *PathValueError

@@ -314,8 +314,20 @@ type Param struct {
 	MinLength   *int     `yaml:"min_length"`
 	MaxLength   *int     `yaml:"max_length"`
 	Pattern     string   `yaml:"pattern"`
+	// AllowSlashes lets a string parameter (in query or header) carry a
+	// path tail such as "docs/2024/report" into a step path, where it must
+	// be interpolated alone (`/files/${ .params.name }`): its segments are
+	// escaped one by one. Without it, a value interpolated into a step
+	// path is one segment and a `/` or `\` in it is refused. Dot segments
+	// ("." or ".."), empty segments and backslashes are refused either
+	// way.
+	AllowSlashes bool `yaml:"allow_slashes"`
 
 	pattern *regexp.Regexp
+	// segment is set when a step path interpolates the parameter: its
+	// value is then checked to stay inside its path segment (or, with
+	// AllowSlashes, inside the path) before anything runs.
+	segment bool
 }
 
 // BodySpec describes the JSON request body of a non-GET pipeline.

@@ -74,8 +74,15 @@ func fromStep(se *pipeline.StepError) *Problem {
 	)
 	var p *Problem
 	switch {
+	case errors.As(se.Err, &path) && path.Empty():
+		// Most often an optional parameter the caller left out.
+		p = New("bad-request", http.StatusBadRequest, "a value interpolated into an upstream path is empty")
 	case errors.As(se.Err, &path):
-		p = New("bad-request", http.StatusBadRequest, "a value interpolated into an upstream path is empty or a dot segment")
+		// The caller's own values were checked before the run: this one
+		// was computed (from an upstream's answer), so it is not the
+		// caller's fault, and it was not sent.
+		p = New("unsafe-upstream-path", http.StatusBadGateway,
+			fmt.Sprintf("step %s: a value computed for the path of upstream %s would leave its path segment; the call was not made", se.Step, se.Upstream))
 	case errors.As(se.Err, &header):
 		p = New("bad-request", http.StatusBadRequest, "a value interpolated into upstream header "+header.Header+" contains CR or LF")
 	case errors.As(se.Err, &status) && status.Status == http.StatusNotFound:

@@ -433,13 +433,13 @@ func TestMCPToolErrors(t *testing.T) {
 		lines  []string
 	}{
 		{"bad arguments, every one named", nil, "cityDeals", map[string]any{"city": "Berlin", "lang": "xx", "limit": 50, "colour": "red"}, 400,
-			[]string{"- lang: must be one of en, de, fr, es", "- limit: must be at most 20", "- colour: unknown argument"}},
+			[]string{"- lang: must be one of en, de, fr, es", "- limit: must be at most 20", "- colour: unknown parameter"}},
 		{"a required argument missing", nil, "productSearch", map[string]any{"lang": "de"}, 400, []string{"- q: required"}},
 		{"a wrong JSON type", nil, "cityDeals", map[string]any{"city": "Berlin", "limit": true}, 400, []string{"- limit: true is not an integer"}},
 		{"anonymous calls a buyer's tool", nil, "placeOrder", map[string]any{"market": "m1", "body": order}, 401, []string{"needs an API key or bearer token"}},
 		{"a reader calls a buyer's tool", headers{"X-Test-Consumer": "rita", "X-Test-Roles": "reader"}, "placeOrder", map[string]any{"market": "m1", "body": order}, 403, []string{"consumer rita lacks a role"}},
 		{"the body missing", buyer, "placeOrder", map[string]any{"market": "m1"}, 400, []string{"- body: a JSON request body is required"}},
-		{"the body against its schema", buyer, "placeOrder", map[string]any{"market": "m1", "body": map[string]any{"sku": "p1001", "qty": 0}}, 400, []string{"does not match its schema"}},
+		{"the body against its schema", buyer, "placeOrder", map[string]any{"market": "m1", "body": map[string]any{"sku": "p1001", "qty": 0}}, 400, []string{"- /qty: must be at least 1"}},
 		{"an unknown city", nil, "cityDeals", map[string]any{"city": "Atlantis"}, 404, []string{"Error 404"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
