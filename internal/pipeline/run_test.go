@@ -301,8 +301,9 @@ steps:
 // fails the run with a StepError naming it, and that a slow sibling's
 // upstream call is cancelled rather than waited for.
 func TestRequiredFailureCancelsSiblings(t *testing.T) {
-	cancelled := make(chan struct{})
+	entered, cancelled := make(chan struct{}), make(chan struct{})
 	slow := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		close(entered)
 		select {
 		case <-r.Context().Done():
 			close(cancelled)
@@ -311,6 +312,12 @@ func TestRequiredFailureCancelsSiblings(t *testing.T) {
 		}
 	})
 	broken := newBackend(t, func(w http.ResponseWriter, _ *http.Request) {
+		// Fail only once the sibling's call is in flight: a failure
+		// before it starts would leave nothing to cancel.
+		select {
+		case <-entered:
+		case <-time.After(5 * time.Second):
+		}
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = io.WriteString(w, `{"title":"db down","detail":"database unreachable"}`)
