@@ -133,7 +133,7 @@ func TestEffectiveConfigRedactsSecrets(t *testing.T) {
 	}
 	inv := cfg.Gateway.Upstreams["inventory"]
 	checks := []struct{ name, got, want string }{
-		{"url keeps host, loses password", inv.URL, "https://user:[redacted]@inventory.example/api"},
+		{"url keeps host, loses its whole user part", inv.URL, "https://redacted@inventory.example/api"},
 		{"secret header", inv.Headers["Authorization"], Redacted},
 		{"plain header is still a header value", inv.Headers["X-Tenant"], Redacted},
 		{"durations read as written", inv.Breaker["window"].(string), "30s"},
