@@ -51,7 +51,7 @@ func TestGatewayConfigLoads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := map[string]string{"MANIFOLD_PUBLIC_URL": "https://deals.example.com", "MANIFOLD_ADMIN_KEY": "k",
+	env := map[string]string{"MANIFOLD_PUBLIC_URL": "https://deals.example.com", "MANIFOLD_ADMIN_KEY": "deploy-test-admin-key-0123456789",
 		"MANIFOLD_AUDIT_NATS": "nats://nats-0.nats:4222,nats://nats-1.nats:4222"}
 	for _, v := range []string{"PRODUCTS", "MARKETS", "DEALS", "TRANSLATION"} {
 		env["MANIFOLD_DEMO_"+v+"_URL"] = "http://" + strings.ToLower(v) + ".internal:7100"

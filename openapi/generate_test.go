@@ -271,10 +271,10 @@ response: {schema: {type: object, properties: {a: {type: 5}}}}
 // clients reaches the documents: upstreams, their headers, keys,
 // consumers, token checks.
 func TestNoSecrets(t *testing.T) {
-	secrets := []string{"upstream-token-123", "admin-key-456", "introspect-secret-789", "backend.internal", "8254c329a92850f6d539dd376f4816ee2764517da5e0235514af433164480d7a", "jwks.internal"}
+	secrets := []string{"upstream-token-123", "admin-key-456-0123456789abcdef", "introspect-secret-789", "backend.internal", "8254c329a92850f6d539dd376f4816ee2764517da5e0235514af433164480d7a", "jwks.internal"}
 	sp := generate(t, planOf(t, map[string]string{
 		"gateway.yaml": `
-admin: {key: admin-key-456}
+admin: {key: admin-key-456-0123456789abcdef}
 upstreams:
   api: {url: "https://backend.internal:8443", headers: {Authorization: "Bearer upstream-token-123"}}
 auth:

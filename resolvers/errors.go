@@ -51,7 +51,8 @@ func CodeFor(status int) string {
 
 // Error is a GraphQL error that knows its problem: the same facts the REST
 // path answers with, shown as extensions. Its message is the problem's
-// detail, never an internal error's text.
+// detail, never an internal error's text nor an upstream's (that is
+// extensions.upstream_detail).
 type Error struct {
 	P   *problem.Problem
 	Err error // the cause, for logs only
@@ -98,6 +99,9 @@ func (e *Error) GQL(gerr *gqlerror.Error) *gqlerror.Error {
 	}
 	if p.RetryAfter > 0 {
 		ext["retryAfter"] = p.RetryAfter
+	}
+	if p.UpstreamDetail != "" { // the upstream's words: never the message
+		ext["upstream_detail"] = p.UpstreamDetail
 	}
 	out := &gqlerror.Error{Message: e.Error(), Extensions: ext, Err: e}
 	if gerr != nil {

@@ -52,12 +52,13 @@ func (r *Resolver) runs(ctx context.Context, only *string) (<-chan *RunEvent, er
 }
 
 // ownCall reports whether a call was made by the subscriber: the same
-// consumer, or both anonymous.
+// identity, source included (event.Call.Consumer is Identity.Key), or
+// both anonymous.
 func ownCall(consumer string, id *pipeline.Identity) bool {
 	if id == nil {
 		return consumer == ""
 	}
-	return consumer == id.Name
+	return consumer == id.Key()
 }
 
 // redactForeign strips from another caller's call what could identify

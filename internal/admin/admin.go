@@ -6,12 +6,14 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
 )
@@ -46,8 +48,11 @@ type Options struct {
 	Logger   *slog.Logger
 }
 
-// ErrNoKey is returned by New without an admin key.
-var ErrNoKey = errors.New("admin: admin.key is empty")
+// Errors of New for a missing or weak admin key.
+var (
+	ErrNoKey    = errors.New("admin: admin.key is empty")
+	ErrShortKey = fmt.Errorf("admin: the admin key (admin.key or MANIFOLD_ADMIN_KEY) needs at least %d characters", pipeline.MinAdminKey)
+)
 
 // API is the admin API's HTTP handler.
 type API struct {
@@ -60,6 +65,11 @@ type API struct {
 func New(opts Options) (*API, error) {
 	if opts.Key == "" {
 		return nil, ErrNoKey
+	}
+	// gateway.yaml's admin.key is checked where it is written; this also
+	// covers a key given otherwise (MANIFOLD_ADMIN_KEY).
+	if len(opts.Key) < pipeline.MinAdminKey {
+		return nil, fmt.Errorf("%w: it has %d", ErrShortKey, len(opts.Key))
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -26,6 +26,10 @@ server:
   cors: {origins: ["https://app.example"], headers: [X-Request-Id]}
 `
 
+// testKey is the admin key of the tests' API (MinAdminKey characters or
+// more).
+const testKey = "k3y-0123456789abcdef-0123"
+
 func newAPI(t *testing.T) (*API, *pipeline.Plan) {
 	t.Helper()
 	dir := t.TempDir()
@@ -38,7 +42,7 @@ func newAPI(t *testing.T) (*API, *pipeline.Plan) {
 			t.Fatal(err)
 		}
 	}
-	env := map[string]string{"ADMIN_KEY": "admin-key-from-env", "INV_PASS": "inv-password", "INV_TOKEN": "inv-token"}
+	env := map[string]string{"ADMIN_KEY": "admin-key-from-env-0123456789", "INV_PASS": "inv-password", "INV_TOKEN": "inv-token"}
 	plan, err := pipeline.LoadDir(dir, pipeline.LoadOptions{LookupEnv: func(n string) (string, bool) { v, ok := env[n]; return v, ok }})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +52,7 @@ func newAPI(t *testing.T) (*API, *pipeline.Plan) {
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
-	api, err := New(Options{Key: "k3y", Server: server.New(rt, server.Options{})})
+	api, err := New(Options{Key: testKey, Server: server.New(rt, server.Options{})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,11 +74,11 @@ func TestAdminKey(t *testing.T) {
 		want   int
 	}{
 		{"none", "", "", 401},
-		{"wrong", KeyHeader, "k3yy", 401},
-		{"prefix", KeyHeader, "k3", 401},
-		{"header", KeyHeader, "k3y", 200},
-		{"bearer", "Authorization", "Bearer k3y", 200},
-		{"basic is not bearer", "Authorization", "Basic k3y", 401},
+		{"wrong", KeyHeader, testKey + "y", 401},
+		{"prefix", KeyHeader, testKey[:len(testKey)-1], 401},
+		{"header", KeyHeader, testKey, 200},
+		{"bearer", "Authorization", "Bearer " + testKey, 200},
+		{"basic is not bearer", "Authorization", "Basic " + testKey, 401},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -104,7 +108,7 @@ func TestAdminKey(t *testing.T) {
 func TestEffectiveConfigRedactsSecrets(t *testing.T) {
 	api, _ := newAPI(t)
 	r := httptest.NewRequest("GET", "/config", nil)
-	r.Header.Set(KeyHeader, "k3y")
+	r.Header.Set(KeyHeader, testKey)
 	w := httptest.NewRecorder()
 	api.ServeHTTP(w, r)
 	body := w.Body.String()
@@ -129,7 +133,7 @@ func TestEffectiveConfigRedactsSecrets(t *testing.T) {
 	}
 	inv := cfg.Gateway.Upstreams["inventory"]
 	checks := []struct{ name, got, want string }{
-		{"url keeps host, loses password", inv.URL, "https://user:[redacted]@inventory.example/api"},
+		{"url keeps host, loses its whole user part", inv.URL, "https://redacted@inventory.example/api"},
 		{"secret header", inv.Headers["Authorization"], Redacted},
 		{"plain header is still a header value", inv.Headers["X-Tenant"], Redacted},
 		{"durations read as written", inv.Breaker["window"].(string), "30s"},

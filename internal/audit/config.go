@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/redact"
 )
 
 // Modes of Config.NATS besides a URL list.
@@ -80,7 +79,7 @@ func FromGateway(gw *pipeline.Gateway, dir string) Config {
 		MaxAge: a.MaxAge.D(), MaxBytes: int64(a.MaxBytes), Replicas: a.Replicas, Duplicates: a.Duplicates.D(),
 		SpoolMaxBytes: int64(a.SpoolMaxBytes), QueueSize: a.QueueSize,
 		Credentials: a.Credentials, NKey: a.NKey, Token: a.Token,
-		Source:        gw.Server.PublicURL,
+		Source:        redact.URLs(gw.Server.PublicURL),
 		DefaultListen: a.Listen == pipeline.DefaultAuditListen,
 	}
 	if a.TLS != nil {
@@ -156,22 +155,4 @@ func (c Config) hostPort() (string, int, error) {
 		n = -1
 	}
 	return host, n, nil
-}
-
-// redactURLs returns a comma-separated list of NATS URLs without any
-// user information, for logs.
-func redactURLs(urls string) string {
-	parts := strings.Split(urls, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil {
-			parts[i] = "(invalid URL)"
-			continue
-		}
-		if u.User != nil {
-			u.User = url.User("redacted")
-		}
-		parts[i] = u.String()
-	}
-	return strings.Join(parts, ",")
 }

@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/redact"
 )
 
 func load(t *testing.T, gateway string) *pipeline.Plan {
@@ -49,7 +50,7 @@ func TestFromGateway(t *testing.T) {
 				c.MaxAge.Hours() != 72 || c.MaxBytes != 10<<30 {
 				t.Errorf("config = %+v", c)
 			}
-			if got := redactURLs(c.NATS); strings.Contains(got, "s3cret") || !strings.Contains(got, "nats.internal:4222") {
+			if got := redact.URLs(c.NATS); strings.Contains(got, "s3cret") || strings.Contains(got, "user") || !strings.Contains(got, "nats.internal:4222") {
 				t.Errorf("redacted URL %q", got)
 			}
 		}},

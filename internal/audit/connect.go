@@ -10,6 +10,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/manifoldgw/manifold/internal/redact"
 )
 
 // connectTimeout bounds one connection attempt to an external server.
@@ -20,7 +22,7 @@ const connectTimeout = 5 * time.Second
 // even while an external NATS is down; events are spooled meanwhile.
 // wake is signalled whenever the connection comes (back) up.
 func connect(cfg Config, ns *server.Server, log *slog.Logger, wake func()) (*nats.Conn, error) {
-	where := redactURLs(cfg.NATS)
+	where := redact.URLs(cfg.NATS)
 	opts := []nats.Option{
 		nats.Name("manifold-audit"),
 		nats.MaxReconnects(-1),
@@ -38,16 +40,16 @@ func connect(cfg Config, ns *server.Server, log *slog.Logger, wake func()) (*nat
 			wake()
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			log.Info("audit: reconnected to NATS; delivering spooled events", "server", redactURLs(nc.ConnectedUrlRedacted()))
+			log.Info("audit: reconnected to NATS; delivering spooled events", "server", redact.URLs(nc.ConnectedUrlRedacted()))
 			wake()
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
-				log.Warn("audit: disconnected from NATS; events are spooled until it is back", "servers", where, "err", err)
+				log.Warn("audit: disconnected from NATS; events are spooled until it is back", "servers", where, "err", redact.Error(err))
 			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			log.Warn("audit: NATS error", "err", err)
+			log.Warn("audit: NATS error", "err", redact.Error(err))
 		}),
 	}
 	if ns != nil {
@@ -60,7 +62,7 @@ func connect(cfg Config, ns *server.Server, log *slog.Logger, wake func()) (*nat
 	}
 	nc, err := nats.Connect(cfg.NATS, append(opts, auth...)...)
 	if err != nil {
-		return nil, fmt.Errorf("audit: NATS %s: %w", where, err)
+		return nil, fmt.Errorf("audit: NATS %s: %w", where, redact.Error(err))
 	}
 	if !nc.IsConnected() {
 		log.Warn("audit: NATS is not reachable yet; events are spooled until it is", "servers", where)

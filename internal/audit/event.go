@@ -57,7 +57,7 @@ type CallData struct {
 	Status     int        `json:"status"`
 	Problem    string     `json:"problem,omitempty"`
 	DurationMS float64    `json:"duration_ms"`
-	Consumer   string     `json:"consumer"`
+	Consumer   string     `json:"consumer"` // Identity.Key(): "key:chatgpt", "jwt:alice"
 	Client     string     `json:"client"`
 	Cache      string     `json:"cache"`
 	Complete   bool       `json:"complete"`

@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/manifoldgw/manifold/internal/redact"
 )
 
 // ClientOptions say how a command-line client reaches NATS.
@@ -30,7 +32,7 @@ func Dial(o ClientOptions) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(o.Servers, append(auth, nats.Name("manifold audit tail"), nats.Timeout(connectTimeout))...)
 	if err != nil {
-		return nil, fmt.Errorf("audit: NATS %s: %w", redactURLs(o.Servers), err)
+		return nil, fmt.Errorf("audit: NATS %s: %w", redact.URLs(o.Servers), redact.Error(err))
 	}
 	return nc, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -24,7 +25,10 @@ type apiKeys struct {
 	consumers []consumer // sorted by name
 }
 
-func newAPIKeys(cs map[string]*pipeline.Consumer) (*apiKeys, error) {
+// newAPIKeys builds the consumers of cs. A consumer whose key and roles
+// are those it had in prev keeps its identity (the same pointer), so that
+// StillValid can tell an unchanged consumer from a changed or removed one.
+func newAPIKeys(cs map[string]*pipeline.Consumer, prev *apiKeys) (*apiKeys, error) {
 	names := make([]string, 0, len(cs))
 	for name := range cs {
 		names = append(names, name)
@@ -37,11 +41,33 @@ func newAPIKeys(cs map[string]*pipeline.Consumer) (*apiKeys, error) {
 		if err != nil || len(raw) != sha256.Size {
 			return nil, fmt.Errorf("consumer %s: key_sha256 is not 64 hex digits", name)
 		}
-		e := consumer{id: &pipeline.Identity{Name: name, Roles: c.Roles}, rate: c.Rate}
+		e := consumer{rate: c.Rate}
 		copy(e.hash[:], raw)
+		e.id = prev.identity(name, e.hash, c.Roles)
 		k.consumers = append(k.consumers, e)
 	}
 	return k, nil
+}
+
+// identity returns the identity of consumer name with key hash and roles:
+// k's own when k has that very consumer, else a new one.
+func (k *apiKeys) identity(name string, hash [sha256.Size]byte, roles []string) *pipeline.Identity {
+	if old := k.byName(name); old != nil && old.hash == hash && slices.Equal(old.id.Roles, roles) {
+		return old.id
+	}
+	return &pipeline.Identity{Name: name, Roles: roles, Source: pipeline.IdentityKey}
+}
+
+// byName returns the consumer called name, or nil (also for a nil k).
+func (k *apiKeys) byName(name string) *consumer {
+	if k == nil {
+		return nil
+	}
+	i, found := sort.Find(len(k.consumers), func(i int) int { return strings.Compare(name, k.consumers[i].id.Name) })
+	if !found {
+		return nil
+	}
+	return &k.consumers[i]
 }
 
 // lookup returns the consumer whose key is key, or nil. Every configured

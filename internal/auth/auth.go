@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/ratelimit"
+	"github.com/manifoldgw/manifold/internal/refusal"
 	"github.com/manifoldgw/manifold/internal/server"
 )
 
@@ -31,7 +34,18 @@ type Options struct {
 	// JWKSWait bounds how long New waits for the first JWKS
 	// (DefaultJWKSWait).
 	JWKSWait time.Duration
+	// ClientIP returns a request's client address, as the server sees it
+	// behind trusted proxies (server.Options.ClientIP); nil: the TCP
+	// peer. Failed credentials are counted per address.
+	ClientIP func(r *http.Request) string
+	// Refusals counts the requests refused by auth.max_failures (nil:
+	// uncounted).
+	Refusals *refusal.Counts
 }
+
+// LimitMaxFailures is the name refusals by auth.max_failures are counted
+// under.
+const LimitMaxFailures = "auth.max_failures"
 
 // Authenticator identifies callers as gateway.yaml's auth and consumers
 // say. It implements server.Authenticator and is safe for concurrent use.
@@ -43,6 +57,9 @@ type Authenticator struct {
 	opts Options
 	mu   sync.Mutex // serialises updates
 	cur  atomic.Pointer[state]
+	// failures are the refused credentials per client address; they
+	// outlive reloads (a bucket belongs to one auth.max_failures rate).
+	failures *ratelimit.Failures
 }
 
 // state is the authentication of one gateway configuration.
@@ -54,9 +71,13 @@ type state struct {
 	jwt         *jwtVerifier
 	introspect  *introspector
 	rates       map[*pipeline.Identity]*pipeline.Rate
+	maxFailures *pipeline.Rate // nil: failures are not limited
 }
 
-var _ server.Surface = (*Authenticator)(nil)
+var (
+	_ server.Surface         = (*Authenticator)(nil)
+	_ server.IdentityChecker = (*Authenticator)(nil)
+)
 
 // Enabled reports whether gw configures any authentication. Without it
 // there is nothing to check: every caller is anonymous.
@@ -70,7 +91,8 @@ func Enabled(gw *pipeline.Gateway) bool {
 // fetch; an unreachable JWKS is logged, not fatal.
 func New(ctx context.Context, gw *pipeline.Gateway, opts Options) (*Authenticator, error) {
 	a := &Authenticator{opts: withDefaults(opts)}
-	st, err := build(ctx, gw, a.opts)
+	a.failures = ratelimit.NewFailures(0, a.opts.Now)
+	st, err := build(ctx, gw, nil, a.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -88,14 +110,16 @@ func (a *Authenticator) Mount(_ *http.ServeMux, _ *server.Server, rt *server.Run
 func (a *Authenticator) Update(ctx context.Context, gw *pipeline.Gateway) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if old := a.cur.Load(); old != nil && old.fingerprint == fingerprint(gw) {
+	old := a.cur.Load()
+	if old != nil && old.fingerprint == fingerprint(gw) {
 		return nil
 	}
-	st, err := build(ctx, gw, a.opts)
+	st, err := build(ctx, gw, old, a.opts)
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	if old := a.cur.Swap(st); old != nil {
+	a.cur.Store(st)
+	if old != nil {
 		old.close()
 	}
 	return nil
@@ -110,10 +134,17 @@ func fingerprint(gw *pipeline.Gateway) [sha256.Size]byte {
 	return sha256.Sum256(b)
 }
 
-func build(ctx context.Context, gw *pipeline.Gateway, opts Options) (*state, error) {
-	st := &state{fingerprint: fingerprint(gw), enabled: Enabled(gw), rates: map[*pipeline.Identity]*pipeline.Rate{}}
+// build makes the state of gw. Consumers unchanged since prev (nil at
+// start) keep their identities.
+func build(ctx context.Context, gw *pipeline.Gateway, prev *state, opts Options) (*state, error) {
+	st := &state{fingerprint: fingerprint(gw), enabled: Enabled(gw), rates: map[*pipeline.Identity]*pipeline.Rate{},
+		maxFailures: gw.Auth.MaxFailures}
 	if gw.Auth.APIKey != nil {
-		keys, err := newAPIKeys(gw.Consumers)
+		var prevKeys *apiKeys
+		if prev != nil {
+			prevKeys = prev.keys
+		}
+		keys, err := newAPIKeys(gw.Consumers, prevKeys)
 		if err != nil {
 			return nil, err
 		}
@@ -162,17 +193,54 @@ func withDefaults(o Options) Options {
 	if o.JWKSWait <= 0 {
 		o.JWKSWait = DefaultJWKSWait
 	}
+	if o.ClientIP == nil {
+		o.ClientIP = peerIP
+	}
 	return o
+}
+
+// peerIP is the TCP peer's address, without port.
+func peerIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // Authenticate implements server.Authenticator: nil for a request without
 // credentials, the caller for good ones, and a 401 problem (with its
 // WWW-Authenticate challenge) for credentials that are present but wrong.
+// A client address that presented too many wrong credentials lately
+// (auth.max_failures) is answered 429 before its credential is read.
 func (a *Authenticator) Authenticate(r *http.Request) (*pipeline.Identity, error) {
 	st := a.cur.Load()
-	if !st.enabled {
+	if !st.enabled || !presents(r.Header, st.header) {
 		return nil, nil
 	}
+	if st.maxFailures == nil {
+		return a.identify(st, r)
+	}
+	client := a.opts.ClientIP(r)
+	if wait, over := a.failures.Exhausted(st.maxFailures, client); over {
+		a.opts.Refusals.Add(LimitMaxFailures)
+		return nil, tooManyFailures(st.maxFailures, wait)
+	}
+	id, err := a.identify(st, r)
+	var f *Failure
+	if errors.As(err, &f) { // refused (401), not merely unverifiable (503)
+		a.failures.Fail(st.maxFailures, client)
+	}
+	return id, err
+}
+
+// presents reports whether h carries a credential header at all.
+func presents(h http.Header, apiKeyHeader string) bool {
+	return (apiKeyHeader != "" && len(h.Values(apiKeyHeader)) > 0) || len(h.Values("Authorization")) > 0
+}
+
+// identify checks the credential of r under st.
+func (a *Authenticator) identify(st *state, r *http.Request) (*pipeline.Identity, error) {
 	cred, err := Extract(r.Header, st.header)
 	if err != nil {
 		return nil, a.failed(r, refuse("invalid_request", reasonOf(err), err))
@@ -244,6 +312,33 @@ func (a *Authenticator) ConsumerRate(id *pipeline.Identity) *pipeline.Rate {
 		return nil
 	}
 	return a.cur.Load().rates[id]
+}
+
+// StillValid implements server.IdentityChecker. An API-key identity is
+// valid while the plan being served has its consumer with the same key
+// and roles; a token identity until its expiry, while its kind of token
+// is still configured. Anonymous callers (nil) and identities of other
+// authenticators are left alone.
+func (a *Authenticator) StillValid(id *pipeline.Identity) bool {
+	if id == nil {
+		return true
+	}
+	st := a.cur.Load()
+	switch id.Source {
+	case pipeline.IdentityKey:
+		c := st.keys.byName(id.Name)
+		return c != nil && c.id == id
+	case pipeline.IdentityJWT:
+		return st.jwt != nil && a.unexpired(id)
+	case pipeline.IdentityIntrospection:
+		return st.introspect != nil && a.unexpired(id)
+	}
+	return true
+}
+
+// unexpired reports whether id's credential has not expired yet.
+func (a *Authenticator) unexpired(id *pipeline.Identity) bool {
+	return id.Expires.IsZero() || a.opts.Now().Before(id.Expires)
 }
 
 // Close stops the JWKS background refresh.

@@ -11,6 +11,14 @@
 // WWW-Authenticate challenge (RFC 6750). Roles come from the consumer, or
 // from a configurable claim of the token; the server enforces them.
 //
+// Every Identity carries its Source (key, jwt, introspection) and, for
+// tokens, its expiry; StillValid tells streams whether an identity still
+// holds after a reload. A client address that presented more refused
+// credentials than auth.max_failures allows is answered 429 before its
+// next credential is read: no JWT parsing, no introspection request.
+// Keys of a JWKS are public keys only: a JWKS oct key never verifies.
+//
 // Nothing here logs or returns a credential: errors name what was wrong
-// (expired, wrong audience, unknown key), never the value.
+// (expired, wrong audience, unknown key), never the value, and URLs are
+// logged without their user part.
 package auth

@@ -2,9 +2,11 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 )
 
@@ -17,6 +19,8 @@ var (
 	ErrUnknownKey  = errors.New("unknown API key")
 	ErrInvalid     = errors.New("invalid token")
 	ErrUnavailable = errors.New("authentication service unavailable")
+	// ErrTooManyFailures: the client address is over auth.max_failures.
+	ErrTooManyFailures = errors.New("too many refused credentials")
 )
 
 // Failure is why a credential was refused. It carries the RFC 6750
@@ -75,4 +79,21 @@ func unavailable(cause error) error {
 	p := problem.New("authentication-unavailable", http.StatusServiceUnavailable, "the token cannot be checked right now; retry shortly")
 	p.RetryAfter = 5
 	return &problem.Error{P: p, Err: errors.Join(ErrUnavailable, cause)}
+}
+
+// tooManyFailures is the 429 answer to a client address over its budget
+// of refused credentials (auth.max_failures).
+func tooManyFailures(limit *pipeline.Rate, retryAfter int) error {
+	p := problem.New("rate-limited", http.StatusTooManyRequests,
+		fmt.Sprintf("too many refused credentials from this address: %s allows %s; retry in %ds", LimitMaxFailures, rateText(limit), retryAfter))
+	p.RetryAfter = retryAfter
+	return &problem.Error{P: p, Err: ErrTooManyFailures}
+}
+
+// rateText is r as gateway.yaml wrote it, or as count/period.
+func rateText(r *pipeline.Rate) string {
+	if s := r.String(); s != "" {
+		return s
+	}
+	return fmt.Sprintf("%d/%s", r.Count, r.Per)
 }

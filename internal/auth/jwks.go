@@ -11,6 +11,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
+
+	"github.com/manifoldgw/manifold/internal/redact"
 )
 
 // JWKS timing. The background refresh honours the JWKS's Cache-Control
@@ -59,12 +61,12 @@ func newJWKS(ctx context.Context, url string, refresh time.Duration, client *htt
 	}
 	if err != nil {
 		s.close()
-		return nil, fmt.Errorf("jwks %s: %w", url, err)
+		return nil, fmt.Errorf("jwks %s: %w", redact.URLs(url), redact.Error(err))
 	}
 	wctx, cancel := context.WithTimeout(ctx, opts.JWKSWait)
 	defer cancel()
 	if err := s.res.Ready(wctx); err != nil {
-		opts.Logger.Warn("JWKS not fetched yet: bearer tokens are refused until it is", "jwks_url", url)
+		opts.Logger.Warn("JWKS not fetched yet: bearer tokens are refused until it is", "jwks_url", redact.URLs(url))
 	}
 	return s, nil
 }
@@ -88,7 +90,7 @@ func (s *jwksSource) lookup(ctx context.Context, kid string) (jwk.Key, bool) {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		if _, err := s.cache.Refresh(rctx, s.url); err != nil {
-			s.log.Warn("JWKS refetch for an unknown kid failed; keeping the last good keys", "jwks_url", s.url, "err", err)
+			s.log.Warn("JWKS refetch for an unknown kid failed; keeping the last good keys", "jwks_url", redact.URLs(s.url), "err", redact.Error(err))
 		}
 		return nil, nil
 	})
@@ -109,5 +111,5 @@ func (s *jwksSource) close() {
 type logSink struct{ log *slog.Logger }
 
 func (l logSink) Put(_ context.Context, err error) {
-	l.log.Warn("JWKS refresh failed; keeping the last good keys", "err", err)
+	l.log.Warn("JWKS refresh failed; keeping the last good keys", "err", redact.Error(err))
 }

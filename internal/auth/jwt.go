@@ -144,7 +144,7 @@ func (v *jwtVerifier) check(ctx context.Context, token string) (*pipeline.Identi
 		}
 		return val, true
 	}, v.rolesClaim)
-	return &pipeline.Identity{Name: name, Roles: roles}, exp, nil
+	return &pipeline.Identity{Name: name, Roles: roles, Source: pipeline.IdentityJWT, Expires: exp}, exp, nil
 }
 
 // jwtReason says what was wrong with a token, in words a client can act on.
@@ -204,7 +204,9 @@ func (p keyProvider) FetchKeys(ctx context.Context, sink jws.KeySink, sig *jws.S
 }
 
 // candidates are the keys named kid (static first), or every key when the
-// token names none.
+// token names none. A JWKS is public: a symmetric (oct) key served there
+// is a secret anyone can read, so it never verifies anything; HMAC
+// secrets come only from the static keys (the environment).
 func (v *jwtVerifier) candidates(ctx context.Context, kid string) []jwk.Key {
 	var out []jwk.Key
 	for _, k := range v.static {
@@ -218,8 +220,9 @@ func (v *jwtVerifier) candidates(ctx context.Context, kid string) []jwk.Key {
 	if kid == "" {
 		if set := v.jwks.set(); set != nil {
 			for i := range min(set.Len(), maxKeysTried) {
-				k, _ := set.Key(i)
-				out = append(out, k)
+				if k, _ := set.Key(i); asymmetric(k) {
+					out = append(out, k)
+				}
 			}
 		}
 		return out
@@ -227,10 +230,15 @@ func (v *jwtVerifier) candidates(ctx context.Context, kid string) []jwk.Key {
 	if len(out) > 0 {
 		return out
 	}
-	if k, ok := v.jwks.lookup(ctx, kid); ok {
+	if k, ok := v.jwks.lookup(ctx, kid); ok && asymmetric(k) {
 		out = append(out, k)
 	}
 	return out
+}
+
+// asymmetric reports whether k is a public key, not a shared secret.
+func asymmetric(k jwk.Key) bool {
+	return k != nil && k.KeyType() != jwa.OctetSeq()
 }
 
 // fits reports whether key k may verify a signature of alg: its type must

@@ -31,7 +31,7 @@ type Call struct {
 	Problem   string // the problem type, when Status is an error
 	Start     time.Time
 	Duration  time.Duration
-	Consumer  string // authenticated consumer name, "" for anonymous
+	Consumer  string // the caller's Identity.Key() ("key:chatgpt"), "" for anonymous
 	Client    string // client address
 	Cache     string // whole-response cache: hit, miss or "" when not cached
 	Complete  bool

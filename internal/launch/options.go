@@ -52,7 +52,7 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (
 	if err != nil {
 		return nil, err
 	}
-	authn, err := auth.New(context.Background(), plan.Gateway, auth.Options{Logger: log})
+	authn, err := auth.New(context.Background(), plan.Gateway, auth.Options{Logger: log, ClientIP: clientIP, Refusals: refusals})
 	if err != nil {
 		return nil, err
 	}

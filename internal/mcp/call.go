@@ -196,6 +196,11 @@ func errorResult(pr *problem.Problem, requestID string) *mcp.CallToolResult {
 		fmt.Fprintf(&text, ": %s", pr.Detail)
 	}
 	text.WriteString("\n")
+	if pr.UpstreamDetail != "" {
+		// Quoted and attributed: the upstream's text is data for the
+		// model, not the gateway speaking, and not instructions.
+		fmt.Fprintf(&text, "Upstream %q said (quoted, not from the gateway): %q\n", pr.Upstream, pr.UpstreamDetail)
+	}
 	if list, ok := pr.Errors.([]pipeline.ParamProblem); ok {
 		for _, e := range list {
 			fmt.Fprintf(&text, "- %s: %s\n", e.Name, e.Reason)

@@ -429,7 +429,7 @@ upstreams:
         ${PRODUCTS_TOKEN}
 `
 	env := map[string]string{
-		"ADMIN_KEY":      "admin-key-1",
+		"ADMIN_KEY":      "admin-key-1-0123456789abcdef",
 		"PRODUCTS_URL":   "http://products.test",
 		"PRODUCTS_TOKEN": "tok-2",
 		"EMPTY":          "",
@@ -464,11 +464,11 @@ steps:
 	if got := u.Headers["X-Empty"]; got != "" {
 		t.Errorf("X-Empty = %q, want empty", got)
 	}
-	if gw.Admin.Key != "admin-key-1" {
+	if gw.Admin.Key != "admin-key-1-0123456789abcdef" {
 		t.Errorf("admin key = %q, want the value of $ADMIN_KEY", gw.Admin.Key)
 	}
 	secrets := slices.Compact(slices.Sorted(slices.Values(gw.Secrets())))
-	if want := []string{"admin-key-1", "http://products.test", "tok-2"}; !slices.Equal(secrets, want) {
+	if want := []string{"admin-key-1-0123456789abcdef", "http://products.test", "tok-2"}; !slices.Equal(secrets, want) {
 		t.Errorf("Secrets() = %v, want %v (values, not names; empty values left out)", secrets, want)
 	}
 

@@ -26,6 +26,12 @@ const (
 	// MinHMACSecret is the shortest HS secret accepted: RFC 7518, section
 	// 3.2, wants at least the hash's size (32 bytes for HS256).
 	MinHMACSecret = 32
+	// MinAdminKey is the shortest admin.key accepted: the admin API can
+	// reload, purge and force breakers, so its key must not be guessable.
+	MinAdminKey = 24
+	// DefaultMaxFailures is auth.max_failures: the refused credentials
+	// allowed per client address.
+	DefaultMaxFailures = "20/min"
 )
 
 // Signature algorithms by key family. "none" is never accepted.
@@ -39,6 +45,10 @@ func IsHMACAlg(alg string) bool { return strings.HasPrefix(alg, "HS") }
 
 func applySecurityDefaults(gw *Gateway) {
 	a := &gw.Auth
+	if a.MaxFailures == nil {
+		r, _ := parseRate(DefaultMaxFailures) // a constant known to parse
+		a.MaxFailures = &r
+	}
 	if a.APIKey == nil && len(gw.Consumers) > 0 {
 		a.APIKey = &APIKeyAuth{}
 	}
@@ -143,6 +153,9 @@ func (l *loader) validateSecurity(d *doc, gw *Gateway, at func(keys ...string) a
 		errorf([]string{"auth", "api_key", "header"}, "Authorization: Bearer <key> is always accepted; name another header")
 	}
 	validateConsumers(gw, errorf)
+	if k := gw.Admin.Key; k != "" && len(k) < MinAdminKey {
+		errorf([]string{"admin", "key"}, "%d characters is too short: an admin key needs at least %d (generate one with `openssl rand -hex 16`)", len(k), MinAdminKey)
+	}
 	if a.JWT != nil {
 		validateJWT(a.JWT, errorf)
 	}

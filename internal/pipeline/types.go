@@ -77,7 +77,7 @@ type CORS struct {
 // Admin configures the admin listener.
 type Admin struct {
 	Listen string `yaml:"listen"`
-	Key    string `yaml:"key"`
+	Key    string `yaml:"key"` // at least MinAdminKey characters
 }
 
 // Upstream is one backend a pipeline step can call.
@@ -120,6 +120,12 @@ type Auth struct {
 	// security scheme and the plugin manifest); the gateway itself checks
 	// the tokens with jwt or introspection.
 	OAuth *OAuthFlow `yaml:"oauth"`
+	// MaxFailures bounds the refused credentials one client address (an
+	// IPv6 /64) may present (default DefaultMaxFailures): past it the
+	// client is answered 429 before its credential is even looked at, so
+	// that guessing keys or flooding the JWT verifier and the
+	// introspection endpoint costs the gateway next to nothing.
+	MaxFailures *Rate `yaml:"max_failures"`
 }
 
 // APIKeyAuth reads API keys from a header (and Authorization: Bearer).

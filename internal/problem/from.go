@@ -63,7 +63,9 @@ func From(err error) *Problem {
 
 // fromStep maps a failed required step. An upstream's 404 means the thing
 // asked for does not exist, so it is passed on as a 404; any other failure
-// is the gateway's upstream failing: 502 naming step and upstream.
+// is the gateway's upstream failing: 502 naming step and upstream. The
+// detail is always in the gateway's words; what the upstream said about a
+// refusal goes in UpstreamDetail.
 func fromStep(se *pipeline.StepError) *Problem {
 	var (
 		status *connectors.StatusError
@@ -86,18 +88,14 @@ func fromStep(se *pipeline.StepError) *Problem {
 	case errors.As(se.Err, &header):
 		p = New("bad-request", http.StatusBadRequest, "a value interpolated into upstream header "+header.Header+" contains CR or LF")
 	case errors.As(se.Err, &status) && status.Status == http.StatusNotFound:
-		p = New("not-found", http.StatusNotFound, status.Detail)
-		if p.Detail == "" {
-			p.Detail = fmt.Sprintf("upstream %s has no such resource", se.Upstream)
-		}
+		p = New("not-found", http.StatusNotFound, fmt.Sprintf("upstream %q has no such resource", se.Upstream))
+		p.UpstreamDetail = status.Detail
 	case errors.As(se.Err, &status) && rejectsInput(status.Status):
 		// The upstream refused what the caller sent (the gateway passes
 		// the caller's values on): a 4xx tells an assistant to fix its
 		// input, where a 502 would tell it to retry.
-		p = New("upstream-rejected", status.Status, status.Detail)
-		if p.Detail == "" {
-			p.Detail = fmt.Sprintf("upstream %s rejected the request (%d)", se.Upstream, status.Status)
-		}
+		p = New("upstream-rejected", status.Status, fmt.Sprintf("upstream %q rejected the request (%d)", se.Upstream, status.Status))
+		p.UpstreamDetail = status.Detail
 	case errors.As(se.Err, &status):
 		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s answered %d", se.Step, se.Upstream, status.Status))
 	case errors.Is(se.Err, connectors.ErrBreakerOpen):

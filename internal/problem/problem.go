@@ -31,6 +31,11 @@ type Problem struct {
 	Pipeline string `json:"pipeline,omitempty"`
 	Step     string `json:"step,omitempty"`
 	Upstream string `json:"upstream,omitempty"`
+	// UpstreamDetail is the upstream's own description of a refusal,
+	// passed on as the upstream wrote it (one clipped line). It is not the
+	// gateway's word: callers and LLMs must not take it for instructions,
+	// so it never goes in Detail.
+	UpstreamDetail string `json:"upstream_detail,omitempty"`
 
 	// RetryAfter, in seconds, is sent as the Retry-After header.
 	RetryAfter int `json:"-"`

@@ -14,4 +14,7 @@
 // the other levels. Buckets idle long enough to be full again are evicted,
 // and the number of buckets is capped, so memory stays bounded whatever
 // the number of clients.
+//
+// Failures is the same store keyed by client address alone: a budget of
+// failed attempts (auth.max_failures, for refused credentials).
 package ratelimit

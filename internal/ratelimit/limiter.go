@@ -117,12 +117,14 @@ func (l *Limiter) Allow(_ context.Context, p *pipeline.Compiled, id *pipeline.Id
 		checks = append(checks, check{PolicyGateway, g.rate, g.lim})
 	}
 	if r := l.consumerRate(id); r != nil {
-		checks = append(checks, check{PolicyConsumer, r, l.store.get(policyKey("c", r), id.Name, r, now)})
+		checks = append(checks, check{PolicyConsumer, r, l.store.get(policyKey("c", r), id.Key(), r, now)})
 	}
 	if p.Access != nil && p.Access.Rate != nil {
+		// Identities are keyed with their source: a token whose subject
+		// is a consumer's name does not share that consumer's bucket.
 		caller := "ip:" + clientKey(client)
 		if id != nil {
-			caller = "id:" + id.Name
+			caller = "id:" + id.Key()
 		}
 		checks = append(checks, check{p.Name, p.Access.Rate, l.store.get(policyKey("p\x00"+p.Name, p.Access.Rate), caller, p.Access.Rate, now)})
 	}

@@ -186,7 +186,7 @@ func (rt *Runtime) responseKey(c *Call) string {
 	if id := c.Input.Consumer; id != nil {
 		roles := slices.Clone(id.Roles)
 		slices.Sort(roles)
-		who, _ = json.Marshal([]any{id.Name, roles})
+		who, _ = json.Marshal([]any{id.Key(), roles}) // "jwt:x" never meets "key:x"
 	}
 	return rt.cache.Key(ResponseNamespace(c.Pipeline.Name), params, who)
 }
@@ -238,7 +238,7 @@ func (s *Server) record(ctx context.Context, c *Call, o *Outcome, status int) {
 		Stale:     o.Stale(),
 	}
 	if c.Input.Consumer != nil {
-		ev.Consumer = c.Input.Consumer.Name
+		ev.Consumer = c.Input.Consumer.Key()
 	}
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
 		ev.TraceID = sc.TraceID().String()

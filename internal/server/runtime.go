@@ -11,6 +11,7 @@ import (
 	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/cache"
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/redact"
 )
 
 // Runtime is a Plan made runnable: its upstream connectors and engine.
@@ -35,8 +36,8 @@ func Build(plan *pipeline.Plan, logger *slog.Logger) (*Runtime, error) {
 
 func upstreamConfig(name string, u *pipeline.Upstream) (connectors.Config, error) {
 	base, err := url.Parse(u.URL)
-	if err != nil {
-		return connectors.Config{}, fmt.Errorf("upstream %s: %w", name, err)
+	if err != nil { // the error quotes the URL: never its user part
+		return connectors.Config{}, fmt.Errorf("upstream %s: %w", name, redact.Error(err))
 	}
 	headers := http.Header{}
 	for k, v := range u.Headers {

@@ -130,9 +130,9 @@ audit: {nats: %q, stream: MCP_AUDIT, subject: mcp.audit, data_dir: %q}
 		}
 		time.Sleep(20 * time.Millisecond) // polling JetStream, not synchronising
 	}
-	if data.Surface != "mcp" || data.Pipeline != "placeOrder" || data.Consumer != "shop" || data.Status != 200 || data.Method != "POST" ||
+	if data.Surface != "mcp" || data.Pipeline != "placeOrder" || data.Consumer != "key:shop" || data.Status != 200 || data.Method != "POST" ||
 		len(data.Steps) != 1 || data.Steps[0].Name != "order" {
-		t.Errorf("audit event %+v, want surface mcp, placeOrder by shop, 200, step order", data)
+		t.Errorf("audit event %+v, want surface mcp, placeOrder by key:shop (the API-key consumer shop), 200, step order", data)
 	}
 }
 

@@ -146,7 +146,7 @@ func TestAdminAPI(t *testing.T) {
 		"gateway.yaml": opsGatewayYAML,
 		"pa.yaml":      pipeA,
 		"pb.yaml":      "name: pb\npath: /b\nsteps:\n  s: {upstream: b, path: /y, cache: 1m}\n",
-	}, map[string]string{"ADMIN_KEY": "from-yaml-key", "A_URL": a.URL, "B_URL": b.URL, "A_TOKEN": "super-secret-token"}, launch.Options{})
+	}, map[string]string{"ADMIN_KEY": "from-yaml-key-0123456789abcdef", "A_URL": a.URL, "B_URL": b.URL, "A_TOKEN": "super-secret-token"}, launch.Options{})
 
 	t.Run("key is required", func(t *testing.T) {
 		for _, key := range []string{"", "wrong", opsKey + "x"} {
@@ -249,7 +249,7 @@ func TestAdminAPI(t *testing.T) {
 		if status != 200 {
 			t.Fatalf("config: %d %s", status, body)
 		}
-		for _, secret := range []string{"super-secret-token", "from-yaml-key", opsKey} {
+		for _, secret := range []string{"super-secret-token", "from-yaml-key-0123456789abcdef", opsKey} {
 			if bytes.Contains(body, []byte(secret)) {
 				t.Errorf("config shows the secret %q:\n%s", secret, body)
 			}

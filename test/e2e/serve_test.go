@@ -196,7 +196,8 @@ steps:
 
 // TestUpstreamRejectionIsPassedOn: an upstream refusing the caller's
 // input (400, 409, 422, and 404 for a missing thing) answers the caller
-// with that status and the upstream's detail; its own failures are 502s.
+// with that status, a detail in the gateway's words and the upstream's
+// own in upstream_detail; its own failures are 502s.
 func TestUpstreamRejectionIsPassedOn(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		status, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/"))
@@ -212,13 +213,14 @@ func TestUpstreamRejectionIsPassedOn(t *testing.T) {
 	for _, c := range []struct {
 		upstream, want int
 		typ, detail    string
+		said           string // upstream_detail: the upstream's own text
 	}{
-		{400, 400, "upstream-rejected", "upstream says 400"},
-		{409, 409, "upstream-rejected", "upstream says 409"},
-		{422, 422, "upstream-rejected", "upstream says 422"},
-		{404, 404, "not-found", "upstream says 404"},
-		{401, 502, "upstream-failed", "upstream up answered 401"},
-		{503, 502, "upstream-failed", "upstream up answered 503"},
+		{400, 400, "upstream-rejected", `"detail":"upstream \"up\" rejected the request (400)"`, "upstream says 400"},
+		{409, 409, "upstream-rejected", `"detail":"upstream \"up\" rejected the request (409)"`, "upstream says 409"},
+		{422, 422, "upstream-rejected", `"detail":"upstream \"up\" rejected the request (422)"`, "upstream says 422"},
+		{404, 404, "not-found", `"detail":"upstream \"up\" has no such resource"`, "upstream says 404"},
+		{401, 502, "upstream-failed", "upstream up answered 401", ""},
+		{503, 502, "upstream-failed", "upstream up answered 503", ""},
 	} {
 		resp, err := http.Get(fmt.Sprintf("%s/s/%d", base, c.upstream))
 		if err != nil {
@@ -228,6 +230,9 @@ func TestUpstreamRejectionIsPassedOn(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != c.want || !strings.Contains(string(body), `"type":"urn:manifold:problem:`+c.typ+`"`) || !strings.Contains(string(body), c.detail) {
 			t.Errorf("upstream %d: got %d %s, want %d %s with %q", c.upstream, resp.StatusCode, body, c.want, c.typ, c.detail)
+		}
+		if said := `"upstream_detail":"` + c.said + `"`; c.said != "" && !strings.Contains(string(body), said) || c.said == "" && strings.Contains(string(body), "upstream_detail") {
+			t.Errorf("upstream %d: got %s, want upstream_detail %q", c.upstream, body, c.said)
 		}
 	}
 }
