@@ -19,6 +19,10 @@ type Resolver struct {
 	// Requests tells who is calling and from where (client address and
 	// request id of the HTTP request that carries the operation).
 	Requests func(ctx context.Context) RequestInfo
+	// Origin is the id of the HTTP request (a WebSocket: the connection)
+	// carrying an operation; the runs it carries have this id or
+	// <id>-N. An anonymous subscriber sees in full only those.
+	Origin func(ctx context.Context) string
 }
 
 // RunFeed delivers finished calls to subscribers until ctx ends or the
