@@ -21,8 +21,19 @@ func (v *View) present(ctx context.Context, err error) *gqlerror.Error {
 	// more precise than its status.
 	if code := resolvers.ErrorCode(err); code != "" {
 		setCode(gerr, code)
+		v.countRefusal(code)
 	}
 	return gerr
+}
+
+// countRefusal counts a select refused by a bound.
+func (v *View) countRefusal(code string) {
+	switch code {
+	case resolvers.CodeSelectNotAllowed:
+		v.refusals.Add(RefusedSelect)
+	case resolvers.CodeSelectTooLarge:
+		v.refusals.Add(RefusedSelectResponse)
+	}
 }
 
 // presentStatus gives err the code of its problem's status.

@@ -9,11 +9,11 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/manifoldgw/manifold/internal/event"
+	"github.com/manifoldgw/manifold/internal/refusal"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/resolvers"
 )
@@ -30,10 +30,8 @@ const (
 	// ParserTokenLimit bounds the size of a document before it is parsed.
 	ParserTokenLimit = 15_000
 	// KeepAlive is the ping interval of WebSocket and SSE streams.
-	KeepAlive      = 15 * time.Second
-	apqEntries     = 1000
-	queryCacheSize = 1000
-	defaultBuffer  = 64
+	KeepAlive     = 15 * time.Second
+	defaultBuffer = 64
 )
 
 // Options configure a View.
@@ -42,17 +40,25 @@ type Options struct {
 	// FeedBuffer is how many finished calls a subscriber may fall behind
 	// before the feed drops calls for it (0: 64).
 	FeedBuffer int
+	// Refusals counts the requests and operations refused by the view's
+	// bounds (nil: uncounted).
+	Refusals *refusal.Counts
+	// QueryCacheBytes and APQCacheBytes bound the parsed-query and
+	// persisted-query caches (0: QueryCacheBytes, APQCacheBytes).
+	QueryCacheBytes, APQCacheBytes int
 }
 
 // View is the GraphQL surface and the recorder feeding its runs
 // subscription. Caches (persisted queries, parsed documents) and the feed
 // outlive reloads; the executor is rebuilt for each Runtime.
 type View struct {
-	log     *slog.Logger
-	feed    *Feed
-	apq     graphql.Cache[string]
-	queries graphql.Cache[*ast.QueryDocument]
-	assets  *assetStore
+	log      *slog.Logger
+	feed     *Feed
+	apq      *byteLRU[string]
+	queries  *byteLRU[*ast.QueryDocument]
+	subs     *subscriptions
+	refusals *refusal.Counts
+	assets   *assetStore
 }
 
 var (
@@ -68,12 +74,20 @@ func New(opts Options) *View {
 	if opts.FeedBuffer <= 0 {
 		opts.FeedBuffer = defaultBuffer
 	}
+	if opts.QueryCacheBytes <= 0 {
+		opts.QueryCacheBytes = QueryCacheBytes
+	}
+	if opts.APQCacheBytes <= 0 {
+		opts.APQCacheBytes = APQCacheBytes
+	}
 	return &View{
-		log:     opts.Logger,
-		feed:    NewFeed(opts.FeedBuffer, opts.Logger),
-		apq:     lru.New[string](apqEntries),
-		queries: lru.New[*ast.QueryDocument](queryCacheSize),
-		assets:  &assetStore{},
+		log:      opts.Logger,
+		feed:     NewFeed(opts.FeedBuffer, opts.Logger),
+		apq:      newByteLRU(opts.APQCacheBytes, apqCost),
+		queries:  newByteLRU(opts.QueryCacheBytes, docCost),
+		subs:     &subscriptions{},
+		refusals: opts.Refusals,
+		assets:   &assetStore{},
 	}
 }
 
@@ -95,6 +109,13 @@ func (v *View) Record(ctx context.Context, c *event.Call) { v.feed.Record(ctx, c
 // Feed is the broadcaster behind the runs subscription.
 func (v *View) Feed() *Feed { return v.feed }
 
+// Subscriptions is how many subscriptions are open (admitted by
+// graphql.max_subscriptions).
+func (v *View) Subscriptions() int { return v.subs.Open() }
+
+// CacheBytes is what the parsed-query and persisted-query caches hold.
+func (v *View) CacheBytes() (queries, apq int) { return v.queries.Bytes(), v.apq.Bytes() }
+
 // Close ends every subscription, so that streams do not hold a drain.
 func (v *View) Close() { v.feed.Close() }
 
@@ -103,16 +124,23 @@ func (v *View) Close() { v.feed.Close() }
 func (v *View) executor(s *server.Server, rt *server.Runtime) *handler.Server {
 	cfg := rt.Plan.Gateway.GraphQL
 	c := resolvers.Config{Resolvers: &resolvers.Resolver{
-		Server: s, Runtime: rt, Feed: v.feed, Requests: requestInfo,
+		Server: s, Runtime: rt, Feed: v.feed, Requests: requestInfo, Origin: requestOrigin,
 	}}
 	srv := handler.New(costed{resolvers.NewExecutableSchema(c)})
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: KeepAlive, InitTimeout: 10 * time.Second})
-	srv.AddTransport(sseTransport{})
-	srv.AddTransport(httpTransport{})
+	limit := queryLimit{max: int(cfg.MaxQueryBytes), refusals: v.refusals}
+	// A WebSocket message is a subscribe with its variables: max_body
+	// bounds it as it bounds a POST.
+	wsRead := int64(rt.Plan.Gateway.Server.MaxBody)
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: KeepAlive, InitTimeout: 10 * time.Second, PayloadReadLimit: &wsRead})
+	srv.AddTransport(sseTransport{srv: s, limit: limit})
+	srv.AddTransport(httpTransport{limit: limit})
 	srv.SetQueryCache(v.queries)
 	srv.SetParserTokenLimit(ParserTokenLimit)
 	srv.SetErrorPresenter(v.present)
 	srv.SetRecoverFunc(v.recover)
+	// The query's length first: before persisted queries hash or store
+	// it, and before it is parsed or cached.
+	srv.Use(limit)
 	if cfg.IntrospectionOn() {
 		srv.Use(extension.Introspection{})
 	} else {
@@ -122,6 +150,7 @@ func (v *View) executor(s *server.Server, rt *server.Runtime) *handler.Server {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: v.apq})
 	srv.Use(depthLimit{max: cfg.MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.Use(operationLimit{cfg: cfg, subs: v.subs, refusals: v.refusals})
 	return srv
 }
 
