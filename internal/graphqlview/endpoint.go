@@ -43,7 +43,12 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	st := &requestState{client: e.srv.ClientIP(r), id: w.Header().Get(server.RequestIDHeader)}
 	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, st))
-	if r.Method == http.MethodGet && r.Header.Get("Upgrade") != "" {
+	if r.Header.Get("Upgrade") != "" {
+		if r.Method != http.MethodGet {
+			writeRequestError(w, jsonType, http.StatusBadRequest, resolvers.CodeBadRequest,
+				"a WebSocket handshake is a GET request")
+			return
+		}
 		e.serveSocket(w, r, st)
 		return
 	}
