@@ -23,6 +23,10 @@ type Resolver struct {
 	// Spec is the published contract of Runtime's plan: a run's params
 	// and body are checked against it as a REST request is. Required.
 	Spec *openapi.Spec
+	// Origin is the id of the HTTP request (a WebSocket: the connection)
+	// carrying an operation; the runs it carries have this id or
+	// <id>-N. An anonymous subscriber sees in full only those.
+	Origin func(ctx context.Context) string
 }
 
 // RunFeed delivers finished calls to subscribers until ctx ends or the

@@ -16,9 +16,6 @@ import (
 	"github.com/manifoldgw/manifold/openapi"
 )
 
-// selectTimeout bounds a `select` expression over an answer.
-const selectTimeout = time.Second
-
 // runArgs are the arguments of Query.run and Mutation.run.
 type runArgs struct {
 	pipeline string
@@ -113,21 +110,6 @@ func badInput(name, reason string) error {
 	return &problem.BodyError{Status: http.StatusBadRequest, Slug: "bad-request", Name: name, Detail: name + ": " + reason}
 }
 
-func compileSelect(sel *string) (*gojq.Code, error) {
-	if sel == nil || *sel == "" {
-		return nil, nil
-	}
-	q, err := gojq.Parse(*sel)
-	if err != nil {
-		return nil, badInput("select", "not a jq expression: "+err.Error())
-	}
-	code, err := gojq.Compile(q)
-	if err != nil {
-		return nil, badInput("select", err.Error())
-	}
-	return code, nil
-}
-
 // toRun converts an outcome. A call refused before anything ran (no
 // access, rate limited, bad input) is an error of the run field; a run
 // that failed still shows its steps, with the error on Run.data.
@@ -159,35 +141,6 @@ func (r *Resolver) toRun(ctx context.Context, call *server.Call, o *server.Outco
 		run.Failure = &Error{P: problem.New("internal", http.StatusInternalServerError, ""), Err: err}
 		return run, nil
 	}
-	run.Answer, run.Failure = narrow(ctx, data, sel)
+	run.Answer, run.Failure = narrow(ctx, data, sel, int(r.Runtime.Plan.Gateway.Server.MaxResponse))
 	return run, nil
-}
-
-// narrow applies select to the answer: one result is the value, several
-// are an array, none is null.
-func narrow(ctx context.Context, data any, sel *gojq.Code) (any, error) {
-	if sel == nil {
-		return data, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, selectTimeout)
-	defer cancel()
-	var out []any
-	iter := sel.RunWithContext(ctx, data)
-	for {
-		v, ok := iter.Next()
-		if !ok {
-			break
-		}
-		if err, isErr := v.(error); isErr {
-			return nil, &Error{P: problem.New("bad-request", http.StatusBadRequest, "select failed on the answer: "+err.Error()), Err: err}
-		}
-		out = append(out, v)
-	}
-	switch len(out) {
-	case 0:
-		return nil, nil
-	case 1:
-		return out[0], nil
-	}
-	return out, nil
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
+	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
 )
@@ -14,6 +16,10 @@ import (
 // than holding up the calls that record them.
 func (r *Resolver) runs(ctx context.Context, only *string) (<-chan *RunEvent, error) {
 	id := server.IdentityFrom(ctx)
+	origin := ""
+	if r.Origin != nil {
+		origin = r.Origin(ctx)
+	}
 	plan := r.Runtime.Plan
 	if only != nil {
 		p := plan.Pipeline(*only)
@@ -38,7 +44,7 @@ func (r *Resolver) runs(ctx context.Context, only *string) (<-chan *RunEvent, er
 				continue
 			}
 			ev := (tracer{gw: plan.Gateway}).event(c)
-			if !ownCall(c.Consumer, id) {
+			if !ownCall(c, id, origin) {
 				redactForeign(ev, plan.Pipeline(c.Pipeline).Path)
 			}
 			select {
@@ -52,13 +58,18 @@ func (r *Resolver) runs(ctx context.Context, only *string) (<-chan *RunEvent, er
 }
 
 // ownCall reports whether a call was made by the subscriber: the same
-// identity, source included (event.Call.Consumer is Identity.Key), or
-// both anonymous.
-func ownCall(consumer string, id *pipeline.Identity) bool {
-	if id == nil {
-		return consumer == ""
+// consumer or, for an anonymous subscriber, an anonymous call carried by
+// the subscriber's own connection (origin). Anonymous callers cannot be
+// told apart otherwise: a client address is shared behind NAT and
+// proxies, and one anonymous caller must not see another's parameters.
+func ownCall(c *event.Call, id *pipeline.Identity, origin string) bool {
+	if id != nil {
+		return c.Consumer == id.Key() // event.Call.Consumer is Identity.Key
 	}
-	return consumer == id.Key()
+	if c.Consumer != "" || origin == "" {
+		return false
+	}
+	return c.RequestID == origin || strings.HasPrefix(c.RequestID, origin+"-")
 }
 
 // redactForeign strips from another caller's call what could identify

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"time"
 
+	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/resolvers"
 )
@@ -41,23 +41,45 @@ func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Method+" is not served at "+Path+": use POST, or GET for queries")
 		return
 	}
-	if streaming(r) {
-		// A subscription outlives the listener's read and write timeouts,
-		// which are meant for single answers.
-		rc := http.NewResponseController(w)
-		_ = rc.SetReadDeadline(time.Time{})
-		_ = rc.SetWriteDeadline(time.Time{})
-		// Nor should it hold a reload's drain: it reads the runs feed,
-		// which outlives every Runtime.
-		server.Detach(r.Context())
-	}
 	st := &requestState{client: e.srv.ClientIP(r), id: w.Header().Get(server.RequestIDHeader)}
-	e.gql.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, st)))
+	r = r.WithContext(context.WithValue(r.Context(), requestKey{}, st))
+	if r.Header.Get("Upgrade") != "" {
+		if r.Method != http.MethodGet {
+			writeRequestError(w, jsonType, http.StatusBadRequest, resolvers.CodeBadRequest,
+				"a WebSocket handshake is a GET request")
+			return
+		}
+		e.serveSocket(w, r, st)
+		return
+	}
+	// SSE reads its request under the listener's deadlines, then opens
+	// its stream (sseTransport).
+	e.gql.ServeHTTP(w, r)
 }
 
-// streaming reports whether r opens a stream: a WebSocket or SSE.
-func streaming(r *http.Request) bool {
-	return r.Header.Get("Upgrade") != "" || strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+// serveSocket serves a WebSocket as a server stream: admitted (or refused
+// with a 503) before the upgrade, its deadlines lifted only once the
+// connection is hijacked, its operations ended with the stream (the
+// caller's credential expired, a reload removed the caller).
+func (e *endpoint) serveSocket(w http.ResponseWriter, r *http.Request, st *requestState) {
+	uw, stream, err := e.srv.UpgradeStream(w, r)
+	if err != nil {
+		writeStreamRefusal(w, err)
+		return
+	}
+	defer stream.Close()
+	st.socket = true
+	e.gql.ServeHTTP(uw, r.WithContext(stream.Context()))
+}
+
+// writeStreamRefusal answers a stream the server refused (server.max_streams,
+// max_streams_per_client) as a GraphQL error with the problem's status.
+func writeStreamRefusal(w http.ResponseWriter, err error) {
+	p := problem.From(err)
+	if p.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.RetryAfter))
+	}
+	writeRequestError(w, jsonType, p.Status, codeTooManyStreams, p.Detail)
 }
 
 type requestKey struct{}
@@ -69,6 +91,10 @@ type requestState struct {
 	client string
 	id     string
 	runs   atomic.Int64
+	// socket: a WebSocket, whose operations are bounded by
+	// graphql.max_operations_per_connection; active counts them.
+	socket bool
+	active atomic.Int64
 }
 
 // requestInfo is resolvers.Resolver.Requests.
@@ -82,6 +108,15 @@ func requestInfo(ctx context.Context) resolvers.RequestInfo {
 		id += "-" + strconv.FormatInt(n, 10)
 	}
 	return resolvers.RequestInfo{Client: st.client, RequestID: id}
+}
+
+// requestOrigin is resolvers.Resolver.Origin: the id of the request
+// carrying the operation, which its runs' ids start with.
+func requestOrigin(ctx context.Context) string {
+	if st, _ := ctx.Value(requestKey{}).(*requestState); st != nil {
+		return st.id
+	}
+	return ""
 }
 
 // prefersHTML reports whether an Accept header asks for a page before

@@ -16,6 +16,28 @@ import (
 // present is the view's error presenter: every error leaves with a stable
 // extensions.code, and an internal error's text stays in the log.
 func (v *View) present(ctx context.Context, err error) *gqlerror.Error {
+	gerr := v.presentStatus(ctx, err)
+	// A refusal of the view's own (a select that is not a path, ...) is
+	// more precise than its status.
+	if code := resolvers.ErrorCode(err); code != "" {
+		setCode(gerr, code)
+		v.countRefusal(code)
+	}
+	return gerr
+}
+
+// countRefusal counts a select refused by a bound.
+func (v *View) countRefusal(code string) {
+	switch code {
+	case resolvers.CodeSelectNotAllowed:
+		v.refusals.Add(RefusedSelect)
+	case resolvers.CodeSelectTooLarge:
+		v.refusals.Add(RefusedSelectResponse)
+	}
+}
+
+// presentStatus gives err the code of its problem's status.
+func (v *View) presentStatus(ctx context.Context, err error) *gqlerror.Error {
 	gerr := graphql.DefaultErrorPresenter(ctx, err)
 	var re *resolvers.Error
 	if errors.As(err, &re) {

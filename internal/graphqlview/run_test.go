@@ -121,7 +121,7 @@ func TestRunSelectAndRecord(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	calls := g.view.Feed().Subscribe(ctx)
-	r := g.query(t, `query($p: JSON) { run(pipeline: "productSearch", params: $p, select: "[.products[].id]") { requestId data } }`,
+	r := g.query(t, `query($p: JSON) { run(pipeline: "productSearch", params: $p, select: ".products[].id") { requestId data } }`,
 		map[string]any{"p": map[string]any{"q": "milk", "limit": "2"}}, nil)
 	var got struct {
 		Run struct {

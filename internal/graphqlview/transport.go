@@ -15,6 +15,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/resolvers"
 )
 
@@ -48,7 +49,9 @@ func badRequest(msg string) *requestError {
 // body and GET with URL parameters (queries only), answering in the media
 // type the client accepts with the status codes the specification gives
 // for it.
-type httpTransport struct{}
+type httpTransport struct {
+	limit queryLimit
+}
 
 var _ graphql.Transport = httpTransport{}
 
@@ -56,7 +59,7 @@ func (httpTransport) Supports(r *http.Request) bool {
 	return r.Header.Get("Upgrade") == "" && (r.Method == http.MethodGet || r.Method == http.MethodPost)
 }
 
-func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	mt, ok := negotiate(r.Header.Get("Accept"))
 	if !ok {
 		writeRequestError(w, jsonType, http.StatusNotAcceptable, codeNotAcceptable,
@@ -64,6 +67,9 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		return
 	}
 	params, rerr := readParams(r)
+	if rerr == nil {
+		rerr = t.limit.check(params.Query)
+	}
 	if rerr != nil {
 		writeRequestError(w, mt, rerr.status, rerr.code, rerr.msg)
 		return
@@ -316,22 +322,38 @@ func writeResponse(w http.ResponseWriter, mt string, status int, v any) {
 }
 
 // sseTransport is gqlgen's SSE transport behind the same request checks as
-// httpTransport, so that a malformed request gets the same answer.
-type sseTransport struct{}
+// httpTransport, so that a malformed request gets the same answer. The
+// request is read whole under the listener's deadlines; only then is it
+// a stream (server.OpenStream), served with the stream's context.
+type sseTransport struct {
+	srv   *server.Server
+	limit queryLimit
+}
 
 var _ graphql.Transport = sseTransport{}
 
 func (sseTransport) Supports(r *http.Request) bool { return transport.SSE{}.Supports(r) }
 
-func (sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+func (t sseTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	body, rerr := readBody(r)
+	params := &graphql.RawParams{}
 	if rerr == nil {
-		rerr = postParams(body, &graphql.RawParams{})
+		rerr = postParams(body, params)
+	}
+	if rerr == nil {
+		rerr = t.limit.check(params.Query)
 	}
 	if rerr != nil {
 		writeRequestError(w, jsonType, rerr.status, rerr.code, rerr.msg)
 		return
 	}
+	stream, err := t.srv.OpenStream(w, r)
+	if err != nil {
+		writeStreamRefusal(w, err)
+		return
+	}
+	defer stream.Close()
+	r = r.WithContext(stream.Context())
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	transport.SSE{KeepAlivePingInterval: KeepAlive}.Do(w, r, exec)
 }

@@ -9,11 +9,11 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/manifoldgw/manifold/internal/event"
+	"github.com/manifoldgw/manifold/internal/refusal"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/openapi"
 	"github.com/manifoldgw/manifold/resolvers"
@@ -31,10 +31,8 @@ const (
 	// ParserTokenLimit bounds the size of a document before it is parsed.
 	ParserTokenLimit = 15_000
 	// KeepAlive is the ping interval of WebSocket and SSE streams.
-	KeepAlive      = 15 * time.Second
-	apqEntries     = 1000
-	queryCacheSize = 1000
-	defaultBuffer  = 64
+	KeepAlive     = 15 * time.Second
+	defaultBuffer = 64
 )
 
 // Options configure a View.
@@ -47,18 +45,26 @@ type Options struct {
 	// are checked against its pipeline's operation, as a REST request is.
 	// Nil: the View keeps its own.
 	Specs *openapi.Specs
+	// Refusals counts the requests and operations refused by the view's
+	// bounds (nil: uncounted).
+	Refusals *refusal.Counts
+	// QueryCacheBytes and APQCacheBytes bound the parsed-query and
+	// persisted-query caches (0: QueryCacheBytes, APQCacheBytes).
+	QueryCacheBytes, APQCacheBytes int
 }
 
 // View is the GraphQL surface and the recorder feeding its runs
 // subscription. Caches (persisted queries, parsed documents) and the feed
 // outlive reloads; the executor is rebuilt for each Runtime.
 type View struct {
-	log     *slog.Logger
-	feed    *Feed
-	apq     graphql.Cache[string]
-	queries graphql.Cache[*ast.QueryDocument]
-	assets  *assetStore
-	specs   *openapi.Specs
+	log      *slog.Logger
+	feed     *Feed
+	apq      *byteLRU[string]
+	queries  *byteLRU[*ast.QueryDocument]
+	subs     *subscriptions
+	refusals *refusal.Counts
+	assets   *assetStore
+	specs    *openapi.Specs
 }
 
 var (
@@ -77,13 +83,21 @@ func New(opts Options) *View {
 	if opts.Specs == nil {
 		opts.Specs = openapi.New(openapi.Options{Logger: opts.Logger})
 	}
+	if opts.QueryCacheBytes <= 0 {
+		opts.QueryCacheBytes = QueryCacheBytes
+	}
+	if opts.APQCacheBytes <= 0 {
+		opts.APQCacheBytes = APQCacheBytes
+	}
 	return &View{
-		log:     opts.Logger,
-		feed:    NewFeed(opts.FeedBuffer, opts.Logger),
-		apq:     lru.New[string](apqEntries),
-		queries: lru.New[*ast.QueryDocument](queryCacheSize),
-		assets:  &assetStore{},
-		specs:   opts.Specs,
+		log:      opts.Logger,
+		feed:     NewFeed(opts.FeedBuffer, opts.Logger),
+		apq:      newByteLRU(opts.APQCacheBytes, apqCost),
+		queries:  newByteLRU(opts.QueryCacheBytes, docCost),
+		subs:     &subscriptions{},
+		refusals: opts.Refusals,
+		assets:   &assetStore{},
+		specs:    opts.Specs,
 	}
 }
 
@@ -109,6 +123,13 @@ func (v *View) Record(ctx context.Context, c *event.Call) { v.feed.Record(ctx, c
 // Feed is the broadcaster behind the runs subscription.
 func (v *View) Feed() *Feed { return v.feed }
 
+// Subscriptions is how many subscriptions are open (admitted by
+// graphql.max_subscriptions).
+func (v *View) Subscriptions() int { return v.subs.Open() }
+
+// CacheBytes is what the parsed-query and persisted-query caches hold.
+func (v *View) CacheBytes() (queries, apq int) { return v.queries.Bytes(), v.apq.Bytes() }
+
 // Close ends every subscription, so that streams do not hold a drain.
 func (v *View) Close() { v.feed.Close() }
 
@@ -117,16 +138,23 @@ func (v *View) Close() { v.feed.Close() }
 func (v *View) executor(s *server.Server, rt *server.Runtime, spec *openapi.Spec) *handler.Server {
 	cfg := rt.Plan.Gateway.GraphQL
 	c := resolvers.Config{Resolvers: &resolvers.Resolver{
-		Server: s, Runtime: rt, Feed: v.feed, Requests: requestInfo, Spec: spec,
+		Server: s, Runtime: rt, Feed: v.feed, Requests: requestInfo, Spec: spec, Origin: requestOrigin,
 	}}
 	srv := handler.New(costed{resolvers.NewExecutableSchema(c)})
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: KeepAlive, InitTimeout: 10 * time.Second})
-	srv.AddTransport(sseTransport{})
-	srv.AddTransport(httpTransport{})
+	limit := queryLimit{max: int(cfg.MaxQueryBytes), refusals: v.refusals}
+	// A WebSocket message is a subscribe with its variables: max_body
+	// bounds it as it bounds a POST.
+	wsRead := int64(rt.Plan.Gateway.Server.MaxBody)
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: KeepAlive, InitTimeout: 10 * time.Second, PayloadReadLimit: &wsRead})
+	srv.AddTransport(sseTransport{srv: s, limit: limit})
+	srv.AddTransport(httpTransport{limit: limit})
 	srv.SetQueryCache(v.queries)
 	srv.SetParserTokenLimit(ParserTokenLimit)
 	srv.SetErrorPresenter(v.present)
 	srv.SetRecoverFunc(v.recover)
+	// The query's length first: before persisted queries hash or store
+	// it, and before it is parsed or cached.
+	srv.Use(limit)
 	if cfg.IntrospectionOn() {
 		srv.Use(extension.Introspection{})
 	} else {
@@ -136,6 +164,7 @@ func (v *View) executor(s *server.Server, rt *server.Runtime, spec *openapi.Spec
 	srv.Use(extension.AutomaticPersistedQuery{Cache: v.apq})
 	srv.Use(depthLimit{max: cfg.MaxDepth})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.Use(operationLimit{cfg: cfg, subs: v.subs, refusals: v.refusals})
 	return srv
 }
 

@@ -82,7 +82,7 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (
 
 	// GraphQL: the view at /graphql (GraphiQL in a browser); every
 	// finished call also feeds its runs subscription.
-	gql := graphqlview.New(graphqlview.Options{Logger: log, Specs: specs})
+	gql := graphqlview.New(graphqlview.Options{Logger: log, Specs: specs, Refusals: refusals})
 	f.opts.Surfaces = append(f.opts.Surfaces, gql)
 	recorders = append(recorders, gql)
 	f.onShutdown = append(f.onShutdown, gql.Close)

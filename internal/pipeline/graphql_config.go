@@ -6,6 +6,16 @@ import "github.com/goccy/go-yaml/ast"
 const (
 	DefaultGraphQLMaxDepth      = 10
 	DefaultGraphQLMaxComplexity = 500
+	// DefaultGraphQLMaxQueryBytes fits GraphiQL's introspection query
+	// (about 2 KiB) many times over, and hand-written operations easily.
+	DefaultGraphQLMaxQueryBytes = 32 << 10
+	// DefaultGraphQLMaxOperationsPerConnection is what a GraphiQL tab or
+	// an app with a few live views holds on one WebSocket.
+	DefaultGraphQLMaxOperationsPerConnection = 10
+	// Every finished call is fanned out to each subscription: these bound
+	// that work as well as the goroutines and buffers subscriptions hold.
+	DefaultGraphQLMaxSubscriptions          = 1024
+	DefaultGraphQLMaxSubscriptionsPerClient = 32
 )
 
 // IntrospectionOn reports whether the GraphQL view answers introspection.
@@ -22,13 +32,36 @@ func applyGraphQLDefaults(g *GraphQLConfig) {
 	if g.MaxComplexity == 0 {
 		g.MaxComplexity = DefaultGraphQLMaxComplexity
 	}
+	if g.MaxQueryBytes == 0 {
+		g.MaxQueryBytes = DefaultGraphQLMaxQueryBytes
+	}
+	if g.MaxOperationsPerConnection == 0 {
+		g.MaxOperationsPerConnection = DefaultGraphQLMaxOperationsPerConnection
+	}
+	if g.MaxSubscriptions == 0 {
+		g.MaxSubscriptions = DefaultGraphQLMaxSubscriptions
+	}
+	if g.MaxSubscriptionsPerClient == 0 {
+		g.MaxSubscriptionsPerClient = min(DefaultGraphQLMaxSubscriptionsPerClient, g.MaxSubscriptions)
+	}
 }
 
 func (l *loader) validateGraphQL(d *doc, g GraphQLConfig, at func(keys ...string) ast.Node) {
-	if g.MaxDepth < 0 {
-		l.errorf(d.file, at("graphql", "max_depth"), "graphql.max_depth", "must not be negative")
+	for _, c := range []struct {
+		key string
+		n   int64
+	}{
+		{"max_depth", int64(g.MaxDepth)},
+		{"max_complexity", int64(g.MaxComplexity)},
+		{"max_operations_per_connection", int64(g.MaxOperationsPerConnection)},
+		{"max_subscriptions", int64(g.MaxSubscriptions)},
+	} {
+		if c.n < 0 {
+			l.errorf(d.file, at("graphql", c.key), "graphql."+c.key, "must not be negative")
+		}
 	}
-	if g.MaxComplexity < 0 {
-		l.errorf(d.file, at("graphql", "max_complexity"), "graphql.max_complexity", "must not be negative")
+	if g.MaxSubscriptionsPerClient < 0 || g.MaxSubscriptionsPerClient > g.MaxSubscriptions {
+		l.errorf(d.file, at("graphql", "max_subscriptions_per_client"), "graphql.max_subscriptions_per_client",
+			"must be between 0 and max_subscriptions (%d)", g.MaxSubscriptions)
 	}
 }

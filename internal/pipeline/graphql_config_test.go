@@ -15,8 +15,19 @@ func TestGraphQLConfig(t *testing.T) {
 		introspect  bool
 		err         string
 	}{
-		{"defaults", "", GraphQLConfig{MaxDepth: 10, MaxComplexity: 500}, true, ""},
-		{"set", "graphql: {introspection: false, max_depth: 4, max_complexity: 50}\n", GraphQLConfig{MaxDepth: 4, MaxComplexity: 50}, false, ""},
+		{"defaults", "", GraphQLConfig{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 32 << 10,
+			MaxOperationsPerConnection: 10, MaxSubscriptions: 1024, MaxSubscriptionsPerClient: 32}, true, ""},
+		{"bounds", "graphql: {max_query_bytes: 8KiB, max_operations_per_connection: 3, max_subscriptions: 20, max_subscriptions_per_client: 5}\n",
+			GraphQLConfig{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 8 << 10,
+				MaxOperationsPerConnection: 3, MaxSubscriptions: 20, MaxSubscriptionsPerClient: 5}, true, ""},
+		{"per client under the total", "graphql: {max_subscriptions: 8}\n",
+			GraphQLConfig{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 32 << 10,
+				MaxOperationsPerConnection: 10, MaxSubscriptions: 8, MaxSubscriptionsPerClient: 8}, true, ""},
+		{"per client over the total", "graphql: {max_subscriptions: 4, max_subscriptions_per_client: 5}\n", GraphQLConfig{}, false,
+			"graphql.max_subscriptions_per_client: must be between 0 and max_subscriptions (4)"},
+		{"negative query bytes", "graphql: {max_query_bytes: -1}\n", GraphQLConfig{}, false, `graphql.max_query_bytes: invalid size "-1"`},
+		{"set", "graphql: {introspection: false, max_depth: 4, max_complexity: 50}\n", GraphQLConfig{MaxDepth: 4, MaxComplexity: 50,
+			MaxQueryBytes: 32 << 10, MaxOperationsPerConnection: 10, MaxSubscriptions: 1024, MaxSubscriptionsPerClient: 32}, false, ""},
 		{"negative", "graphql: {max_depth: -1, max_complexity: -2}\n", GraphQLConfig{}, false, "graphql.max_depth: must not be negative"},
 		{"unknown key", "graphql: {playground: false}\n", GraphQLConfig{}, false, `graphql.playground: unknown key "playground"`},
 	}
@@ -37,9 +48,12 @@ func TestGraphQLConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			g := plan.Gateway.GraphQL
-			if g.MaxDepth != c.want.MaxDepth || g.MaxComplexity != c.want.MaxComplexity || g.IntrospectionOn() != c.introspect {
-				t.Errorf("got depth %d complexity %d introspection %t, want %d %d %t",
-					g.MaxDepth, g.MaxComplexity, g.IntrospectionOn(), c.want.MaxDepth, c.want.MaxComplexity, c.introspect)
+			if g.IntrospectionOn() != c.introspect {
+				t.Errorf("introspection %t, want %t", g.IntrospectionOn(), c.introspect)
+			}
+			g.Introspection = nil
+			if g != c.want {
+				t.Errorf("got %+v\nwant %+v", g, c.want)
 			}
 		})
 	}

@@ -261,6 +261,18 @@ type GraphQLConfig struct {
 	// MaxComplexity bounds an operation's cost: one per field, 100 more
 	// per pipeline run (0: DefaultGraphQLMaxComplexity).
 	MaxComplexity int `yaml:"max_complexity"`
+	// MaxQueryBytes bounds the text of one query (POST, GET, a WebSocket
+	// or SSE subscribe), checked before it is hashed, persisted or parsed
+	// (0: DefaultGraphQLMaxQueryBytes).
+	MaxQueryBytes Size `yaml:"max_query_bytes"`
+	// MaxOperationsPerConnection bounds the operations active at once on
+	// one WebSocket (0: DefaultGraphQLMaxOperationsPerConnection).
+	MaxOperationsPerConnection int `yaml:"max_operations_per_connection"`
+	// MaxSubscriptions bounds the subscriptions open at once over
+	// WebSocket and SSE together, and MaxSubscriptionsPerClient those of
+	// one client address (0: the defaults).
+	MaxSubscriptions          int `yaml:"max_subscriptions"`
+	MaxSubscriptionsPerClient int `yaml:"max_subscriptions_per_client"`
 }
 
 // Plugin is the content of /.well-known/ai-plugin.json.

@@ -1,0 +1,187 @@
+package graphqlview
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/refusal"
+)
+
+// Names under which the view counts its refusals (refusal.Counts): the
+// gateway.yaml keys of the bounds. A select that is not a path is
+// counted as graphql.select; one that picks more than the answer may
+// hold, as server.max_response.
+const (
+	RefusedQueryBytes     = "graphql.max_query_bytes"
+	RefusedOperations     = "graphql.max_operations_per_connection"
+	RefusedSubscriptions  = "graphql.max_subscriptions"
+	RefusedClientSubs     = "graphql.max_subscriptions_per_client"
+	RefusedSelect         = "graphql.select"
+	RefusedSelectResponse = "server.max_response"
+)
+
+// Codes of operations and requests refused by a bound (extensions.code).
+const (
+	codeQueryTooLarge        = "QUERY_TOO_LARGE"
+	codeTooManyOperations    = "TOO_MANY_OPERATIONS"
+	codeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS"
+	codeTooManyStreams       = "TOO_MANY_STREAMS"
+)
+
+// queryLimit bounds a query's text. The HTTP transports check it before
+// handing the request to gqlgen (a 413); as the first parameter mutator,
+// ahead of persisted queries and the parse cache, it also covers
+// WebSocket subscribes and whatever a persisted query stands for.
+type queryLimit struct {
+	max      int
+	refusals *refusal.Counts
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = queryLimit{}
+
+func (queryLimit) ExtensionName() string                   { return "QueryLimit" }
+func (queryLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (q queryLimit) MutateOperationParameters(_ context.Context, p *graphql.RawParams) *gqlerror.Error {
+	if rerr := q.check(p.Query); rerr != nil {
+		err := gqlerror.Errorf("%s", rerr.msg)
+		errcode.Set(err, rerr.code)
+		return err
+	}
+	return nil
+}
+
+// check refuses a query longer than the limit, and counts the refusal.
+func (q queryLimit) check(query string) *requestError {
+	if len(query) <= q.max {
+		return nil
+	}
+	q.refusals.Add(RefusedQueryBytes)
+	return &requestError{http.StatusRequestEntityTooLarge, codeQueryTooLarge,
+		fmt.Sprintf("the query is %d bytes; this gateway takes at most %d (graphql.max_query_bytes)", len(query), q.max)}
+}
+
+// subscriptions counts the open subscriptions, in all and per client
+// address, across WebSocket and SSE. It outlives reloads, as the
+// subscriptions do.
+type subscriptions struct {
+	mu       sync.Mutex
+	total    int
+	byClient map[string]int
+}
+
+// acquire takes a subscription for client, or returns the bound that
+// refuses it.
+func (s *subscriptions) acquire(client string, cfg pipeline.GraphQLConfig) (release func(), refused string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.total >= cfg.MaxSubscriptions:
+		return nil, RefusedSubscriptions
+	case s.byClient[client] >= cfg.MaxSubscriptionsPerClient:
+		return nil, RefusedClientSubs
+	}
+	if s.byClient == nil {
+		s.byClient = map[string]int{}
+	}
+	s.total++
+	s.byClient[client]++
+	var once sync.Once
+	return func() { once.Do(func() { s.release(client) }) }, ""
+}
+
+func (s *subscriptions) release(client string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.total--
+	if s.byClient[client]--; s.byClient[client] <= 0 {
+		delete(s.byClient, client)
+	}
+}
+
+// Open is how many subscriptions are open.
+func (s *subscriptions) Open() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// operationLimit bounds the operations active at once on one WebSocket
+// and the subscriptions open at once. An operation past a bound is
+// refused on its own: an error message for its id on a WebSocket (the
+// socket and its other operations go on), an error response over SSE.
+type operationLimit struct {
+	cfg      pipeline.GraphQLConfig
+	subs     *subscriptions
+	refusals *refusal.Counts
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationInterceptor
+} = operationLimit{}
+
+func (operationLimit) ExtensionName() string                   { return "OperationLimit" }
+func (operationLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+// InterceptOperation runs with the operation's own context: it ends when
+// the operation does (a WebSocket operation completed or stopped, an SSE
+// or HTTP request answered), which gives the slots back.
+func (l operationLimit) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	st, _ := ctx.Value(requestKey{}).(*requestState)
+	if st == nil {
+		return next(ctx)
+	}
+	var releases []func()
+	if st.socket {
+		if n := st.active.Add(1); n > int64(l.cfg.MaxOperationsPerConnection) {
+			st.active.Add(-1)
+			return l.refuse(ctx, st, RefusedOperations, codeTooManyOperations, fmt.Sprintf(
+				"this connection has %d operations active, as many as graphql.max_operations_per_connection allows: complete one first",
+				l.cfg.MaxOperationsPerConnection))
+		}
+		releases = append(releases, func() { st.active.Add(-1) })
+	}
+	if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
+		release, refused := l.subs.acquire(st.client, l.cfg)
+		if refused != "" {
+			for _, r := range releases {
+				r()
+			}
+			return l.refuse(ctx, st, refused, codeTooManySubscriptions,
+				"the gateway holds as many subscriptions as "+refused+" allows; close one or retry later")
+		}
+		releases = append(releases, release)
+	}
+	context.AfterFunc(ctx, func() {
+		for _, r := range releases {
+			r()
+		}
+	})
+	return next(ctx)
+}
+
+// refuse answers an operation past a bound and counts it.
+func (l operationLimit) refuse(ctx context.Context, st *requestState, bound, code, msg string) graphql.ResponseHandler {
+	l.refusals.Add(bound)
+	err := &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code, "limit": bound}}
+	if st.socket {
+		// An error message for this operation's id (graphql-transport-ws),
+		// which clients report to the operation's sink.
+		transport.AddSubscriptionError(ctx, err)
+		return func(context.Context) *graphql.Response { return nil }
+	}
+	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{err}})
+}
