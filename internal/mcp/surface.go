@@ -130,8 +130,10 @@ func (s *Surface) start(srv *server.Server, plan *pipeline.Plan) {
 	if s.opts.Spec != nil {
 		s.mcp.AddResource(specResource(), s.readSpec)
 	}
-	limit := int64(gw.Server.MaxBody) + 64<<10 // the body plus the JSON-RPC envelope
-	limit = max(limit, mcp.DefaultMaxRequestBodyBytes)
+	// A message within a session is at most a tool call: its body within
+	// server.max_body, plus the JSON-RPC envelope and the parameters. (The
+	// message opening a session is held to mcp.max_initialize_bytes.)
+	limit := int64(gw.Server.MaxBody) + 64<<10
 	// The SDK's handler lives across reloads: the first plan's timeout
 	// stays. It closes a session that has had no POST for this long (an
 	// open event stream does not count: clients ping to stay).
