@@ -76,7 +76,7 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (
 	// MCP: every pipeline as a tool at /mcp, the OpenAPI document as a
 	// resource. MCP and GraphQL check a call's input against the same
 	// document as REST, so the three refuse the same input alike.
-	mcpTools := mcpserver.New(mcpserver.Options{Logger: log, Spec: specJSON(specs), Specs: specs})
+	mcpTools := mcpserver.New(mcpserver.Options{Logger: log, Spec: specJSON(specs), Specs: specs, Refusals: refusals})
 	f.opts.Surfaces = append(f.opts.Surfaces, mcpTools)
 	f.onShutdown = append(f.onShutdown, mcpTools.Close)
 

@@ -3,12 +3,12 @@ package mcpserver
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
 )
 
@@ -20,6 +20,7 @@ type caller struct {
 	id        *pipeline.Identity // nil: anonymous
 	client    string
 	requestID string
+	slot      *slot // of a request that opens a session
 }
 
 type callerKey struct{}
@@ -32,32 +33,75 @@ const callerExtra = "manifold.caller"
 const callerToken = "manifold-authenticated"
 
 // withCaller returns the handler of Path for the Runtime that serves sv:
-// it hands the caller of each HTTP request to the SDK. The SDK
-// attaches a request's auth.TokenInfo to every message the request carries
-// (RequestExtra.TokenInfo), and the only way to set it is its bearer-token
-// middleware; so the caller rides in the request's context and a verifier
-// that trusts that context turns it into the TokenInfo. The consumer's name
-// becomes TokenInfo.UserID, with which the SDK refuses a session's
-// requests from anyone but the consumer that opened it.
+// it bounds sessions and event streams, and hands the caller of each HTTP
+// request to the SDK. The SDK attaches a request's auth.TokenInfo to every
+// message the request carries (RequestExtra.TokenInfo), and the only way
+// to set it is its bearer-token middleware; so the caller rides in the
+// request's context and a verifier that trusts that context turns it into
+// the TokenInfo. The consumer's name becomes TokenInfo.UserID, with which
+// the SDK refuses a session's requests from anyone but the consumer that
+// opened it.
 func (s *Surface) withCaller(sv *served) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
-			holdOpen(w)
-			// The standalone event stream lives as long as the session;
-			// tool calls arrive as POSTs, each on the current Runtime.
-			server.Detach(r.Context())
-		}
 		c := &caller{
-			ctx:       r.Context(),
 			served:    sv,
 			id:        server.IdentityFrom(r.Context()),
 			client:    s.srv.ClientIP(r),
 			requestID: w.Header().Get(server.RequestIDHeader),
 		}
-		r = r.Clone(context.WithValue(sdkContext{r.Context()}, callerKey{}, c))
+		ctx := r.Context()
+		switch {
+		case opensSession(r):
+			sl, ok := s.admitSession(w, r, limits(sv), c.client)
+			if !ok {
+				return
+			}
+			defer sl.settle()
+			c.slot = sl
+		case r.Method == http.MethodGet && s.sessions.known(r.Header.Get(sessionHeader)):
+			// The standalone event stream lives as long as the session
+			// (tool calls arrive as POSTs, each on the current Runtime):
+			// a bounded stream, ended when the caller's credential
+			// expires or a reload removes it. A GET the SDK refuses at
+			// once (unknown session) stays a plain request.
+			st, err := s.srv.OpenStream(w, r)
+			if err != nil {
+				problem.Write(w, problem.From(err))
+				return
+			}
+			defer st.Close()
+			ctx = st.Context()
+		}
+		c.ctx = ctx
+		r = r.Clone(context.WithValue(sdkContext{ctx}, callerKey{}, c))
 		r.Header.Set("Authorization", "Bearer "+callerToken)
+		if r.Method == http.MethodDelete {
+			s.serveDelete(w, r)
+			return
+		}
 		s.sdk.ServeHTTP(w, r)
 	})
+}
+
+// serveDelete lets the SDK end the session a DELETE names; once it has,
+// the session's slot is given back before the answer goes out.
+func (s *Surface) serveDelete(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w}
+	s.sdk.ServeHTTP(sw, r)
+	if sw.status == http.StatusNoContent {
+		s.sessions.ended(r.Header.Get(sessionHeader))
+	}
+}
+
+// statusWriter remembers the status of an answer without a body.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
 }
 
 // sdkContext is a request's context as the SDK may keep it: its
@@ -84,14 +128,6 @@ type callContext struct {
 }
 
 func (c callContext) Value(key any) any { return c.values.Value(key) }
-
-// holdOpen lifts the listener's write deadline (WriteTimeout) for a GET,
-// the event stream on which the server sends notifications: it stays open
-// for the whole session, and the first notification written after the
-// deadline would otherwise break it.
-func holdOpen(w http.ResponseWriter) {
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
-}
 
 func verifyCaller(ctx context.Context, _ string, _ *http.Request) (*auth.TokenInfo, error) {
 	c, ok := ctx.Value(callerKey{}).(*caller)

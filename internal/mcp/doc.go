@@ -12,4 +12,15 @@
 // One MCP server and one HTTP handler live across reloads: every Mount
 // brings the tool list up to date, and connected sessions receive
 // notifications/tools/list_changed when it changed.
+//
+// Anyone may open a session, and a session costs goroutines and memory for
+// as long as it lives, so gateway.yaml's mcp section bounds them: how many
+// are open in all and per client address (checked before the SDK reads the
+// request), how large the initialize that opens one may be and how long
+// each string the session keeps (clientInfo, protocol version, logging
+// level), how long a session may wait for notifications/initialized and
+// stay idle. The SDK closes idle sessions itself (SessionTimeout); the
+// rest is added around it. A session's event stream (GET) is a server
+// stream (server.OpenStream): bounded by server.max_streams, and ended
+// when the caller's credential expires or a reload removes the caller.
 package mcpserver

@@ -15,16 +15,13 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/refusal"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/openapi"
 )
 
 // Path is where the MCP endpoint is served.
 const Path = "/mcp"
-
-// DefaultSessionTimeout closes a session that has had no HTTP request
-// (and no open event stream) for this long.
-const DefaultSessionTimeout = 30 * time.Minute
 
 // ErrOtherServer is returned when a Surface is mounted on a second Server:
 // its sessions belong to the first one.
@@ -38,12 +35,13 @@ type Options struct {
 	// Spec renders a plan's OpenAPI document as JSON. When set, the
 	// document is offered as the resource SpecURI.
 	Spec func(*pipeline.Plan) ([]byte, error)
-	// SessionTimeout closes idle sessions; 0 means DefaultSessionTimeout.
-	SessionTimeout time.Duration
 	// Specs gives each plan's OpenAPI document: a tool call's arguments
 	// are checked against its pipeline's operation, as a REST request is.
 	// Nil: the Surface keeps its own.
 	Specs *openapi.Specs
+	// Refusals counts the requests refused by the bounds of gateway.yaml's
+	// mcp section (nil: uncounted).
+	Refusals *refusal.Counts
 }
 
 // Surface serves the pipelines as MCP tools. It implements server.Surface;
@@ -57,6 +55,8 @@ type Surface struct {
 	mcp  *mcp.Server
 	sdk  http.Handler      // the SDK's streamable HTTP handler, behind withCaller's verifier
 	defs map[string][]byte // the JSON of each listed tool, to re-add only what changed
+
+	sessions sessions // counted against gateway.yaml's mcp bounds
 }
 
 // served is what one Runtime serves: its plan and the plan's tools. Each
@@ -78,9 +78,6 @@ func New(opts Options) *Surface {
 	}
 	if opts.Version == "" {
 		opts.Version = "dev"
-	}
-	if opts.SessionTimeout == 0 {
-		opts.SessionTimeout = DefaultSessionTimeout
 	}
 	if opts.Specs == nil {
 		opts.Specs = openapi.New(openapi.Options{Logger: opts.Logger})
@@ -125,15 +122,27 @@ func (s *Surface) start(srv *server.Server, plan *pipeline.Plan) {
 		Logger:       s.log,
 		Capabilities: caps,
 		SetCacheable: privateToolList,
+		InitializedHandler: func(_ context.Context, req *mcp.InitializedRequest) {
+			s.sessions.initialized(req.Session.ID())
+		},
 	})
-	s.mcp.AddReceivingMiddleware(s.filterTools)
+	s.mcp.AddReceivingMiddleware(s.guard, s.filterTools)
 	if s.opts.Spec != nil {
 		s.mcp.AddResource(specResource(), s.readSpec)
 	}
-	limit := int64(gw.Server.MaxBody) + 64<<10 // the body plus the JSON-RPC envelope
-	limit = max(limit, mcp.DefaultMaxRequestBodyBytes)
+	// A message within a session is at most a tool call: its body within
+	// server.max_body, plus the JSON-RPC envelope and the parameters. (The
+	// message opening a session is held to mcp.max_initialize_bytes.)
+	limit := int64(gw.Server.MaxBody) + 64<<10
+	// The SDK's handler lives across reloads: the first plan's timeout
+	// stays. It closes a session that has had no POST for this long (an
+	// open event stream does not count: clients ping to stay).
+	timeout := time.Duration(gw.MCP.SessionTimeout)
+	if timeout <= 0 {
+		timeout = pipeline.DefaultMCPSessionTimeout
+	}
 	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, &mcp.StreamableHTTPOptions{
-		SessionTimeout:      s.opts.SessionTimeout,
+		SessionTimeout:      timeout,
 		MaxRequestBodyBytes: limit,
 		// Events are kept so that a client whose event stream was cut (a
 		// proxy's idle timeout) resumes with Last-Event-ID and misses no

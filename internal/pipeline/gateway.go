@@ -171,6 +171,7 @@ func applyGatewayDefaults(gw *Gateway) {
 		gw.Defaults.Access = &Access{Public: !authConfigured(gw)}
 	}
 	applyGraphQLDefaults(&gw.GraphQL)
+	applyMCPDefaults(&gw.MCP)
 	applySecurityDefaults(gw)
 }
 
@@ -232,6 +233,7 @@ func (l *loader) validateGateway(d *doc, gw *Gateway) {
 	}
 	l.validateSecurity(d, gw, at)
 	l.validateGraphQL(d, gw.GraphQL, at)
+	l.validateMCP(d, gw.MCP, at)
 	l.validatePlugin(d, gw.Plugin, at)
 }
 

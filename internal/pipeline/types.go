@@ -20,6 +20,7 @@ type Gateway struct {
 	Telemetry Telemetry            `yaml:"telemetry"`
 	Plugin    Plugin               `yaml:"plugin"`
 	GraphQL   GraphQLConfig        `yaml:"graphql"`
+	MCP       MCPConfig            `yaml:"mcp"`
 
 	// secrets are the values taken from the environment, so that anything
 	// that prints configuration can redact them.
