@@ -42,8 +42,12 @@ const (
 // ahead of persisted queries and the parse cache, it also covers
 // WebSocket subscribes and whatever a persisted query stands for.
 type queryLimit struct {
-	max      int
-	refusals *refusal.Counts
+	max       int
+	maxFields int // graphql.max_complexity: one per field
+	refusals  *refusal.Counts
+	// parsed is the parsed-query cache: a document found there has been
+	// validated already, and its shape is not measured again.
+	parsed *byteLRU[*ast.QueryDocument]
 }
 
 var _ interface {
@@ -55,7 +59,11 @@ func (queryLimit) ExtensionName() string                   { return "QueryLimit"
 func (queryLimit) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (q queryLimit) MutateOperationParameters(_ context.Context, p *graphql.RawParams) *gqlerror.Error {
-	if rerr := q.check(p.Query); rerr != nil {
+	rerr := q.check(p.Query)
+	if rerr == nil {
+		rerr = q.checkShape(p.Query)
+	}
+	if rerr != nil {
 		err := gqlerror.Errorf("%s", rerr.msg)
 		errcode.Set(err, rerr.code)
 		return err
@@ -64,6 +72,7 @@ func (q queryLimit) MutateOperationParameters(_ context.Context, p *graphql.RawP
 }
 
 // check refuses a query longer than the limit, and counts the refusal.
+// The HTTP transports call it before gqlgen sees the request.
 func (q queryLimit) check(query string) *requestError {
 	if len(query) <= q.max {
 		return nil
@@ -71,6 +80,22 @@ func (q queryLimit) check(query string) *requestError {
 	q.refusals.Add(RefusedQueryBytes)
 	return &requestError{http.StatusRequestEntityTooLarge, codeQueryTooLarge,
 		fmt.Sprintf("the query is %d bytes; this gateway takes at most %d (graphql.max_query_bytes)", len(query), q.max)}
+}
+
+// checkShape refuses a document whose validation would cost more than it
+// is worth (see checkShape), unless the parse cache holds it: then it was
+// validated before, and passed.
+func (q queryLimit) checkShape(query string) *requestError {
+	if q.parsed != nil {
+		if _, ok := q.parsed.Get(context.Background(), query); ok {
+			return nil
+		}
+	}
+	rerr, bound := checkShape(query, q.maxFields)
+	if rerr != nil {
+		q.refusals.Add(bound)
+	}
+	return rerr
 }
 
 // subscriptions counts the open subscriptions, in all and per client

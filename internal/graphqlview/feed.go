@@ -5,22 +5,36 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/manifoldgw/manifold/internal/event"
+	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/refusal"
 )
 
 // Feed broadcasts finished calls to subscribers. Record never blocks: each
 // subscriber has a bounded buffer, and a call that does not fit is dropped
-// for that subscriber (and counted) rather than held.
+// for that subscriber (and counted) rather than held. Deliveries also
+// draw on a budget (graphql.runs_rate): every subscriber costs the
+// gateway CPU for every call, so past the budget a call is dropped for
+// all subscribers at once, at the cost of one check, and the calls of
+// everyone else do not pay for the watchers.
 type Feed struct {
-	log     *slog.Logger
-	buffer  int
-	mu      sync.RWMutex
-	subs    map[*subscriber]struct{}
-	done    chan struct{}
-	closed  bool
-	dropped atomic.Int64
+	log      *slog.Logger
+	buffer   int
+	budget   *rate.Limiter // nil: unbounded
+	refusals *refusal.Counts
+	mu       sync.RWMutex
+	subs     map[*subscriber]struct{}
+	done     chan struct{}
+	closed   bool
+	dropped  atomic.Int64
 }
+
+// RefusedRuns names the runs_rate bound in refusal counts.
+const RefusedRuns = "graphql.runs_rate"
 
 type subscriber struct {
 	ch      chan *event.Call
@@ -32,10 +46,37 @@ func NewFeed(buffer int, log *slog.Logger) *Feed {
 	return &Feed{log: log, buffer: buffer, subs: map[*subscriber]struct{}{}, done: make(chan struct{})}
 }
 
+// SetBudget bounds deliveries to r per second (burst included), summed
+// over subscribers; nil lifts the bound. Refused calls are counted in
+// refusals. It applies at once, to open subscriptions too.
+func (f *Feed) SetBudget(r *pipeline.Rate, refusals *refusal.Counts) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.refusals = refusals
+	if r == nil {
+		f.budget = nil
+		return
+	}
+	limit, burst := rate.Limit(float64(r.Count)/r.Per.Seconds()), max(r.Burst, r.Count)
+	if f.budget == nil {
+		f.budget = rate.NewLimiter(limit, burst)
+		return
+	}
+	f.budget.SetLimit(limit)
+	f.budget.SetBurst(burst)
+}
+
 // Record implements event.Recorder.
 func (f *Feed) Record(_ context.Context, c *event.Call) {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	if n := len(f.subs); n == 0 {
+		return
+	} else if f.budget != nil && !f.budget.AllowN(time.Now(), min(n, f.budget.Burst())) {
+		f.dropped.Add(int64(n))
+		f.refusals.Add(RefusedRuns)
+		return
+	}
 	for s := range f.subs {
 		select {
 		case s.ch <- c:
@@ -80,7 +121,8 @@ func (f *Feed) Subscribers() int {
 	return len(f.subs)
 }
 
-// Dropped is how many calls were dropped for slow subscribers.
+// Dropped is how many deliveries were dropped, for slow subscribers or
+// past the budget.
 func (f *Feed) Dropped() int64 { return f.dropped.Load() }
 
 // Close ends every subscription; later ones end at once.

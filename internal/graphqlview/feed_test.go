@@ -3,10 +3,13 @@ package graphqlview
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/event"
+	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/refusal"
 )
 
 // TestFeedNeverBlocks: a subscriber that does not read loses calls past
@@ -17,36 +20,45 @@ func TestFeedNeverBlocks(t *testing.T) {
 	defer cancel()
 	_ = f.Subscribe(ctx) // never read
 	fast := f.Subscribe(ctx)
-	got := make(chan int)
-	go func() {
-		n := 0
-		for range fast {
-			n++
-			if n == 100 {
-				got <- n
-			}
-		}
-	}()
-	start := time.Now()
 	for i := range 100 {
-		f.Record(ctx, &event.Call{RequestID: string(rune('a' + i%26))})
-		if i%2 == 1 {
-			time.Sleep(time.Millisecond) // let the reader keep up within its buffer of 2
+		id := strconv.Itoa(i)
+		f.Record(ctx, &event.Call{RequestID: id}) // returns although one subscriber never reads
+		select {
+		case c := <-fast:
+			if c.RequestID != id {
+				t.Fatalf("the reading subscriber got call %s, want %s", c.RequestID, id)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("the reading subscriber did not get call %s", id)
 		}
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("100 records took %v", d)
-	}
-	select {
-	case n := <-got:
-		if n != 100 {
-			t.Errorf("the reading subscriber got %d calls, want 100", n)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the reading subscriber did not get every call")
 	}
 	if d := f.Dropped(); d != 98 {
 		t.Errorf("dropped %d, want 98 (100 calls, a buffer of 2)", d)
+	}
+}
+
+// TestFeedBudget: past graphql.runs_rate, a call is dropped for every
+// subscriber at once and counted; each delivery to a subscriber costs one.
+func TestFeedBudget(t *testing.T) {
+	f := NewFeed(64, slog.New(slog.DiscardHandler))
+	refusals := new(refusal.Counts)
+	f.SetBudget(&pipeline.Rate{Count: 10, Per: time.Hour}, refusals) // no refill during the test
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, b := f.Subscribe(ctx), f.Subscribe(ctx)
+	for i := range 20 {
+		f.Record(ctx, &event.Call{RequestID: strconv.Itoa(i)})
+	}
+	if len(a) != 5 || len(b) != 5 {
+		t.Errorf("subscribers got %d and %d calls, want 5 each (a budget of 10 deliveries)", len(a), len(b))
+	}
+	if d, r := f.Dropped(), refusals.Get(RefusedRuns); d != 30 || r != 15 {
+		t.Errorf("dropped %d deliveries in %d refused calls, want 30 in 15", d, r)
+	}
+	f.SetBudget(nil, refusals) // a reload that lifts the bound applies at once
+	f.Record(ctx, &event.Call{})
+	if len(a) != 6 {
+		t.Errorf("after the budget was lifted: %d calls, want 6", len(a))
 	}
 }
 

@@ -29,7 +29,7 @@ const (
 	// runs (aliases can repeat a field).
 	RunCost = 100
 	// ParserTokenLimit bounds the size of a document before it is parsed.
-	ParserTokenLimit = 15_000
+	ParserTokenLimit = 2_000
 	// KeepAlive is the ping interval of WebSocket and SSE streams.
 	KeepAlive     = 15 * time.Second
 	defaultBuffer = 64
@@ -107,6 +107,7 @@ func (v *View) Mount(mux *http.ServeMux, s *server.Server, rt *server.Runtime) e
 	if err != nil {
 		return err
 	}
+	v.feed.SetBudget(rt.Plan.Gateway.GraphQL.RunsRate, v.refusals)
 	mux.Handle(Path, &endpoint{
 		srv:        s,
 		gql:        v.executor(s, rt, spec),
@@ -141,7 +142,7 @@ func (v *View) executor(s *server.Server, rt *server.Runtime, spec *openapi.Spec
 		Server: s, Runtime: rt, Feed: v.feed, Requests: requestInfo, Spec: spec, Origin: requestOrigin,
 	}}
 	srv := handler.New(costed{resolvers.NewExecutableSchema(c)})
-	limit := queryLimit{max: int(cfg.MaxQueryBytes), refusals: v.refusals}
+	limit := queryLimit{max: int(cfg.MaxQueryBytes), maxFields: cfg.MaxComplexity, refusals: v.refusals, parsed: v.queries}
 	// A WebSocket message is a subscribe with its variables: max_body
 	// bounds it as it bounds a POST.
 	wsRead := int64(rt.Plan.Gateway.Server.MaxBody)
@@ -150,6 +151,7 @@ func (v *View) executor(s *server.Server, rt *server.Runtime, spec *openapi.Spec
 	srv.AddTransport(httpTransport{limit: limit})
 	srv.SetQueryCache(v.queries)
 	srv.SetParserTokenLimit(ParserTokenLimit)
+	srv.SetDisableSuggestion(true)
 	srv.SetErrorPresenter(v.present)
 	srv.SetRecoverFunc(v.recover)
 	// The query's length first: before persisted queries hash or store

@@ -16,6 +16,10 @@ const (
 	// that work as well as the goroutines and buffers subscriptions hold.
 	DefaultGraphQLMaxSubscriptions          = 1024
 	DefaultGraphQLMaxSubscriptionsPerClient = 32
+	// DefaultGraphQLRunsRate keeps the runs subscription to a few per cent
+	// of a core however many watch it (a delivery costs a few µs), and is
+	// far more than a person reads in a playground.
+	DefaultGraphQLRunsRate = "1000/sec"
 )
 
 // IntrospectionOn reports whether the GraphQL view answers introspection.
@@ -43,6 +47,10 @@ func applyGraphQLDefaults(g *GraphQLConfig) {
 	}
 	if g.MaxSubscriptionsPerClient == 0 {
 		g.MaxSubscriptionsPerClient = min(DefaultGraphQLMaxSubscriptionsPerClient, g.MaxSubscriptions)
+	}
+	if g.RunsRate == nil {
+		r, _ := parseRate(DefaultGraphQLRunsRate) // a constant known to parse
+		g.RunsRate = &r
 	}
 }
 

@@ -30,6 +30,9 @@ func TestGraphQLConfig(t *testing.T) {
 			MaxQueryBytes: 32 << 10, MaxOperationsPerConnection: 10, MaxSubscriptions: 1024, MaxSubscriptionsPerClient: 32}, false, ""},
 		{"negative", "graphql: {max_depth: -1, max_complexity: -2}\n", GraphQLConfig{}, false, "graphql.max_depth: must not be negative"},
 		{"unknown key", "graphql: {playground: false}\n", GraphQLConfig{}, false, `graphql.playground: unknown key "playground"`},
+		{"runs rate", "graphql: {runs_rate: 50/sec}\n", GraphQLConfig{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 32 << 10,
+			MaxOperationsPerConnection: 10, MaxSubscriptions: 1024, MaxSubscriptionsPerClient: 32}, true, ""},
+		{"bad runs rate", "graphql: {runs_rate: lots}\n", GraphQLConfig{}, false, "graphql.runs_rate"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -52,6 +55,14 @@ func TestGraphQLConfig(t *testing.T) {
 				t.Errorf("introspection %t, want %t", g.IntrospectionOn(), c.introspect)
 			}
 			g.Introspection = nil
+			wantRate := DefaultGraphQLRunsRate
+			if strings.Contains(c.block, "runs_rate") {
+				wantRate = "50/sec"
+			}
+			if g.RunsRate == nil || g.RunsRate.String() != wantRate {
+				t.Errorf("runs_rate %v, want %s", g.RunsRate, wantRate)
+			}
+			g.RunsRate = nil
 			if g != c.want {
 				t.Errorf("got %+v\nwant %+v", g, c.want)
 			}

@@ -274,6 +274,11 @@ type GraphQLConfig struct {
 	// one client address (0: the defaults).
 	MaxSubscriptions          int `yaml:"max_subscriptions"`
 	MaxSubscriptionsPerClient int `yaml:"max_subscriptions_per_client"`
+	// RunsRate bounds the work of the runs subscription: how many calls
+	// it delivers per second, summed over its subscribers (a call
+	// delivered to ten subscribers counts ten). Past it, calls are
+	// dropped for every subscriber (nil: DefaultGraphQLRunsRate).
+	RunsRate *Rate `yaml:"runs_rate"`
 }
 
 // Plugin is the content of /.well-known/ai-plugin.json.
