@@ -298,12 +298,13 @@ func TestGraphQLBigQueries(t *testing.T) {
 			t.Fatalf("a 40 KB GET query: %d %s", g.status, g.body)
 		}
 	}
-	// Queries under the bound, each as dense as the parser allows: the
-	// parse cache keeps what its byte budget holds, not every one.
+	// Queries under the bounds, each as dense as they allow (500 fields,
+	// graphql.max_complexity): the parse cache keeps what its byte budget
+	// holds, not every one.
 	for i := range 100 {
 		var q strings.Builder
 		fmt.Fprintf(&q, "{ # %d\n", i)
-		for j := 0; q.Len() < 32_000; j++ {
+		for j := range 500 {
 			fmt.Fprintf(&q, "a%d:__typename ", j)
 		}
 		q.WriteString("}")
@@ -382,5 +383,39 @@ func TestGraphQLAnonymousWatchers(t *testing.T) {
 	}
 	if !strings.Contains(seen, "/v1/cities/{city}/deals") {
 		t.Errorf("other callers' calls are not shown by route:\n%s", seen)
+	}
+}
+
+// TestGraphQLValidationBomb: documents that are cheap to send and cost
+// validation time quadratic in their fields (the review's 2,900
+// `__typename`s took half a second of CPU each) are refused before
+// validation, by the parser's token limit or by their shape.
+func TestGraphQLValidationBomb(t *testing.T) {
+	base := gqlGateway(t, nil)
+	fragments := func(n, each int) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for f := range n {
+			fmt.Fprintf(&b, " ...F%d", f)
+		}
+		b.WriteString(" }")
+		for f := range n {
+			fmt.Fprintf(&b, " fragment F%d on Query {%s }", f, strings.Repeat(" __typename", each))
+		}
+		return b.String()
+	}
+	cases := []struct{ name, query, code, says string }{
+		{"2,900 __typename", "{" + strings.Repeat(" __typename", 2900) + " }", "GRAPHQL_PARSE_FAILED", "token limit"},
+		{"1,990 __typename", "{" + strings.Repeat(" __typename", 1990) + " }", "TOO_MANY_FIELDS", "selects 1990 fields"},
+		{"one alias 600 times", "{" + strings.Repeat(" a: __typename", 600) + " }", "TOO_MANY_FIELDS", "selects 600 fields"},
+		{"through 30 fragments", fragments(30, 15), "TOO_MANY_FIELDS", "more than 16 times in one selection set"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := gqlPost(t, base, map[string]any{"query": c.query})
+			if codes := gqlCodes(t, a); len(codes) != 1 || codes[0] != c.code || !strings.Contains(string(a.body), c.says) {
+				t.Fatalf("%d %.300s; want one %s error saying %q", a.status, a.body, c.code, c.says)
+			}
+		})
 	}
 }
