@@ -20,6 +20,7 @@ const (
 	DefaultAdminListen      = "127.0.0.1:9180"
 	DefaultMaxBody          = 1 << 20
 	DefaultMaxResponse      = 100_000 // what GPT Actions accept
+	DefaultMaxConcurrent    = 1024
 	DefaultMaxStreams       = 512
 	DefaultMaxClientStreams = 16
 	DefaultUpstreamTimeout  = 3 * time.Second
@@ -137,6 +138,9 @@ func applyGatewayDefaults(gw *Gateway) {
 	}
 	if s.MaxResponse == 0 {
 		s.MaxResponse = DefaultMaxResponse
+	}
+	if s.MaxConcurrent == 0 {
+		s.MaxConcurrent = DefaultMaxConcurrent
 	}
 	if s.MaxStreams == 0 {
 		s.MaxStreams = DefaultMaxStreams

@@ -42,7 +42,8 @@ type Server struct {
 	WriteTimeout      Duration `yaml:"write_timeout"`
 	IdleTimeout       Duration `yaml:"idle_timeout"`
 	MaxHeaderBytes    Size     `yaml:"max_header_bytes"`
-	// MaxConcurrent caps requests in flight (0: unlimited); past it, 503.
+	// MaxConcurrent caps requests in flight (0: DefaultMaxConcurrent);
+	// past it, 503.
 	// Long-lived streams do not count once set up: see MaxStreams.
 	MaxConcurrent int `yaml:"max_concurrent"`
 	// MaxStreams caps long-lived streams (GraphQL subscriptions over
