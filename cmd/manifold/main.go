@@ -40,6 +40,7 @@ func rootCmd() *cobra.Command {
 		demoCmd(logger),
 		validateCmd(),
 		runCmd(),
+		testCmd(),
 		openapiCmd(),
 		importCmd(),
 		keysCmd(),
