@@ -180,7 +180,9 @@ func (a acting) Authenticate(r *http.Request) (*pipeline.Identity, error) {
 // steps and upstreams its answers and calls name, the consumer.
 func resolve(plan *pipeline.Plan, t *Test) []Failure {
 	var fs []Failure
-	bad := func(line int, format string, args ...any) { fs = append(fs, Failure{line, fmt.Sprintf(format, args...)}) }
+	bad := func(line int, format string, args ...any) {
+		fs = append(fs, Failure{line, fmt.Sprintf(format, args...)})
+	}
 	var p *pipeline.Compiled
 	if name := t.Request.Pipeline; name != "" {
 		if p = plan.Pipeline(name); p == nil {
