@@ -24,7 +24,7 @@ func check(t *Test, status int, header http.Header, body []byte, calls []*Made) 
 		return t.Line
 	}
 	for _, m := range calls {
-		if m.Failure == "no canned answer" {
+		if m.Failure == noAnswer {
 			fs = append(fs, Failure{t.Line, "no canned answer for the call " + m.String() + ": add one under answers:"})
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,9 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
+
+// noAnswer is Made.Failure for a call no canned answer matched.
+const noAnswer = "no canned answer"
 
 // Made is one exchange the gateway had with an upstream during a test.
 type Made struct {
@@ -45,8 +49,11 @@ func (m *Made) String() string {
 	if m.Step != "" {
 		out += " (step " + m.Step + ")"
 	}
-	if m.Status != 0 {
+	switch {
+	case m.Status != 0:
 		return out + " -> " + strconv.Itoa(m.Status)
+	case m.Failure == noAnswer:
+		return out
 	}
 	return out + " -> " + m.Failure
 }
@@ -112,7 +119,7 @@ func (x *exchanges) roundTrip(upstream string, pool http.RoundTripper, r *http.R
 			return x.answer(r.Context(), a, m)
 		}
 	}
-	m.Failure = "no canned answer"
+	m.Failure = noAnswer
 	return nil, fmt.Errorf("manifold test: no canned answer for %s", m)
 }
 
@@ -179,11 +186,16 @@ func (x *exchanges) recordExchange(pool http.RoundTripper, r *http.Request, m *M
 	return resp, nil
 }
 
-// calls returns a copy of the exchanges made so far.
+// calls returns the exchanges made so far, sorted by upstream, path and
+// query (steps run concurrently: the order they were made in varies),
+// retries kept in the order they were made.
 func (x *exchanges) calls() []*Made {
 	x.mu.Lock()
-	defer x.mu.Unlock()
-	return append([]*Made(nil), x.made...)
+	out := append([]*Made(nil), x.made...)
+	x.mu.Unlock()
+	key := func(m *Made) string { return m.Upstream + " " + m.Path + "?" + m.Query.Encode() }
+	sort.SliceStable(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
+	return out
 }
 
 // matches reports whether a answers the call m.

@@ -97,7 +97,7 @@ func (t *Test) locateExpect(prefix string, bad func(at ast.Node, key, msg string
 	node, _ := lookup(t.node, "expect")
 	ex.lines = map[string]int{"": t.Line}
 	for _, kv := range entries(node) {
-		ex.lines[kv.Key.GetToken().Value] = line(kv.Value)
+		ex.lines[kv.Key.GetToken().Value] = line(kv.Key)
 	}
 	_, bk := lookup(node, "body")
 	_, ck := lookup(node, "calls")
