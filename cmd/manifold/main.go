@@ -41,6 +41,8 @@ func rootCmd() *cobra.Command {
 		validateCmd(),
 		runCmd(),
 		testCmd(),
+		initCmd(),
+		schemaCmd(),
 		openapiCmd(),
 		importCmd(),
 		keysCmd(),
