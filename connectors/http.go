@@ -46,7 +46,7 @@ type HTTP struct {
 	headers  http.Header   // canonical keys
 	accept   string
 	maxBody  int64
-	rt       *http.Transport
+	rt       http.RoundTripper // the pool, unless Options.Transport wrapped it
 }
 
 var _ Connector = (*HTTP)(nil)
@@ -265,4 +265,10 @@ func canonical(h http.Header) http.Header {
 }
 
 // Close closes the idle connections of the upstream's pool.
-func (h *HTTP) Close() { h.rt.CloseIdleConnections() }
+func (h *HTTP) Close() {
+	if c, ok := h.rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func (h *HTTP) wrapRoundTripper(wrap func(http.RoundTripper) http.RoundTripper) { h.rt = wrap(h.rt) }
