@@ -121,6 +121,9 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return &Response{Attempts: 1}, fmt.Errorf("%s %s: %w", method, redact(u), withCause(ctx, err))
 	}
+	if req.Stream {
+		return h.stream(method, u, resp)
+	}
 	defer resp.Body.Close()
 	out := &Response{Status: resp.StatusCode, Header: resp.Header, Attempts: 1}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -155,8 +155,12 @@ func timeout(d time.Duration) layer {
 	return func(next Connector) Connector {
 		return connectorFunc(func(ctx context.Context, req *Request) (*Response, error) {
 			tctx, cancel := context.WithTimeout(ctx, d)
-			defer cancel()
 			resp, err := next.Do(tctx, req)
+			// A streamed body is read after Do: the timeout bounds it too,
+			// and ends when it is closed.
+			if !onClose(resp, cancel) {
+				cancel()
+			}
 			if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
 				err = fmt.Errorf("timed out after %s: %w", d, err)
 			}

@@ -199,6 +199,10 @@ func (r *run) call(ctx context.Context, st *step, in map[string]any) (any, error
 	if err != nil {
 		return nil, err
 	}
+	r.relay(st, resp)
+	if r.p.Proxy { // GraphQL and MCP: they need a value, not bytes
+		return decodeRelayed(r.p.Name, resp)
+	}
 	var body any
 	if len(resp.Body) > 0 {
 		if err := json.Unmarshal(resp.Body, &body); err != nil {
