@@ -73,33 +73,32 @@ func chosenProblem(src string, err error) (out error, ok bool) {
 	return &ProblemError{Problem: sp}, true
 }
 
-// problemOf reads the members of an error/1 object.
+// problemOf reads the members of an error/1 object, in a fixed order so
+// that the reason given for a bad one is always the same.
 func problemOf(m map[string]any) (StatusProblem, string) {
 	var sp StatusProblem
-	for k, v := range m {
-		var s string
-		isStr := false
-		if k != "status" {
-			s, isStr = v.(string)
-			if !isStr && v != nil {
-				return sp, fmt.Sprintf("%s must be a string, got %s", k, jqType(v))
-			}
-		}
-		switch k {
-		case "status":
-			n, ok := wholeNumber(v)
-			if !ok {
-				return sp, fmt.Sprintf("status must be an integer from 400 to 599, got %s", jqType(v))
-			}
-			sp.Status = n
-		case "detail":
-			sp.Detail = s
-		case "title":
-			sp.Title = s
-		case "type":
-			sp.Type = s
-		default:
+	for _, k := range sortedKeys(m) {
+		if k != "status" && k != "detail" && k != "title" && k != "type" {
 			return sp, fmt.Sprintf("unknown member %q (want status, detail, title, type)", k)
+		}
+	}
+	n, ok := wholeNumber(m["status"])
+	if !ok {
+		return sp, fmt.Sprintf("status must be an integer from 400 to 599, got %s", jqType(m["status"]))
+	}
+	sp.Status = n
+	members := []struct {
+		name string
+		dst  *string
+	}{{"detail", &sp.Detail}, {"title", &sp.Title}, {"type", &sp.Type}}
+	for _, mb := range members {
+		k, dst := mb.name, mb.dst
+		switch v := m[k].(type) {
+		case nil:
+		case string:
+			*dst = v
+		default:
+			return sp, fmt.Sprintf("%s must be a string, got %s", k, jqType(v))
 		}
 	}
 	return sp, ""
