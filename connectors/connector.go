@@ -97,6 +97,10 @@ type StatusError struct {
 	// Detail is a short, safe description taken from the upstream's
 	// problem document or error body, if any.
 	Detail string
+	// Body is the answer's JSON body, when it is JSON of at most
+	// MaxErrorBody bytes; nil otherwise. Read-only: coalesced callers
+	// share it.
+	Body []byte
 }
 
 func (e *StatusError) Error() string {

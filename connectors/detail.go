@@ -15,15 +15,31 @@ const (
 	detailMax  = 200     // bytes of detail kept
 )
 
+// MaxErrorBody bounds the error answer kept in a StatusError's Body (a
+// longer one is not kept).
+const MaxErrorBody = 64 << 10
+
+// statusError reads an error answer: its body, when it is JSON of at most
+// MaxErrorBody bytes, and its detail.
+func statusError(resp *http.Response) *StatusError {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody+1))
+	e := &StatusError{Status: resp.StatusCode, Detail: errorDetail(resp.Header, b[:min(len(b), detailRead)])}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); len(b) <= MaxErrorBody && isJSON(mt) && json.Valid(b) {
+		e.Body = b
+	}
+	return e
+}
+
+func isJSON(mt string) bool { return mt == "application/json" || strings.HasSuffix(mt, "+json") }
+
 // errorDetail finds a short, safe description in an error answer's body: a
 // problem document's detail or title (RFC 9457), a JSON "error" or
 // "message", a GraphQL errors[0].message, or the start of a plain text
 // body. HTML and other bodies give no detail.
-func errorDetail(resp *http.Response) string {
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, detailRead))
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+func errorDetail(h http.Header, b []byte) string {
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	switch {
-	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+	case isJSON(mt):
 		return clip(jsonDetail(b))
 	case strings.HasPrefix(mt, "text/") && mt != "text/html":
 		return clip(string(b))

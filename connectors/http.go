@@ -127,7 +127,7 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	defer resp.Body.Close()
 	out := &Response{Status: resp.StatusCode, Header: resp.Header, Attempts: 1}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		serr := &StatusError{Status: resp.StatusCode, Detail: errorDetail(resp)}
+		serr := statusError(resp)
 		return out, fmt.Errorf("%s %s: %w", method, redact(u), serr)
 	}
 	if method == http.MethodHead { // Content-Length describes the GET answer

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -41,21 +43,42 @@ func newAPIKeys(cs map[string]*pipeline.Consumer, prev *apiKeys) (*apiKeys, erro
 		if err != nil || len(raw) != sha256.Size {
 			return nil, fmt.Errorf("consumer %s: key_sha256 is not 64 hex digits", name)
 		}
+		claims, err := jsonClaims(c.Claims)
+		if err != nil {
+			return nil, fmt.Errorf("consumer %s: claims: %w", name, err)
+		}
 		e := consumer{rate: c.Rate}
 		copy(e.hash[:], raw)
-		e.id = prev.identity(name, e.hash, c.Roles)
+		e.id = prev.identity(name, e.hash, c.Roles, claims)
 		k.consumers = append(k.consumers, e)
 	}
 	return k, nil
 }
 
-// identity returns the identity of consumer name with key hash and roles:
-// k's own when k has that very consumer, else a new one.
-func (k *apiKeys) identity(name string, hash [sha256.Size]byte, roles []string) *pipeline.Identity {
-	if old := k.byName(name); old != nil && old.hash == hash && slices.Equal(old.id.Roles, roles) {
+// identity returns the identity of consumer name with key hash, roles and
+// claims: k's own when k has that very consumer, else a new one.
+func (k *apiKeys) identity(name string, hash [sha256.Size]byte, roles []string, claims map[string]any) *pipeline.Identity {
+	if old := k.byName(name); old != nil && old.hash == hash && slices.Equal(old.id.Roles, roles) && reflect.DeepEqual(old.id.Claims, claims) {
 		return old.id
 	}
-	return &pipeline.Identity{Name: name, Roles: roles, Source: pipeline.IdentityKey}
+	return &pipeline.Identity{Name: name, Roles: roles, Source: pipeline.IdentityKey, Claims: claims}
+}
+
+// jsonClaims turns a consumer's static claims, as decoded from YAML, into
+// the JSON values expressions work with (YAML integers are not).
+func jsonClaims(claims map[string]any) (map[string]any, error) {
+	if claims == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(claims)
+	if err != nil {
+		return nil, fmt.Errorf("not JSON values: %w", err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("not JSON values: %w", err)
+	}
+	return out, nil
 }
 
 // byName returns the consumer called name, or nil (also for a nil k).

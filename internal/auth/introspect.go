@@ -135,7 +135,8 @@ func (in *introspector) ask(ctx context.Context, token string) (cached, error) {
 	if name == "" {
 		return e, nil // active, but for nobody the gateway can name
 	}
-	e.id = &pipeline.Identity{Name: name, Roles: RolesFromClaims(claims, in.cfg.RolesClaim), Source: pipeline.IdentityIntrospection}
+	e.id = &pipeline.Identity{Name: name, Roles: RolesFromClaims(claims, in.cfg.RolesClaim), Source: pipeline.IdentityIntrospection,
+		Claims: claims} // every member of the answer, active included
 	if ans.Exp > 0 {
 		e.id.Expires = exp
 	}

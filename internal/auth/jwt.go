@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -144,7 +145,26 @@ func (v *jwtVerifier) check(ctx context.Context, token string) (*pipeline.Identi
 		}
 		return val, true
 	}, v.rolesClaim)
-	return &pipeline.Identity{Name: name, Roles: roles, Source: pipeline.IdentityJWT, Expires: exp}, exp, nil
+	claims, err := tokenClaims(token)
+	if err != nil {
+		return nil, time.Time{}, refuse("invalid_token", "the token's claims cannot be read", errors.Join(ErrInvalid, err))
+	}
+	return &pipeline.Identity{Name: name, Roles: roles, Source: pipeline.IdentityJWT, Expires: exp, Claims: claims}, exp, nil
+}
+
+// tokenClaims are the claims of a token verified just before: its payload
+// as signed, decoded as JSON values (numeric dates stay numbers, aud stays
+// a string or an array as written).
+func tokenClaims(token string) (map[string]any, error) {
+	msg, err := jws.ParseString(token)
+	if err != nil {
+		return nil, fmt.Errorf("parse claims: %w", err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(msg.Payload(), &claims); err != nil {
+		return nil, fmt.Errorf("decode claims: %w", err)
+	}
+	return claims, nil
 }
 
 // jwtReason says what was wrong with a token, in words a client can act on.

@@ -28,6 +28,10 @@ type Compiled struct {
 	steps    []*step // in declaration order
 	output   *program
 	truncate *program
+	// optional is set when a step is optional: output sees .errors.
+	optional bool
+	// readsClaims: see ReadsClaims.
+	readsClaims bool
 }
 
 // StepNames returns the step names in declaration order.
@@ -54,6 +58,9 @@ type step struct {
 	cacheTTL  time.Duration
 	staleTTL  time.Duration
 	relay     []string // canonical names of the headers relayed to the caller
+	// seesOptional is set when an optional step is among sees: the step's
+	// expressions see .errors.
+	seesOptional bool
 }
 
 type named struct {
@@ -129,6 +136,8 @@ func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
 		Pipeline: p,
 		output:   c.jq([]string{"output"}, c.params(p, []string{"output"}, p.Output)),
 		truncate: c.jq([]string{"truncate"}, p.Truncate),
+
+		readsClaims: readsClaims(p),
 	}
 	index := map[string]int{}
 	for i, name := range p.StepOrder {
@@ -136,6 +145,7 @@ func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
 	}
 	for i, name := range p.StepOrder {
 		cp.steps = append(cp.steps, c.compileStep(p, name, i, index, gw))
+		cp.optional = cp.optional || p.Steps[name].Optional
 	}
 	c.checkPathDefaults(p)
 	if len(c.l.errs) > before {
@@ -169,6 +179,9 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 		st.needs = append(st.needs, index[n])
 	}
 	st.sees = transitiveNeeds(p, name)
+	for _, n := range st.sees {
+		st.seesOptional = st.seesOptional || p.Steps[n].Optional
+	}
 	if st.graphql {
 		st.document = s.Query.Document
 		st.variables = c.template(key("variables"), s.Variables)

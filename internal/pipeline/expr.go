@@ -62,6 +62,9 @@ func (p *program) eval(ctx context.Context, input any) (any, error) {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return nil, ctxErr
 			}
+			if chosen, ok := chosenProblem(p.src, err); ok {
+				return nil, chosen
+			}
 			return nil, &ExprError{Expr: p.src, Err: err}
 		}
 		out = append(out, v)

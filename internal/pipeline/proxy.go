@@ -38,7 +38,7 @@ type Passthrough struct {
 func (e *Engine) Proxy(ctx context.Context, p *Compiled, in Input) (*Passthrough, error) {
 	ctx, span := e.tracer.Start(ctx, "pipeline "+p.Name, trace.WithAttributes(attrPipeline.String(p.Name)))
 	runCtx, cancel := context.WithTimeout(ctx, p.Timeout.D())
-	r := &run{e: e, p: p, in: in, start: time.Now(), base: baseInput(in),
+	r := &run{e: e, p: p, in: in, start: time.Now(), base: baseInput(in, p.readsClaims),
 		results: make([]any, 1), errs: make([]error, 1), traces: make([]StepTrace, 1), stale: make([]bool, 1)}
 	runCtx, r.cancel = context.WithCancelCause(runCtx)
 	resp, err := r.passthrough(runCtx, p.steps[0])

@@ -54,6 +54,11 @@ type Identity struct {
 	// zero when it does not expire (an API key). Long-lived streams end
 	// there.
 	Expires time.Time
+	// Claims are the verified credential's claims, as expressions see them
+	// in .consumer.claims: every claim of a verified JWT, every member of
+	// an active introspection answer, or an API-key consumer's static
+	// claims. JSON values only; read-only (identities are shared).
+	Claims map[string]any
 }
 
 // Sources of an Identity.
@@ -128,7 +133,7 @@ func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (res *Result, e
 		e: e, p: p, in: in, start: time.Now(),
 		results: make([]any, n), errs: make([]error, n), traces: make([]StepTrace, n),
 		done: make([]chan struct{}, n), stale: make([]bool, n),
-		base: baseInput(in),
+		base: baseInput(in, p.readsClaims),
 	}
 	runCtx, cancelTimeout := context.WithTimeout(ctx, p.Timeout.D())
 	defer cancelTimeout()
@@ -171,7 +176,10 @@ func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (res *Result, e
 	return res, nil
 }
 
-func baseInput(in Input) map[string]any {
+// baseInput is what every expression sees. The consumer's claims are there
+// only for a pipeline whose expressions may read them (see readsClaims), so
+// that a pipeline that does not is never cached per claim.
+func baseInput(in Input, claims bool) map[string]any {
 	params := in.Params
 	if params == nil {
 		params = map[string]any{}
@@ -182,7 +190,11 @@ func baseInput(in Input) map[string]any {
 		for i, r := range c.Roles {
 			roles[i] = r
 		}
-		m["consumer"] = map[string]any{"name": c.Name, "roles": roles}
+		consumer := map[string]any{"name": c.Name, "roles": roles}
+		if claims {
+			consumer["claims"] = claimsOf(c)
+		}
+		m["consumer"] = consumer
 	}
 	return m
 }
@@ -196,6 +208,9 @@ func (r *run) failure(parent, runCtx context.Context) error {
 	deadline := errors.Is(runCtx.Err(), context.DeadlineExceeded)
 	var pending []string
 	var first, fallback error
+	if err := r.chosen(); err != nil {
+		return err
+	}
 	for i, st := range r.p.steps {
 		if r.errs[i] == nil || st.cfg.Optional {
 			continue
@@ -289,6 +304,9 @@ func (r *run) fullInput() map[string]any {
 	}
 	for i, st := range r.p.steps {
 		m[st.name] = r.results[i]
+	}
+	if r.p.optional {
+		m["errors"] = r.failures(r.p.StepOrder)
 	}
 	return m
 }

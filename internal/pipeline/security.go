@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"net/netip"
 	"net/url"
 	"path/filepath"
@@ -200,6 +201,9 @@ func validateConsumers(gw *Gateway, errorf func([]string, string, ...any)) {
 			if strings.TrimSpace(r) == "" {
 				errorf([]string{"consumers", name, "roles"}, "roles must not be empty")
 			}
+		}
+		if _, err := json.Marshal(c.Claims); err != nil {
+			errorf([]string{"consumers", name, "claims"}, "claims must be JSON values (string keys): %v", err)
 		}
 	}
 }

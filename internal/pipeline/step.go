@@ -72,7 +72,7 @@ func (r *run) fail(st *step, err error) {
 		err = &StepError{Step: st.name, Upstream: st.upstream, Err: err}
 	}
 	r.errs[st.index], r.traces[st.index].Err = err, err
-	if !st.cfg.Optional {
+	if !st.cfg.Optional || isChosen(err) {
 		// The siblings are cancelled with a plain context.Canceled: were
 		// they given this step's error, their upstreams' breakers would
 		// count it as their own failure.
@@ -106,6 +106,9 @@ func (r *run) input(st *step) map[string]any {
 	for _, name := range st.sees {
 		i := r.p.stepIndex(name)
 		m[name] = r.results[i]
+	}
+	if st.seesOptional {
+		m["errors"] = r.failures(st.sees)
 	}
 	return m
 }
@@ -197,7 +200,7 @@ func (r *run) call(ctx context.Context, st *step, in map[string]any) (any, error
 	resp, err := r.e.upstreams[st.upstream].Do(ctx, req)
 	r.record(st, req, resp, err)
 	if err != nil {
-		return nil, err
+		return st.onStatus(err)
 	}
 	r.relay(st, resp)
 	if r.p.Proxy { // GraphQL and MCP: they need a value, not bytes

@@ -189,6 +189,9 @@ type Consumer struct {
 	KeySHA256 string   `yaml:"key_sha256"`
 	Roles     []string `yaml:"roles"`
 	Rate      *Rate    `yaml:"rate"`
+	// Claims are static claims, seen by expressions as .consumer.claims
+	// like a token's.
+	Claims map[string]any `yaml:"claims"`
 }
 
 // Defaults apply to every pipeline that does not say otherwise.
@@ -391,4 +394,17 @@ type Step struct {
 	// RelayHeaders are the headers of the step's answer passed on to the
 	// caller (ETag, Cache-Control, Set-Cookie...). Never hop-by-hop ones.
 	RelayHeaders []string `yaml:"relay_headers"`
+	// OnStatus maps an upstream's error status (400-599) to what the step
+	// gives instead of failing: null (the step's result is null) or the
+	// problem the pipeline answers with.
+	OnStatus map[int]*StatusProblem `yaml:"on_status"`
+}
+
+// StatusProblem is a problem a pipeline answers with, chosen by the
+// author: in on_status, or as the object given to jq's error/1.
+type StatusProblem struct {
+	Status int    `yaml:"status"` // 400-599
+	Detail string `yaml:"detail"`
+	Title  string `yaml:"title"` // default: the status text
+	Type   string `yaml:"type"`  // a slug; default: from the status text
 }

@@ -38,7 +38,7 @@ var (
 	// reservedPaths are the gateway's own surfaces.
 	reservedPaths = []string{"/openapi.yaml", "/openapi.json", "/.well-known", "/graphql", "/mcp", "/metrics", "/healthz", "/readyz"}
 	// reserved names a step cannot take: they are keys of the expression input.
-	reserved = map[string]bool{"params": true, "body": true, "consumer": true, "item": true, "index": true}
+	reserved = map[string]bool{"params": true, "body": true, "consumer": true, "item": true, "index": true, "errors": true}
 )
 
 // pctx locates errors inside one pipeline file.
@@ -262,7 +262,7 @@ func (c pctx) validateStep(p *Pipeline, name string, gw *Gateway) {
 	case !identifier.MatchString(name):
 		c.keyErrorf(key(), "step name %q must match %s", name, identifier)
 	case reserved[name]:
-		c.keyErrorf(key(), "step name %q is reserved: expressions see params, body, consumer, item and index under these names; rename the step", name)
+		c.keyErrorf(key(), "step name %q is reserved: expressions see params, body, consumer, item, index and errors under these names; rename the step", name)
 	}
 	u := gw.upstream(s.Upstream)
 	switch {
@@ -319,6 +319,7 @@ func (c pctx) validateStep(p *Pipeline, name string, gw *Gateway) {
 			c.errorf(key("headers"), "invalid header name %q", h)
 		}
 	}
+	c.validateOnStatus(name, s)
 }
 
 func upstreamNames(gw *Gateway) string {

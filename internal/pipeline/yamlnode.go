@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -169,6 +170,10 @@ func checkKeys(n ast.Node, t reflect.Type, path string, report func(at ast.Node,
 		}
 	case reflect.Map:
 		for _, kv := range entries(n) {
+			if _, err := strconv.Atoi(keyName(kv)); t.Key().Kind() == reflect.Int && err != nil {
+				report(kv.Key, join(path, keyName(kv)), fmt.Sprintf("want an integer key, got %q", keyName(kv)))
+				continue
+			}
 			checkKeys(kv.Value, t.Elem(), join(path, keyName(kv)), report)
 		}
 	case reflect.Slice:

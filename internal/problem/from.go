@@ -22,10 +22,18 @@ func From(err error) *Problem {
 		binary   *pipeline.NotRelayableError
 		body     *BodyError
 		known    *Error
+		chosen   *pipeline.ProblemError
+		invalid  *pipeline.InvalidProblemError
 	)
 	switch {
 	case errors.As(err, &known):
 		return known.P
+	case errors.As(err, &chosen):
+		return fromChosen(chosen)
+	case errors.As(err, &invalid):
+		// The pipeline's own bug: neither the caller nor an upstream is
+		// to blame.
+		return New("pipeline-error", http.StatusInternalServerError, "the pipeline chose an invalid error: "+invalid.Reason)
 	case errors.As(err, &params):
 		p := New("bad-request", http.StatusBadRequest, "the request has invalid parameters")
 		p.Errors = params.Problems
@@ -118,6 +126,14 @@ func fromStep(se *pipeline.StepError) *Problem {
 	}
 	p.Step, p.Upstream = se.Step, se.Upstream
 	return p
+}
+
+// fromChosen is the problem a pipeline chose (jq's error/1 or on_status),
+// as the author wrote it: no step or upstream is named, since the answer
+// is the pipeline's.
+func fromChosen(e *pipeline.ProblemError) *Problem {
+	sp := e.Problem
+	return &Problem{Type: TypePrefix + sp.ProblemSlug(), Title: sp.ProblemTitle(), Status: sp.Status, Detail: sp.Detail}
 }
 
 // BodyError is a bad request body: wrong media type, malformed or too

@@ -73,7 +73,8 @@ func (o *Outcome) Stale() []string {
 
 // Invoke runs a call: response cache, coalescing of identical runs, then
 // the engine. The whole-response cache key is the pipeline, its typed
-// params and the caller (name and roles).
+// params and the caller (name and roles, and claims when the pipeline's
+// expressions read them).
 func (rt *Runtime) Invoke(ctx context.Context, c *Call) *Outcome {
 	start := time.Now()
 	p := c.Pipeline
@@ -192,6 +193,11 @@ func (rt *Runtime) responseKey(c *Call) string {
 		roles := slices.Clone(id.Roles)
 		slices.Sort(roles)
 		who, _ = json.Marshal([]any{id.Key(), roles}) // "jwt:x" never meets "key:x"
+		if c.Pipeline.ReadsClaims() {
+			// Two tokens of one subject may name two tenants.
+			claims, _ := json.Marshal(id.Claims) // keys sorted: canonical
+			who = append(who, claims...)
+		}
 	}
 	return rt.cache.Key(ResponseNamespace(c.Pipeline.Name), params, who)
 }
