@@ -53,6 +53,8 @@ type step struct {
 	variables tmpl
 	cacheTTL  time.Duration
 	staleTTL  time.Duration
+	forward   *forwardRule // the caller's headers it forwards; nil: none
+	via       bool         // send X-Forwarded-* (the upstream's forwarded)
 }
 
 type named struct {
@@ -163,6 +165,7 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 	if s.Stale != nil {
 		st.staleTTL = s.Stale.D()
 	}
+	st.forward, st.via = forwarding(p, s, gw, u)
 	for _, n := range s.Needs {
 		st.needs = append(st.needs, index[n])
 	}
