@@ -66,6 +66,8 @@ func checkHeaderEntry(e string) string {
 	name := strings.TrimPrefix(e, "!")
 	prefix, wild := strings.CutSuffix(name, "*")
 	switch {
+	case strings.Contains(prefix, "*"):
+		return quoteShort(e) + `: * may only end a prefix, as in "X-Tenant-*"`
 	case name == "*" && e != name:
 		return `"!*" excludes everything: write forward_headers: [] to forward nothing`
 	case wild && prefix != "" && !httpguts.ValidHeaderFieldName(prefix):
