@@ -25,6 +25,12 @@ type Request struct {
 	Path   string
 	Query  url.Values
 	Header http.Header
+	// Forward holds the caller's headers the step forwards
+	// (forward_headers): below the upstream's and the step's own headers.
+	// Via holds X-Forwarded-For, -Host, -Proto and Forwarded, which say
+	// who called and are left out of cache and coalescing keys.
+	Forward http.Header
+	Via     http.Header
 	// Body is the JSON request body, nil when there is none. For GraphQL
 	// upstreams it is the {"query": ..., "variables": ...} envelope.
 	Body []byte

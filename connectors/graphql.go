@@ -37,7 +37,7 @@ func (g *GraphQL) Do(ctx context.Context, req *Request) (*Response, error) {
 	if req.Body == nil {
 		return &Response{}, fmt.Errorf("POST %s: %w: graphql request without a body", g.http.target(req.Path), ErrInvalidRequest)
 	}
-	post := &Request{Method: http.MethodPost, Path: req.Path, Header: req.Header, Body: req.Body}
+	post := &Request{Method: http.MethodPost, Path: req.Path, Header: req.Header, Forward: req.Forward, Via: req.Via, Body: req.Body}
 	resp, err := g.http.Do(ctx, post)
 	if err != nil {
 		return resp, err

@@ -141,8 +141,9 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 }
 
 // request builds the outgoing request. Headers, in increasing precedence:
-// the defaults, the upstream's configured headers, the step's headers.
-// Nothing else from the gateway's client is ever forwarded.
+// the defaults, X-Forwarded-*, the caller's headers the step forwards,
+// the upstream's configured headers, the step's headers. Nothing else
+// from the gateway's client is ever forwarded.
 func (h *HTTP) request(ctx context.Context, method string, u *url.URL, req *Request) (*http.Request, error) {
 	var body io.Reader
 	if req.Body != nil {
@@ -159,6 +160,7 @@ func (h *HTTP) request(ctx context.Context, method string, u *url.URL, req *Requ
 	if req.Body != nil {
 		hreq.Header["Content-Type"] = []string{"application/json"}
 	}
+	addForwarded(hreq.Header, req)
 	if h.user != nil {
 		pass, _ := h.user.Password()
 		hreq.SetBasicAuth(h.user.Username(), pass)

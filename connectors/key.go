@@ -17,12 +17,13 @@ type keyer struct {
 }
 
 // key identifies a call by everything that can change its answer: method,
-// path, query, the step's headers (sorted) and body. The upstream's
+// path, query, the step's headers (sorted), the caller's headers it
+// forwards and body. The upstream's
 // configured headers are the same for every call, so they are left out.
 func (k keyer) key(req *Request) string {
 	return k.cache.Key(k.name,
 		[]byte(req.Method), []byte(req.Path), []byte(req.Query.Encode()),
-		headerBytes(req.Header), req.Body)
+		headerBytes(req.Header), req.Body, headerBytes(req.Forward))
 }
 
 // headerBytes encodes h with its names sorted, so equal headers give equal

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -51,10 +52,15 @@ func (sp *Spec) CheckArgs(ctx context.Context, p *pipeline.Compiled, a Args) (ma
 	if err != nil {
 		return nil, nil, err
 	}
+	violationsToKeys(p, found) // a JSON caller names parameters by key
 	if found = insertUnknown(append(typeErrs, found...), unknown); len(found) > 0 {
 		return nil, nil, invalid(found)
 	}
 	params, err := p.ParseParams(requestParams(r))
+	var pe *pipeline.ParamsError
+	if errors.As(err, &pe) {
+		toKeys(p, pe.Problems)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,19 +104,20 @@ func argsRequest(ctx context.Context, p *pipeline.Compiled, a Args) (r *http.Req
 		case v == nil:
 			continue
 		}
-		texts, ok := argText(v)
-		if !ok || !kindFits(prm.Type, v) {
-			typeErrs = append(typeErrs, violation{pipeline.ParamProblem{In: prm.In, Name: name, Reason: typeReason(prm, v)}, http.StatusBadRequest})
+		texts, reason := argTexts(prm, v)
+		if reason != "" {
+			typeErrs = append(typeErrs, violation{pipeline.ParamProblem{In: prm.In, Name: name, Reason: reason}, http.StatusBadRequest})
 			continue
 		}
+		wire := prm.WireName(name)
 		for _, text := range texts {
 			switch prm.In {
 			case "path":
 				r.SetPathValue(name, text)
 			case "header":
-				r.Header.Add(name, text)
+				r.Header.Add(wire, text)
 			default:
-				query.Add(name, text)
+				query.Add(wire, text)
 			}
 		}
 	}

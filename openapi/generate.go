@@ -199,9 +199,51 @@ func requestBody(p *pipeline.Compiled) (*openapi3.RequestBody, error) {
 	}, nil
 }
 
-// parameter describes one pipeline parameter: its type and every
-// constraint the gateway enforces.
+// parameter describes one pipeline parameter: its wire name, its type
+// and every constraint the gateway enforces. A parameter whose wire name
+// differs from the name expressions, GraphQL and MCP use says that name
+// in x-manifold-param.
 func parameter(name string, p *pipeline.Param) *openapi3.Parameter {
+	out := &openapi3.Parameter{
+		Name:        p.WireName(name),
+		In:          p.In,
+		Description: strings.TrimSpace(p.Description),
+		Required:    p.IsRequired(),
+		Schema:      openapi3.NewSchemaRef("", paramSchema(p)),
+		Example:     p.Example,
+	}
+	ext := map[string]any{}
+	if p.AllowSlashes {
+		// A path tail: "/" is accepted, dot and empty segments are not.
+		ext["x-manifold-allow-slashes"] = true
+	}
+	if out.Name != name {
+		ext["x-manifold-param"] = name
+	}
+	if p.Type == "array" {
+		explode := p.Exploded()
+		out.Style, out.Explode = p.Style, &explode
+	}
+	if len(ext) > 0 {
+		out.Extensions = ext
+	}
+	return out
+}
+
+// paramSchema is the JSON Schema of a parameter's value; an array's
+// items get their own.
+func paramSchema(p *pipeline.Param) *openapi3.Schema {
+	if it := p.ItemParam(); it != nil {
+		s := &openapi3.Schema{Type: &openapi3.Types{"array"}, Items: openapi3.NewSchemaRef("", paramSchema(it)), Default: p.Default}
+		if p.MinItems != nil {
+			s.MinItems = uint64(*p.MinItems)
+		}
+		if p.MaxItems != nil {
+			n := uint64(*p.MaxItems)
+			s.MaxItems = &n
+		}
+		return s
+	}
 	s := &openapi3.Schema{
 		Type:    &openapi3.Types{p.Type},
 		Default: p.Default,
@@ -217,19 +259,7 @@ func parameter(name string, p *pipeline.Param) *openapi3.Parameter {
 		n := uint64(*p.MaxLength)
 		s.MaxLength = &n
 	}
-	out := &openapi3.Parameter{
-		Name:        name,
-		In:          p.In,
-		Description: strings.TrimSpace(p.Description),
-		Required:    p.IsRequired(),
-		Schema:      openapi3.NewSchemaRef("", s),
-		Example:     p.Example,
-	}
-	if p.AllowSlashes {
-		// A path tail: "/" is accepted, dot and empty segments are not.
-		out.Extensions = map[string]any{"x-manifold-allow-slashes": true}
-	}
-	return out
+	return s
 }
 
 // success is the 200 answer: response.schema, and the headers that mark

@@ -75,7 +75,7 @@ func (sp *Spec) schemaViolations(r *http.Request, p *pipeline.Compiled, route *r
 		return string(body)
 	}
 	if err := openapi3filter.ValidateRequest(r.Context(), in); err != nil {
-		return violations(err, raw), nil
+		return arrayReasons(violations(err, raw), p, requestParams(r)), nil
 	}
 	return nil, nil
 }
@@ -97,12 +97,21 @@ func (sp *Spec) requestCopy(r *http.Request, p *pipeline.Compiled, hasBody bool)
 		u.RawQuery = q.Encode()
 	}
 	cloned := false
-	for name, prm := range p.Params {
-		if vals := r.Header.Values(name); prm.In == "header" && len(vals) > 0 && vals[0] == "" {
-			if !cloned {
-				vr.Header, cloned = r.Header.Clone(), true
-			}
+	for key, prm := range p.Params {
+		name := prm.WireName(key)
+		vals := r.Header.Values(name)
+		if prm.In != "header" || len(vals) == 0 {
+			continue
+		}
+		if !cloned {
+			vr.Header, cloned = r.Header.Clone(), true
+		}
+		if vals[0] == "" {
 			vr.Header.Del(name)
+		} else if prm.Type == "array" {
+			// Header lines are one comma-separated list (RFC 9110, 5.3),
+			// with optional spaces around the commas.
+			vr.Header.Set(name, joinList(vals))
 		}
 	}
 	// The gateway reads any JSON media type (application/problem+json,
@@ -149,8 +158,14 @@ func unknownQuery(q url.Values, p *pipeline.Compiled) []violation {
 		return nil
 	}
 	var out []violation
+	declared := map[string]bool{}
+	for key, prm := range p.Params {
+		if prm.In == "query" {
+			declared[prm.WireName(key)] = true
+		}
+	}
 	for _, name := range sortedKeys(q) {
-		if prm := p.Params[name]; prm == nil || prm.In != "query" {
+		if !declared[name] {
 			out = append(out, violation{pipeline.ParamProblem{In: "query", Name: name, Reason: "unknown parameter"}, http.StatusBadRequest})
 		}
 	}

@@ -52,6 +52,7 @@ func toPipeline(p *pipeline.Compiled) *Pipeline {
 func toParam(name string, p *pipeline.Param) *Param {
 	out := &Param{
 		Name:        name,
+		WireName:    p.WireName(name),
 		Location:    ParamLocation(strings.ToUpper(p.In)),
 		Type:        ParamType(strings.ToUpper(p.Type)),
 		Description: optString(p.Description),
@@ -64,6 +65,10 @@ func toParam(name string, p *pipeline.Param) *Param {
 		MinLength:   p.MinLength,
 		MaxLength:   p.MaxLength,
 		Pattern:     optString(p.Pattern),
+	}
+	if it := p.ItemParam(); it != nil {
+		t := ParamType(strings.ToUpper(it.Type))
+		out.Items = &t
 	}
 	return out
 }

@@ -63,6 +63,7 @@ type ComplexityRoot struct {
 		Description func(childComplexity int) int
 		Enum        func(childComplexity int) int
 		Example     func(childComplexity int) int
+		Items       func(childComplexity int) int
 		Location    func(childComplexity int) int
 		MaxLength   func(childComplexity int) int
 		Maximum     func(childComplexity int) int
@@ -72,6 +73,7 @@ type ComplexityRoot struct {
 		Pattern     func(childComplexity int) int
 		Required    func(childComplexity int) int
 		Type        func(childComplexity int) int
+		WireName    func(childComplexity int) int
 	}
 
 	Pipeline struct {
@@ -322,6 +324,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Param.Example(childComplexity), true
+	case "Param.items":
+		if e.ComplexityRoot.Param.Items == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Param.Items(childComplexity), true
 	case "Param.location":
 		if e.ComplexityRoot.Param.Location == nil {
 			break
@@ -376,6 +384,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Param.Type(childComplexity), true
+	case "Param.wireName":
+		if e.ComplexityRoot.Param.WireName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Param.WireName(childComplexity), true
 
 	case "Pipeline.access":
 		if e.ComplexityRoot.Pipeline.Access == nil {
@@ -1019,13 +1033,20 @@ enum ParamType {
   INTEGER
   NUMBER
   BOOLEAN
+  "A list of values; see Param.items for their type."
+  ARRAY
 }
 
 "One parameter of a pipeline."
 type Param {
+  "The name to give it in run's params (and in expressions, .params.NAME)."
   name: String!
+  "Its name in a REST request: a header or query key (X-Request-Id, page[size])."
+  wireName: String!
   location: ParamLocation!
   type: ParamType!
+  "The type of an array's elements; null for other types."
+  items: ParamType
   description: String
   "Whether a call must give it (path parameters always)."
   required: Boolean!
@@ -1323,10 +1344,14 @@ func (ec *executionContext) childFields_Param(ctx context.Context, field graphql
 	switch field.Name {
 	case "name":
 		return ec.fieldContext_Param_name(ctx, field)
+	case "wireName":
+		return ec.fieldContext_Param_wireName(ctx, field)
 	case "location":
 		return ec.fieldContext_Param_location(ctx, field)
 	case "type":
 		return ec.fieldContext_Param_type(ctx, field)
+	case "items":
+		return ec.fieldContext_Param_items(ctx, field)
 	case "description":
 		return ec.fieldContext_Param_description(ctx, field)
 	case "required":
@@ -2171,6 +2196,29 @@ func (ec *executionContext) fieldContext_Param_name(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Param", field, false, false, "String")
 }
 
+func (ec *executionContext) _Param_wireName(ctx context.Context, field graphql.CollectedField, obj *Param) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Param_wireName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WireName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Param_wireName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Param", field, false, false, "String")
+}
+
 func (ec *executionContext) _Param_location(ctx context.Context, field graphql.CollectedField, obj *Param) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2214,6 +2262,29 @@ func (ec *executionContext) _Param_type(ctx context.Context, field graphql.Colle
 	)
 }
 func (ec *executionContext) fieldContext_Param_type(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Param", field, false, false, "ParamType")
+}
+
+func (ec *executionContext) _Param_items(ctx context.Context, field graphql.CollectedField, obj *Param) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Param_items(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Items, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ParamType) graphql.Marshaler {
+			return ec.marshalOParamType2ᚖgithubᚗcomᚋmanifoldgwᚋmanifoldᚋresolversᚐParamType(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Param_items(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Param", field, false, false, "ParamType")
 }
 
@@ -5718,6 +5789,11 @@ func (ec *executionContext) _Param(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "wireName":
+			out.Values[i] = ec._Param_wireName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "location":
 			out.Values[i] = ec._Param_location(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -5726,6 +5802,11 @@ func (ec *executionContext) _Param(ctx context.Context, sel ast.SelectionSet, ob
 		case "type":
 			out.Values[i] = ec._Param_type(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "items":
+			out.Values[i] = ec._Param_items(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		case "description":
@@ -7425,6 +7506,22 @@ func (ec *executionContext) marshalOJSON2ᚕinterfaceᚄ(ctx context.Context, se
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOParamType2ᚖgithubᚗcomᚋmanifoldgwᚋmanifoldᚋresolversᚐParamType(ctx context.Context, v any) (*ParamType, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(ParamType)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOParamType2ᚖgithubᚗcomᚋmanifoldgwᚋmanifoldᚋresolversᚐParamType(ctx context.Context, sel ast.SelectionSet, v *ParamType) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOPipeline2ᚖgithubᚗcomᚋmanifoldgwᚋmanifoldᚋresolversᚐPipeline(ctx context.Context, sel ast.SelectionSet, v *Pipeline) graphql.Marshaler {

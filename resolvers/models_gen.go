@@ -42,10 +42,15 @@ type Mutation struct {
 
 // One parameter of a pipeline.
 type Param struct {
-	Name        string        `json:"name"`
-	Location    ParamLocation `json:"location"`
-	Type        ParamType     `json:"type"`
-	Description *string       `json:"description,omitempty"`
+	// The name to give it in run's params (and in expressions, .params.NAME).
+	Name string `json:"name"`
+	// Its name in a REST request: a header or query key (X-Request-Id, page[size]).
+	WireName string        `json:"wireName"`
+	Location ParamLocation `json:"location"`
+	Type     ParamType     `json:"type"`
+	// The type of an array's elements; null for other types.
+	Items       *ParamType `json:"items,omitempty"`
+	Description *string    `json:"description,omitempty"`
 	// Whether a call must give it (path parameters always).
 	Required bool `json:"required"`
 	// The value used when a call does not give it.
@@ -469,6 +474,8 @@ const (
 	ParamTypeInteger ParamType = "INTEGER"
 	ParamTypeNumber  ParamType = "NUMBER"
 	ParamTypeBoolean ParamType = "BOOLEAN"
+	// A list of values; see Param.items for their type.
+	ParamTypeArray ParamType = "ARRAY"
 )
 
 var AllParamType = []ParamType{
@@ -476,11 +483,12 @@ var AllParamType = []ParamType{
 	ParamTypeInteger,
 	ParamTypeNumber,
 	ParamTypeBoolean,
+	ParamTypeArray,
 }
 
 func (e ParamType) IsValid() bool {
 	switch e {
-	case ParamTypeString, ParamTypeInteger, ParamTypeNumber, ParamTypeBoolean:
+	case ParamTypeString, ParamTypeInteger, ParamTypeNumber, ParamTypeBoolean, ParamTypeArray:
 		return true
 	}
 	return false

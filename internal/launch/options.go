@@ -52,12 +52,16 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (
 	if err != nil {
 		return nil, err
 	}
+	via, err := server.Via(plan.Gateway.Server.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
 	authn, err := auth.New(context.Background(), plan.Gateway, auth.Options{Logger: log, ClientIP: clientIP, Refusals: refusals})
 	if err != nil {
 		return nil, err
 	}
 	limits := ratelimit.New(plan.Gateway, ratelimit.Options{ConsumerRate: authn.ConsumerRate})
-	f.opts.ClientIP, f.opts.Auth, f.opts.Limiter = clientIP, authn, limits
+	f.opts.ClientIP, f.opts.Via, f.opts.Auth, f.opts.Limiter = clientIP, via, authn, limits
 	f.opts.Surfaces = append(f.opts.Surfaces, authn, limits)
 	f.closers = append(f.closers, authn.Close)
 

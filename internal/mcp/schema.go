@@ -128,6 +128,19 @@ func paramSchema(p *pipeline.Param) object {
 		}
 	}
 	add("description", p.Description, p.Description != "")
+	if it := p.ItemParam(); it != nil {
+		// An array: a JSON list of its items, whatever its wire form.
+		add("items", paramSchema(it), true)
+		add("default", p.Default, p.Default != nil)
+		if p.MinItems != nil {
+			add("minItems", *p.MinItems, true)
+		}
+		if p.MaxItems != nil {
+			add("maxItems", *p.MaxItems, true)
+		}
+		add("examples", []any{p.Example}, p.Example != nil)
+		return s
+	}
 	add("enum", p.Enum, len(p.Enum) > 0)
 	add("default", p.Default, p.Default != nil)
 	if p.Minimum != nil {

@@ -61,6 +61,8 @@ type step struct {
 	// seesOptional is set when an optional step is among sees: the step's
 	// expressions see .errors.
 	seesOptional bool
+	forward      *forwardRule // the caller's headers it forwards; nil: none
+	via          bool         // send X-Forwarded-* (the upstream's forwarded)
 }
 
 type named struct {
@@ -175,6 +177,7 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 	if s.Stale != nil {
 		st.staleTTL = s.Stale.D()
 	}
+	st.forward, st.via = forwarding(p, s, gw, u)
 	for _, n := range s.Needs {
 		st.needs = append(st.needs, index[n])
 	}

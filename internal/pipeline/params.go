@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -13,8 +14,17 @@ import (
 // Parameter locations and types.
 var (
 	paramIns   = map[string]bool{"path": true, "query": true, "header": true}
-	paramTypes = map[string]bool{"string": true, "integer": true, "number": true, "boolean": true}
+	paramTypes = map[string]bool{"string": true, "integer": true, "number": true, "boolean": true, "array": true}
 )
+
+// WireName is the parameter's name in the request: its `name:`, or its
+// key in params (the name expressions see) when it has none.
+func (p *Param) WireName(key string) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return key
+}
 
 // IsRequired reports whether a request must carry the parameter: path
 // parameters always, others when `required: true` and without a default.
@@ -37,13 +47,25 @@ func (c pctx) validateParam(name string, p *Param) {
 	if !paramIns[p.In] {
 		c.errorf(key("in"), "%q: want path, query or header", p.In)
 	}
+	c.validateWireName(name, p)
 	if !paramTypes[p.Type] {
-		c.errorf(key("type"), "%q: want string, integer, number or boolean", p.Type)
+		c.errorf(key("type"), "%q: want string, integer, number, boolean or array", p.Type)
 		return
 	}
 	if n := utf8.RuneCountInString(p.Description); n > MaxParamDescription {
 		c.errorf(key("description"), "%d characters is too long: assistants accept at most %d", n, MaxParamDescription)
 	}
+	if p.Type == "array" {
+		c.validateArray(name, p)
+		return
+	}
+	c.refuseArrayKeys(name, p)
+	c.validateScalar(key, name, p)
+}
+
+// validateScalar checks the constraints of a string, integer, number or
+// boolean parameter (or of an array's items).
+func (c pctx) validateScalar(key func(k ...string) []string, name string, p *Param) {
 	if p.Minimum != nil && p.Maximum != nil && *p.Minimum > *p.Maximum {
 		c.errorf(key("minimum"), "minimum %v is above maximum %v", *p.Minimum, *p.Maximum)
 	}
@@ -72,7 +94,7 @@ func (c pctx) validateParam(name string, p *Param) {
 	for i, e := range p.Enum {
 		v, err := fromYAML(p.Type, e)
 		if err != nil {
-			c.errorAt(c.elem(key("enum"), i), fmt.Sprintf("params.%s.enum[%d]", name, i), "%v", err)
+			c.errorAt(c.elem(key("enum"), i), strings.Join(key("enum"), ".")+fmt.Sprintf("[%d]", i), "%v", err)
 			continue
 		}
 		p.Enum[i] = v
@@ -106,6 +128,8 @@ func (c pctx) normalize(key []string, p *Param, v *any) {
 // fromYAML converts a decoded YAML value to a parameter type.
 func fromYAML(typ string, v any) (any, error) {
 	switch typ {
+	case "array":
+		return nil, errors.New("an array's default and example are lists: see items")
 	case "string":
 		if s, ok := v.(string); ok {
 			return s, nil
@@ -267,8 +291,11 @@ func (e *ParamsError) Error() string {
 // servers disagree on which value counts. Every problem is reported in one
 // *ParamsError.
 func (c *Compiled) ParseParams(get func(in, name string) []string) (map[string]any, error) {
-	return c.collect(func(p *Param, name string) (any, string, bool) {
-		vals := get(p.In, name)
+	return c.collect((*Param).WireName, func(p *Param, name string) (any, string, bool) {
+		vals := get(p.In, p.WireName(name))
+		if p.Type == "array" {
+			return p.fromStrings(vals)
+		}
 		switch {
 		case len(vals) > 1:
 			return nil, fmt.Sprintf("given %d times; give it once", len(vals)), true
@@ -282,8 +309,9 @@ func (c *Compiled) ParseParams(get func(in, name string) []string) (map[string]a
 
 // collect runs value for every parameter in order: absent ones are
 // required or defaulted, present ones typed and checked. Every problem is
-// reported in one *ParamsError.
-func (c *Compiled) collect(value func(p *Param, name string) (v any, reason string, present bool)) (map[string]any, error) {
+// reported in one *ParamsError, naming each parameter by label (its wire
+// name for a request, its key for JSON arguments).
+func (c *Compiled) collect(label func(p *Param, key string) string, value func(p *Param, name string) (v any, reason string, present bool)) (map[string]any, error) {
 	out := make(map[string]any, len(c.Params))
 	var problems []ParamProblem
 	for _, name := range c.ParamOrder {
@@ -291,12 +319,12 @@ func (c *Compiled) collect(value func(p *Param, name string) (v any, reason stri
 		v, reason, present := value(p, name)
 		switch {
 		case !present && p.IsRequired():
-			problems = append(problems, ParamProblem{p.In, name, "required"})
+			problems = append(problems, ParamProblem{p.In, label(p, name), "required"})
 		case !present && p.Default != nil:
 			out[name] = p.Default
 		case !present:
 		case reason != "":
-			problems = append(problems, ParamProblem{p.In, name, reason})
+			problems = append(problems, ParamProblem{p.In, label(p, name), reason})
 		default:
 			out[name] = v
 		}
@@ -313,7 +341,7 @@ func (c *Compiled) collect(value func(p *Param, name string) (v any, reason stri
 // parameter's type, null is absent. Names that are not parameters are left
 // to the caller. Every problem is reported in one *ParamsError.
 func (c *Compiled) ParamsFromJSON(args map[string]any) (map[string]any, error) {
-	return c.collect(func(p *Param, name string) (any, string, bool) {
+	return c.collect(func(_ *Param, key string) string { return key }, func(p *Param, name string) (any, string, bool) {
 		v := args[name]
 		if s, ok := v.(string); v == nil || (ok && s == "" && p.In != "path") {
 			return nil, "", false
@@ -327,6 +355,9 @@ func (c *Compiled) ParamsFromJSON(args map[string]any) (map[string]any, error) {
 // json.Number) to the parameter's type and checks it. A string goes
 // through FromString, so "5" is a valid integer as in a query string.
 func (p *Param) FromJSON(v any) (any, string) {
+	if p.Type == "array" {
+		return p.arrayFromJSON(v)
+	}
 	switch x := v.(type) {
 	case string:
 		return p.FromString(x)

@@ -213,7 +213,7 @@ func TestParamLoadErrors(t *testing.T) {
 		{`{type: string, min_length: -1}`, `params.x.min_length: must not be negative`},
 		{`{type: integer, minimum: 5, maximum: 4}`, `params.x.minimum: minimum 5 is above maximum 4`},
 		{`{type: string, min_length: 3, max_length: 2}`, `params.x.min_length: min_length 3 is above max_length 2`},
-		{`{type: float}`, `params.x.type: "float": want string, integer, number or boolean`},
+		{`{type: float}`, `params.x.type: "float": want string, integer, number, boolean or array`},
 		{`{in: cookie}`, `params.x.in: "cookie": want path, query or header`},
 		{`{required: "yes"}`, `params.x.required: want true or false, got "yes"`},
 		{`{max_length: 2.5}`, `params.x.max_length: want an integer, got 2.5`},

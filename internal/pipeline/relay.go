@@ -8,9 +8,9 @@ import (
 	"golang.org/x/net/http/httpguts"
 )
 
-// hopByHop are the headers that describe one connection, not the answer
-// (RFC 9110, section 7.6.1, and the ones proxies still meet): they are
-// never relayed.
+// hopByHop are the headers that describe one connection, not the request
+// or the answer (RFC 9110, section 7.6.1, and the ones proxies still
+// meet): they are never relayed nor forwarded.
 var hopByHop = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true, "Proxy-Authorization": true,
 	"Proxy-Connection": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,

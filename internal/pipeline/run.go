@@ -86,6 +86,12 @@ type Input struct {
 	Params   map[string]any // typed and defaulted (see ParseParams)
 	Body     any            // the decoded JSON request body, or nil
 	Consumer *Identity      // nil for anonymous callers
+	// Header is the caller's request headers, which steps forward as
+	// their forward_headers say (nil: none).
+	Header http.Header
+	// Via is X-Forwarded-For, -Host, -Proto and Forwarded as the server
+	// built them from server.trusted_proxies (nil: none are sent).
+	Via http.Header
 }
 
 // Result is the outcome of a run.

@@ -93,6 +93,9 @@ type Upstream struct {
 	MaxResponse Size              `yaml:"max_response"`
 	Headers     map[string]string `yaml:"headers"`
 	TLS         *UpstreamTLS      `yaml:"tls"`
+	// Forwarded sends X-Forwarded-For, -Host, -Proto and Forwarded
+	// (RFC 7239) to this upstream (nil: true).
+	Forwarded *bool `yaml:"forwarded"`
 }
 
 // UpstreamTLS tunes the TLS of an https upstream: a private CA, a client
@@ -320,6 +323,9 @@ type Pipeline struct {
 	// callers get the upstream's status and body as they are, undecoded,
 	// with the headers the step relays (see Step.RelayHeaders).
 	Proxy bool `yaml:"proxy"`
+	// ForwardHeaders are the caller's headers every step forwards to its
+	// upstream (see forward.go); a step's own list replaces it.
+	ForwardHeaders *HeaderList `yaml:"forward_headers"`
 
 	// File is the file the pipeline was read from; ParamOrder and StepOrder
 	// keep the order in which params and steps were written.
@@ -332,10 +338,13 @@ type Pipeline struct {
 	source []byte
 }
 
-// Param is one request parameter.
+// Param is one request parameter. Its key in params is the name
+// expressions see (.params.KEY); Name is the name on the wire, when it
+// differs (a header such as X-Request-Id, a query key such as page[size]).
 type Param struct {
 	In          string   `yaml:"in"`   // path | query | header
-	Type        string   `yaml:"type"` // string | integer | number | boolean
+	Name        string   `yaml:"name"` // wire name; default: the key
+	Type        string   `yaml:"type"` // string | integer | number | boolean | array
 	Description string   `yaml:"description"`
 	Required    *bool    `yaml:"required"`
 	Default     any      `yaml:"default"`
@@ -354,8 +363,16 @@ type Param struct {
 	// ("." or ".."), empty segments and backslashes are refused either
 	// way.
 	AllowSlashes bool `yaml:"allow_slashes"`
+	// Items, Style, Explode, MinItems and MaxItems describe an array
+	// parameter (type: array); see params_array.go.
+	Items    *ParamItems `yaml:"items"`
+	Style    string      `yaml:"style"`   // query: form (default); header: simple (default)
+	Explode  *bool       `yaml:"explode"` // query: true (default, ?a=1&a=2) or false (?a=1,2)
+	MinItems *int        `yaml:"min_items"`
+	MaxItems *int        `yaml:"max_items"`
 
 	pattern *regexp.Regexp
+	item    *Param // an array's items, as a scalar parameter
 	// segment is set when a step path interpolates the parameter: its
 	// value is then checked to stay inside its path segment (or, with
 	// AllowSlashes, inside the path) before anything runs.
@@ -398,6 +415,9 @@ type Step struct {
 	// gives instead of failing: null (the step's result is null) or the
 	// problem the pipeline answers with.
 	OnStatus map[int]*StatusProblem `yaml:"on_status"`
+	// ForwardHeaders replaces the pipeline's forward_headers for this
+	// step (nil: the pipeline's; an empty list: none).
+	ForwardHeaders *HeaderList `yaml:"forward_headers"`
 }
 
 // StatusProblem is a problem a pipeline answers with, chosen by the

@@ -110,6 +110,7 @@ func (l *loader) loadPipeline(d *doc, gw *Gateway) *Pipeline {
 	for _, name := range p.ParamOrder {
 		c.validateParam(name, p.Params[name])
 	}
+	c.checkWireNames(p)
 	for _, name := range p.StepOrder {
 		c.validateStep(p, name, gw)
 	}
@@ -148,6 +149,7 @@ func applyPipelineDefaults(p *Pipeline, gw *Gateway) {
 		if prm.Type == "" {
 			prm.Type = "string"
 		}
+		applyArrayDefaults(prm)
 	}
 	for _, s := range p.Steps {
 		if s == nil {

@@ -199,7 +199,10 @@ func (rt *Runtime) responseKey(c *Call) string {
 			who = append(who, claims...)
 		}
 	}
-	return rt.cache.Key(ResponseNamespace(c.Pipeline.Name), params, who)
+	// The caller's headers the steps forward (Accept-Language) can change
+	// the answer as much as a param.
+	fwd, _ := json.Marshal(c.Pipeline.ForwardedHeaders(c.Input.Header)) // sorted keys
+	return rt.cache.Key(ResponseNamespace(c.Pipeline.Name), params, who, fwd)
 }
 
 // ResponseNamespace is the cache namespace of a pipeline's answers, for

@@ -48,6 +48,9 @@ type Options struct {
 	// ClientIP returns a request's client address (for rate limits and
 	// audit); nil: the TCP peer's address.
 	ClientIP func(r *http.Request) string
+	// Via builds the X-Forwarded-* headers sent upstream for a request
+	// (see Via); nil: as if no proxy were trusted.
+	Via func(r *http.Request) http.Header
 	// Observer watches every request (traces, HTTP metrics, access log).
 	Observer Observer
 	// Readiness are the checks /readyz runs besides the plan being loaded.
@@ -69,6 +72,9 @@ func New(rt *Runtime, opts Options) *Server {
 	}
 	if opts.ClientIP == nil {
 		opts.ClientIP = remoteIP
+	}
+	if opts.Via == nil {
+		opts.Via, _ = Via(nil) // no address to parse: cannot fail
 	}
 	s := &Server{log: opts.Logger, opts: opts}
 	if err := s.Swap(rt); err != nil {
@@ -136,7 +142,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, mux *http.ServeMu
 		}
 	}
 	if _, pattern := mux.Handler(r); pattern != "" {
-		mux.ServeHTTP(w, r)
+		mux.ServeHTTP(w, s.withCaller(r))
 		return
 	}
 	rec := &statusRecorder{header: http.Header{}}
@@ -168,6 +174,7 @@ func (s *Server) pipelineHandler(rt *Runtime, p *pipeline.Compiled) http.Handler
 			Client: s.opts.ClientIP(r), RequestID: requestID(w),
 		}
 		call.Input.Consumer = IdentityFrom(r.Context())
+		callerFrom(r.Context(), &call.Input)
 		var o *Outcome
 		if p.Proxy {
 			if o = s.proxyCall(w, r, rt, call, maxBody); o == nil {
@@ -243,6 +250,7 @@ func (s *Server) Invoke(ctx context.Context, c *Call) *Outcome {
 	if c.Input.Consumer == nil {
 		c.Input.Consumer = IdentityFrom(ctx)
 	}
+	callerFrom(ctx, &c.Input)
 	if err := s.authorize(ctx, c); err != nil {
 		return &Outcome{Err: err, Start: start}
 	}

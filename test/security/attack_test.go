@@ -192,10 +192,15 @@ func TestAllowed(t *testing.T) {
 			if got.Get("Authorization") != "Bearer "+l.secrets["upstream token"] {
 				t.Errorf("the backend got Authorization %q, want the upstream's configured token", got.Get("Authorization"))
 			}
-			for _, name := range []string{"X-Api-Key", "Cookie", "Proxy-Authorization", "X-Hop", "Te", "Forwarded"} {
+			for _, name := range []string{"X-Api-Key", "Cookie", "Proxy-Authorization", "X-Hop", "Te"} {
 				if v := got.Get(name); v != "" {
 					t.Errorf("the backend got the client's %s: %q", name, v)
 				}
+			}
+			// The gateway sends its own Forwarded (the peer, no proxy being
+			// trusted), never the one the client wrote.
+			if v := got.Get("Forwarded"); strings.Contains(v, "1.2.3.4") || !strings.HasPrefix(v, "for=127.0.0.1;") {
+				t.Errorf("the backend got Forwarded %q, want the gateway's own for=127.0.0.1", v)
 			}
 		})
 	}
