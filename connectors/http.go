@@ -36,17 +36,21 @@ const (
 var ErrInvalidRequest = errors.New("invalid upstream request")
 
 // HTTP is the transport of `kind: http` upstreams: one Do, one HTTP
-// exchange, no retries and no redirects (a 3xx is a *StatusError, so an
-// upstream cannot send the configured credentials elsewhere). It keeps one
-// tuned connection pool per upstream and is safe for concurrent use.
+// exchange, no retries. Redirects are followed only as cfg.FollowRedirects
+// allows (else a 3xx is a *StatusError), and the upstream's credentials
+// go to its own origin only. It keeps one tuned connection pool per
+// upstream and is safe for concurrent use.
 type HTTP struct {
 	base     *url.URL      // cfg.URL without userinfo and fragment
 	basePath string        // escaped base path without trailing slash
 	user     *url.Userinfo // cfg.URL's userinfo, sent as basic auth
 	headers  http.Header   // canonical keys
 	accept   string
+	format   string
 	maxBody  int64
 	rt       *http.Transport
+	client   *http.Client // rt behind the credentials and the redirect policy
+	creds    *credentials
 }
 
 var _ Connector = (*HTTP)(nil)
@@ -63,15 +67,24 @@ func NewHTTP(cfg Config) (*HTTP, error) {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxResponse
 	}
-	return &HTTP{
+	h := &HTTP{
 		base:     &base,
 		basePath: strings.TrimSuffix(base.EscapedPath(), "/"),
 		user:     cfg.URL.User,
 		headers:  canonical(cfg.Headers),
 		accept:   "application/json",
+		format:   cfg.Format,
 		maxBody:  maxBody,
 		rt:       newPool(cfg),
-	}, nil
+		creds:    newCredentials(cfg),
+	}
+	if a, ok := accepts[cfg.Format]; ok {
+		h.accept = a
+	}
+	origin := originOf(&base)
+	policy := &redirectPolicy{origin: origin, follow: cfg.FollowRedirects, allowed: cfg.RedirectHosts, private: privateHeaders(cfg)}
+	h.client = &http.Client{Transport: &originTransport{origin: origin, creds: h.creds, next: h.rt}, CheckRedirect: policy.check}
+	return h, nil
 }
 
 // newPool builds the upstream's connection pool. Everything is bounded
@@ -117,12 +130,15 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return &Response{}, fmt.Errorf("%s %s: %w", method, redact(u), err)
 	}
-	resp, err := h.rt.RoundTrip(hreq)
+	resp, err := h.client.Do(hreq)
 	if err != nil {
-		return &Response{Attempts: 1}, fmt.Errorf("%s %s: %w", method, redact(u), withCause(ctx, err))
+		return &Response{Attempts: 1}, fmt.Errorf("%s %s: %w", method, redact(u), withCause(ctx, clientError(err)))
 	}
 	defer resp.Body.Close()
 	out := &Response{Status: resp.StatusCode, Header: resp.Header, Attempts: 1}
+	if final := resp.Request.URL; final.String() != u.String() {
+		out.URL = shownURL(final, h.creds.redactNames())
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		serr := &StatusError{Status: resp.StatusCode, Detail: errorDetail(resp)}
 		return out, fmt.Errorf("%s %s: %w", method, redact(u), serr)
@@ -131,10 +147,23 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 		return out, nil
 	}
 	out.Body, err = readCapped(resp.Body, resp.ContentLength, h.maxBody)
+	if err == nil {
+		out.Body, err = toJSON(h.format, out.Body)
+	}
 	if err != nil {
 		return out, fmt.Errorf("%s %s: %w", method, redact(u), withCause(ctx, err))
 	}
 	return out, nil
+}
+
+// clientError is the cause of an http.Client error, without the
+// *url.Error that quotes the URL and its query.
+func clientError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // request builds the outgoing request. Headers, in increasing precedence:
@@ -264,5 +293,9 @@ func canonical(h http.Header) http.Header {
 	return out
 }
 
-// Close closes the idle connections of the upstream's pool.
-func (h *HTTP) Close() { h.rt.CloseIdleConnections() }
+// Close closes the idle connections of the upstream's pool and of its
+// token endpoint's.
+func (h *HTTP) Close() {
+	h.rt.CloseIdleConnections()
+	h.creds.close()
+}
