@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -68,15 +70,24 @@ func (e *AuthError) Error() string {
 // credentials put an upstream's configured credential and fixed query on
 // requests to its origin.
 type credentials struct {
-	auth   *AuthConfig
-	query  url.Values   // fixed query, the api key's included when in: query
-	tokens *tokenSource // oauth2_client_credentials only
+	auth    *AuthConfig
+	query   url.Values             // fixed query, the api key's included when in: query
+	tokens  *tokenSource           // oauth2_client_credentials only
+	secrets []string               // values an upstream's error text must not echo
+	token   atomic.Pointer[string] // the access token last sent, also never echoed
 }
 
 func newCredentials(cfg Config) *credentials {
 	c := &credentials{auth: cfg.Auth, query: url.Values{}}
 	for k, vs := range cfg.Query {
 		c.query[k] = append([]string(nil), vs...)
+		c.secrets = append(c.secrets, vs...)
+	}
+	for _, vs := range cfg.Headers {
+		c.secrets = append(c.secrets, vs...)
+	}
+	if a := cfg.Auth; a != nil {
+		c.secrets = append(c.secrets, a.Value, a.Token, a.Password, a.ClientSecret)
 	}
 	if a := cfg.Auth; a != nil && a.Type == AuthAPIKey && a.In == "query" {
 		c.query.Set(a.Name, a.Value)
@@ -115,6 +126,7 @@ func (c *credentials) apply(r *http.Request) error {
 		if err != nil {
 			return err
 		}
+		c.token.Store(&tok.AccessToken)
 		tok.SetAuthHeader(r)
 	}
 	return nil
@@ -127,6 +139,22 @@ func (c *credentials) redactNames() []string {
 		names = append(names, k)
 	}
 	return names
+}
+
+// scrub hides the credentials in an upstream's error text: a careless
+// upstream may echo the key it refused.
+func (c *credentials) scrub(s string) string {
+	secrets := c.secrets
+	if tok := c.token.Load(); tok != nil {
+		secrets = append(secrets[:len(secrets):len(secrets)], *tok)
+	}
+	for _, sec := range secrets {
+		if len(sec) >= 4 { // shorter values are not secrets worth a word's loss
+			s = strings.ReplaceAll(s, sec, Redacted)
+			s = strings.ReplaceAll(s, url.QueryEscape(sec), Redacted)
+		}
+	}
+	return s
 }
 
 func (c *credentials) close() {

@@ -137,10 +137,10 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	defer resp.Body.Close()
 	out := &Response{Status: resp.StatusCode, Header: resp.Header, Attempts: 1}
 	if final := resp.Request.URL; final.String() != u.String() {
-		out.URL = shownURL(final, h.creds.redactNames())
+		out.URL = h.creds.scrub(shownURL(final, h.creds.redactNames()))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		serr := &StatusError{Status: resp.StatusCode, Detail: errorDetail(resp)}
+		serr := &StatusError{Status: resp.StatusCode, Detail: h.creds.scrub(errorDetail(resp))}
 		return out, fmt.Errorf("%s %s: %w", method, redact(u), serr)
 	}
 	if method == http.MethodHead { // Content-Length describes the GET answer
