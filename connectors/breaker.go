@@ -77,8 +77,10 @@ func newBreaker(cfg Config, log *slog.Logger) *breaker {
 		// Neither success nor failure: the engine's mistakes, our own
 		// saturation, and callers that gave up before their deadline.
 		IsExcluded: func(err error) bool {
+			// A token endpoint's failure is not the upstream's.
 			var gone *callerGone
-			return errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrBulkheadFull) || errors.As(err, &gone) ||
+			var auth *AuthError
+			return errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrBulkheadFull) || errors.As(err, &gone) || errors.As(err, &auth) ||
 				errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
 		},
 		OnStateChange: func(name string, from, to gobreaker.State) {

@@ -35,6 +35,20 @@ type Config struct {
 	// TLS configures https connections to the upstream (a private CA, a
 	// client certificate, the server name); nil: Go's defaults.
 	TLS *tls.Config
+
+	// Auth is the upstream's credential (nil: none) and Query its fixed
+	// query parameters: both go to the upstream's own origin only, and
+	// their values never show in errors or traces.
+	Auth  *AuthConfig
+	Query url.Values
+	// FollowRedirects is how many redirects one call follows (0: none, a
+	// 3xx is an error); RedirectHosts are the other hosts they may lead
+	// to ("host" for any port, or "host:port").
+	FollowRedirects int
+	RedirectHosts   []string
+	// Format is how answers are read: FormatJSON (""), FormatXML or
+	// FormatText; the engine gets JSON either way.
+	Format string
 }
 
 // BreakerConfig configures an upstream's circuit breaker: it opens after

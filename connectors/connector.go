@@ -72,6 +72,9 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// URL is where the answer came from when redirects were followed:
+	// absolute, credentials REDACTED. Empty when there was no redirect.
+	URL string
 
 	// What the resilience stack did, for traces and audit events.
 	Cache    string        // one of the Cache* constants

@@ -36,17 +36,22 @@ const (
 var ErrInvalidRequest = errors.New("invalid upstream request")
 
 // HTTP is the transport of `kind: http` upstreams: one Do, one HTTP
-// exchange, no retries and no redirects (a 3xx is a *StatusError, so an
-// upstream cannot send the configured credentials elsewhere). It keeps one
-// tuned connection pool per upstream and is safe for concurrent use.
+// exchange, no retries. Redirects are followed only as cfg.FollowRedirects
+// allows (else a 3xx is a *StatusError), and the upstream's credentials
+// go to its own origin only. It keeps one tuned connection pool per
+// upstream and is safe for concurrent use.
 type HTTP struct {
 	base     *url.URL      // cfg.URL without userinfo and fragment
 	basePath string        // escaped base path without trailing slash
 	user     *url.Userinfo // cfg.URL's userinfo, sent as basic auth
 	headers  http.Header   // canonical keys
 	accept   string
+	format   string
 	maxBody  int64
 	rt       http.RoundTripper // the pool, unless Options.Transport wrapped it
+	origin   *originTransport  // rt behind the credentials, for the client
+	client   *http.Client      // origin behind the redirect policy
+	creds    *credentials
 }
 
 var _ Connector = (*HTTP)(nil)
@@ -63,15 +68,25 @@ func NewHTTP(cfg Config) (*HTTP, error) {
 	if maxBody <= 0 {
 		maxBody = DefaultMaxResponse
 	}
-	return &HTTP{
+	h := &HTTP{
 		base:     &base,
 		basePath: strings.TrimSuffix(base.EscapedPath(), "/"),
 		user:     cfg.URL.User,
 		headers:  canonical(cfg.Headers),
 		accept:   "application/json",
+		format:   cfg.Format,
 		maxBody:  maxBody,
 		rt:       newPool(cfg),
-	}, nil
+		creds:    newCredentials(cfg),
+	}
+	if a, ok := accepts[cfg.Format]; ok {
+		h.accept = a
+	}
+	origin := originOf(&base)
+	policy := &redirectPolicy{origin: origin, follow: cfg.FollowRedirects, allowed: cfg.RedirectHosts, private: privateHeaders(cfg)}
+	h.origin = &originTransport{origin: origin, creds: h.creds, next: h.rt}
+	h.client = &http.Client{Transport: h.origin, CheckRedirect: policy.check}
+	return h, nil
 }
 
 // newPool builds the upstream's connection pool. Everything is bounded
@@ -117,27 +132,49 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return &Response{}, fmt.Errorf("%s %s: %w", method, redact(u), err)
 	}
-	resp, err := h.rt.RoundTrip(hreq)
+	resp, err := h.client.Do(hreq)
 	if err != nil {
-		return &Response{Attempts: 1}, fmt.Errorf("%s %s: %w", method, redact(u), withCause(ctx, err))
+		return &Response{Attempts: 1}, fmt.Errorf("%s %s: %w", method, redact(u), withCause(ctx, clientError(err)))
 	}
 	if req.Stream {
 		return h.stream(method, u, resp)
 	}
 	defer resp.Body.Close()
 	out := &Response{Status: resp.StatusCode, Header: resp.Header, Attempts: 1}
+	if final := resp.Request.URL; final.String() != u.String() {
+		out.URL = h.creds.scrub(shownURL(final, h.creds.redactNames()))
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		serr := statusError(resp)
+		// An upstream may echo the credentials it was sent: never pass
+		// them on, in its text or in the body output can read.
+		serr.Detail = h.creds.scrub(serr.Detail)
+		if serr.Body != nil {
+			serr.Body = []byte(h.creds.scrub(string(serr.Body)))
+		}
 		return out, fmt.Errorf("%s %s: %w", method, redact(u), serr)
 	}
 	if method == http.MethodHead { // Content-Length describes the GET answer
 		return out, nil
 	}
 	out.Body, err = readCapped(resp.Body, resp.ContentLength, h.maxBody)
+	if err == nil {
+		out.Body, err = toJSON(h.format, out.Body)
+	}
 	if err != nil {
 		return out, fmt.Errorf("%s %s: %w", method, redact(u), withCause(ctx, err))
 	}
 	return out, nil
+}
+
+// clientError is the cause of an http.Client error, without the
+// *url.Error that quotes the URL and its query.
+func clientError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // request builds the outgoing request. Headers, in increasing precedence:
@@ -269,11 +306,18 @@ func canonical(h http.Header) http.Header {
 	return out
 }
 
-// Close closes the idle connections of the upstream's pool.
+// Close closes the idle connections of the upstream's pool and of its
+// token endpoint's.
 func (h *HTTP) Close() {
 	if c, ok := h.rt.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+	h.creds.close()
 }
 
-func (h *HTTP) wrapRoundTripper(wrap func(http.RoundTripper) http.RoundTripper) { h.rt = wrap(h.rt) }
+// wrapRoundTripper replaces the pool by wrap(pool), below the
+// credentials and the redirect policy, which still apply.
+func (h *HTTP) wrapRoundTripper(wrap func(http.RoundTripper) http.RoundTripper) {
+	h.rt = wrap(h.rt)
+	h.origin.next = h.rt
+}

@@ -81,7 +81,8 @@ func retryable(ctx context.Context, err error) bool {
 		return false
 	}
 	var gerr *GraphQLError
-	return !errors.As(err, &gerr) &&
+	var auth *AuthError
+	return !errors.As(err, &gerr) && !errors.As(err, &auth) && !upstreamAnswered(err) &&
 		!errors.Is(err, ErrResponseTooLarge) && !errors.Is(err, ErrInvalidRequest) &&
 		!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled)
 }

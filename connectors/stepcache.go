@@ -133,12 +133,17 @@ func upstreamFailed(err error) bool {
 }
 
 // upstreamAnswered reports whether err is a deliberate answer of the
-// upstream: a status below 500, or GraphQL errors.
+// upstream: a status below 500, GraphQL errors, a body not in its format
+// or a redirect its configuration refuses.
 func upstreamAnswered(err error) bool {
 	var serr *StatusError
 	if errors.As(err, &serr) {
 		return serr.Status < 500
 	}
-	var gerr *GraphQLError
-	return errors.As(err, &gerr)
+	var (
+		gerr *GraphQLError
+		ferr *FormatError
+		rerr *RedirectError
+	)
+	return errors.As(err, &gerr) || errors.As(err, &ferr) || errors.As(err, &rerr)
 }

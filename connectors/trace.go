@@ -178,16 +178,26 @@ func method(req *Request) string {
 // ErrorType names the kind of a call's error in a small, fixed set, for
 // metric labels and span attributes (OpenTelemetry's error.type): the
 // upstream's status code, or one of breaker_open, bulkhead_full, timeout,
-// canceled, too_large, graphql, invalid_request, connection.
+// canceled, too_large, graphql, invalid_request, upstream_auth, redirect,
+// format, connection.
 func ErrorType(err error) string {
 	var serr *StatusError
 	var gerr *GraphQLError
 	var nerr net.Error
+	var aerr *AuthError
+	var rerr *RedirectError
+	var ferr *FormatError
 	switch {
 	case err == nil:
 		return ""
 	case errors.As(err, &serr):
 		return strconv.Itoa(serr.Status)
+	case errors.As(err, &aerr):
+		return "upstream_auth"
+	case errors.As(err, &rerr):
+		return "redirect"
+	case errors.As(err, &ferr):
+		return "format"
 	case errors.Is(err, ErrBreakerOpen):
 		return "breaker_open"
 	case errors.Is(err, ErrBulkheadFull):

@@ -71,6 +71,9 @@ func (t tracer) url(upstream, rel string) string {
 		}
 	}
 	path, query, _ := strings.Cut(rel, "?")
+	if strings.Contains(path, "://") { // redirected: already absolute
+		base = ""
+	}
 	if query != "" {
 		if q, err := url.ParseQuery(query); err == nil {
 			for name := range q {

@@ -148,6 +148,8 @@ func printTrace(w io.Writer, res *pipeline.Result) {
 			note = "optional, failed: " + s.Err.Error()
 		case s.Err != nil:
 			note = "failed: " + s.Err.Error()
+		case strings.Contains(s.URL, "://"): // the connector made it safe to show
+			note = "redirected to " + s.URL
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Upstream, status, s.Calls,
 			ms(s.Start), ms(s.Duration), dash(s.Cache), yesNo(s.Parallel), note)

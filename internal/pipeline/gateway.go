@@ -55,7 +55,7 @@ func (l *loader) loadGateway() *Gateway {
 	}
 	gw := &Gateway{node: d.body}
 	before := len(l.errs)
-	gw.secrets = l.resolveEnv(d)
+	gw.secrets, gw.fromEnv = l.resolveEnv(d)
 	envMissing := len(l.errs) > before
 	if !l.decode(d, gw) {
 		return nil
@@ -93,9 +93,11 @@ func (l *loader) loadGateway() *Gateway {
 
 // resolveEnv replaces ${NAME} in every string of gateway.yaml with the
 // environment's value; a missing variable is an error. It returns the
-// values it put in, so that they can be redacted wherever config is shown.
-func (l *loader) resolveEnv(d *doc) []string {
+// values it put in, so that they can be redacted wherever config is shown,
+// and the keys whose whole value was one reference.
+func (l *loader) resolveEnv(d *doc) ([]string, map[string]bool) {
 	var secrets []string
+	fromEnv := map[string]bool{}
 	walkValues(d.body, "", func(n ast.Node, key string) {
 		s, ok := n.(*ast.StringNode)
 		if lit, isLit := n.(*ast.LiteralNode); isLit {
@@ -103,6 +105,9 @@ func (l *loader) resolveEnv(d *doc) []string {
 		}
 		if !ok || s == nil || !strings.Contains(s.Value, "${") {
 			return
+		}
+		if m := envRef.FindStringIndex(s.Value); m != nil && m[0] == 0 && m[1] == len(s.Value) {
+			fromEnv[key] = true
 		}
 		s.Value = envRef.ReplaceAllStringFunc(s.Value, func(ref string) string {
 			name := envRef.FindStringSubmatch(ref)[1]
@@ -117,7 +122,7 @@ func (l *loader) resolveEnv(d *doc) []string {
 			return v
 		})
 	})
-	return secrets
+	return secrets, fromEnv
 }
 
 func applyGatewayDefaults(gw *Gateway) {
@@ -202,6 +207,12 @@ func applyUpstreamDefaults(u *Upstream) {
 	if b.Cooldown == 0 {
 		b.Cooldown = Duration(DefaultBreakerCooldown)
 	}
+	if u.Format == "" {
+		u.Format = "json"
+	}
+	if a := u.Auth; a != nil && a.Type == "api_key" && a.In == "" {
+		a.In = "header"
+	}
 }
 
 func (l *loader) validateGateway(d *doc, gw *Gateway) {
@@ -227,6 +238,7 @@ func (l *loader) validateGateway(d *doc, gw *Gateway) {
 	sort.Strings(names)
 	for _, name := range names {
 		l.validateUpstream(d, name, gw.Upstreams[name])
+		l.validateUpstreamExtras(d, name, gw.Upstreams[name], gw.fromEnv)
 	}
 	l.validateAudit(d, &gw.Audit)
 	l.validateTelemetry(d, gw.Telemetry)

@@ -21,7 +21,7 @@ type StepTrace struct {
 	Name     string
 	Upstream string
 	Method   string
-	URL      string // path and query of the last call, relative to the upstream
+	URL      string // path and query of the last call, relative to the upstream; absolute when redirected
 	Status   int    // HTTP status of the last answer (0: none)
 	Calls    int    // upstream calls made (foreach: one per element)
 	Attempts int    // transport attempts, retries included
@@ -241,6 +241,9 @@ func (r *run) record(st *step, req *connectors.Request, resp *connectors.Respons
 			tr.Breaker = "open"
 		}
 		return
+	}
+	if resp.URL != "" { // redirected: where the answer came from
+		tr.URL = resp.URL
 	}
 	tr.Status, tr.Attempts, tr.Breaker = resp.Status, tr.Attempts+resp.Attempts, resp.Breaker
 	tr.Cache = mergeCache(tr.Cache, resp.Cache)

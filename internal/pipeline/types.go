@@ -25,6 +25,9 @@ type Gateway struct {
 	// secrets are the values taken from the environment, so that anything
 	// that prints configuration can redact them.
 	secrets []string
+	// fromEnv are the keys (upstreams.geo.auth.value) whose whole value
+	// was one ${NAME}: where a secret is required to come from.
+	fromEnv map[string]bool
 	node    ast.Node
 }
 
@@ -93,9 +96,38 @@ type Upstream struct {
 	MaxResponse Size              `yaml:"max_response"`
 	Headers     map[string]string `yaml:"headers"`
 	TLS         *UpstreamTLS      `yaml:"tls"`
+	// Auth is the credential sent to the upstream's own origin; Query
+	// holds fixed query parameters sent with every call.
+	Auth  *UpstreamAuth     `yaml:"auth"`
+	Query map[string]string `yaml:"query"`
+	// FollowRedirects is how many redirects a call follows (default 0: a
+	// 3xx is a 502); RedirectHosts are other hosts they may lead to.
+	FollowRedirects int      `yaml:"follow_redirects"`
+	RedirectHosts   []string `yaml:"redirect_hosts"`
+	// Format is how the upstream's answers are read: json (default), xml
+	// or text; steps always see JSON.
+	Format string `yaml:"format"`
 	// Forwarded sends X-Forwarded-For, -Host, -Proto and Forwarded
 	// (RFC 7239) to this upstream (nil: true).
 	Forwarded *bool `yaml:"forwarded"`
+}
+
+// UpstreamAuth is an upstream's credential. Its secrets (value, token,
+// password, client_secret) must be written as ${ENV}: they come from the
+// environment only.
+type UpstreamAuth struct {
+	Type         string   `yaml:"type"` // api_key | bearer | basic | oauth2_client_credentials
+	In           string   `yaml:"in"`   // api_key: header (default) or query
+	Name         string   `yaml:"name"` // api_key: the header or query parameter
+	Value        string   `yaml:"value"`
+	Token        string   `yaml:"token"`
+	Username     string   `yaml:"username"`
+	Password     string   `yaml:"password"`
+	TokenURL     string   `yaml:"token_url"`
+	ClientID     string   `yaml:"client_id"`
+	ClientSecret string   `yaml:"client_secret"`
+	Scopes       []string `yaml:"scopes"`
+	Audience     string   `yaml:"audience"`
 }
 
 // UpstreamTLS tunes the TLS of an https upstream: a private CA, a client

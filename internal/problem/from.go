@@ -86,6 +86,9 @@ func fromStep(se *pipeline.StepError) *Problem {
 		path   *pipeline.PathValueError
 		header *pipeline.HeaderValueError
 		expr   *pipeline.ExprError
+		auth   *connectors.AuthError
+		redir  *connectors.RedirectError
+		format *connectors.FormatError
 	)
 	var p *Problem
 	switch {
@@ -111,6 +114,13 @@ func fromStep(se *pipeline.StepError) *Problem {
 		p.UpstreamDetail = status.Detail
 	case errors.As(se.Err, &status):
 		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s answered %d", se.Step, se.Upstream, status.Status))
+	case errors.As(se.Err, &auth):
+		// The gateway's own credential, not the caller's: never a 401.
+		p = New("upstream-auth-failed", http.StatusBadGateway, fmt.Sprintf("step %s: no credential for upstream %s: %s", se.Step, se.Upstream, authReason(auth)))
+	case errors.As(se.Err, &redir):
+		p = New("upstream-redirect-refused", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s: %s", se.Step, se.Upstream, redir.Error()))
+	case errors.As(se.Err, &format):
+		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s answered invalid %s", se.Step, se.Upstream, format.Format))
 	case errors.Is(se.Err, connectors.ErrBreakerOpen):
 		p = New("upstream-unavailable", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s: breaker open", se.Step, se.Upstream))
 	case errors.As(se.Err, &gql):
@@ -156,3 +166,15 @@ func rejectsInput(status int) bool {
 // StatusClientClosed is the status recorded for a caller that went away
 // before its answer (nginx's 499); no client ever receives it.
 const StatusClientClosed = 499
+
+// authReason says why a token could not be had, in the gateway's words:
+// the token endpoint's status and error code, never its body.
+func authReason(e *connectors.AuthError) string {
+	switch {
+	case e.Status != 0 && e.Code != "":
+		return fmt.Sprintf("its token endpoint answered %d (%s)", e.Status, e.Code)
+	case e.Status != 0:
+		return fmt.Sprintf("its token endpoint answered %d", e.Status)
+	}
+	return "its token endpoint failed: " + e.Reason
+}

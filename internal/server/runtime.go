@@ -47,7 +47,7 @@ func upstreamConfig(name string, u *pipeline.Upstream) (connectors.Config, error
 	if err != nil {
 		return connectors.Config{}, fmt.Errorf("upstream %s: %w", name, err)
 	}
-	return connectors.Config{
+	cfg := connectors.Config{
 		Name:        name,
 		Kind:        u.Kind,
 		URL:         base,
@@ -62,7 +62,25 @@ func upstreamConfig(name string, u *pipeline.Upstream) (connectors.Config, error
 			Window:   u.Breaker.Window.D(),
 			Cooldown: u.Breaker.Cooldown.D(),
 		},
-	}, nil
+	}
+	cfg.Auth, cfg.Query = upstreamAuth(u.Auth), url.Values{}
+	for k, v := range u.Query {
+		cfg.Query.Set(k, v)
+	}
+	cfg.FollowRedirects, cfg.RedirectHosts, cfg.Format = u.FollowRedirects, u.RedirectHosts, u.Format
+	return cfg, nil
+}
+
+// upstreamAuth is gateway.yaml's `auth:` as the connector takes it.
+func upstreamAuth(a *pipeline.UpstreamAuth) *connectors.AuthConfig {
+	if a == nil {
+		return nil
+	}
+	return &connectors.AuthConfig{
+		Type: a.Type, In: a.In, Name: a.Name, Value: a.Value, Token: a.Token,
+		Username: a.Username, Password: a.Password, TokenURL: a.TokenURL, ClientID: a.ClientID,
+		ClientSecret: a.ClientSecret, Scopes: a.Scopes, Audience: a.Audience,
+	}
 }
 
 // Close releases the upstreams' idle connections and the cache.

@@ -2,14 +2,24 @@ package security
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/manifoldgw/manifold/internal/launch"
+	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
 // TestSecretsNeverEmitted runs traffic through every surface of the
@@ -124,6 +134,129 @@ func auditEvents(t *testing.T, url string, want int) string {
 		}
 		b.Write(m.Data)
 		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// upstreamCredsGateway has an upstream per kind of credential, one that
+// follows a redirect to another host, and a backend that echoes what it
+// gets in its error answers.
+const upstreamCredsGateway = `
+admin: {listen: "127.0.0.1:0", key: "${ADMIN_KEY}"}
+audit: {nats: "off"}
+upstreams:
+  geo:
+    url: %[1]s
+    auth: {type: api_key, in: query, name: key, value: "${GEO_KEY}"}
+    query: {appid: "${APP_ID}"}
+  bearer: {url: %[1]s, auth: {type: bearer, token: "${BEARER_TOKEN}"}}
+  basic: {url: %[1]s, auth: {type: basic, username: svc, password: "${BASIC_PASSWORD}"}}
+  oauth:
+    url: %[1]s
+    auth: {type: oauth2_client_credentials, token_url: "%[2]s/token", client_id: gw, client_secret: "${CLIENT_SECRET}", audience: api}
+  moved:
+    url: %[1]s
+    auth: {type: api_key, in: header, name: X-Key, value: "${GEO_KEY}"}
+    follow_redirects: 2
+    redirect_hosts: [localhost]
+`
+
+// TestUpstreamCredentialsNeverEmitted calls upstreams with every kind of
+// credential, through REST, GraphQL (step URLs) and MCP, with a backend
+// that echoes the credentials it gets in its errors, then greps logs,
+// spans, recorded calls, answers and the admin API for them.
+func TestUpstreamCredentialsNeverEmitted(t *testing.T) {
+	s := map[string]string{
+		"geo key": randomSecret("geo-"), "app id": randomSecret("app-"), "bearer token": randomSecret("bearer-"),
+		"basic password": randomSecret("basic-"), "client secret": randomSecret("client-"),
+		"access token": randomSecret("access-"), "admin key": randomSecret("admin-"),
+	}
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","expires_in":3600}`, s["access token"])
+	}))
+	defer idp.Close()
+	other := httptest.NewServer(echo(http.StatusInternalServerError))
+	defer other.Close()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/there?key="+s["geo key"], http.StatusFound)
+			return
+		}
+		echo(http.StatusBadRequest)(w, r)
+	}))
+	defer backend.Close()
+	env := map[string]string{"GEO_KEY": s["geo key"], "APP_ID": s["app id"], "BEARER_TOKEN": s["bearer token"],
+		"BASIC_PASSWORD": s["basic password"], "CLIENT_SECRET": s["client secret"], "ADMIN_KEY": s["admin key"]}
+	files := map[string]string{"gateway.yaml": fmt.Sprintf(upstreamCredsGateway, backend.URL, idp.URL)}
+	for _, up := range []string{"geo", "bearer", "basic", "oauth", "moved"} {
+		files[up+".yaml"] = fmt.Sprintf("name: %[1]s\npath: /v1/%[1]s\naccess: public\nsteps:\n  s: {upstream: %[1]s, path: /%[1]s, query: {q: x}}\n", up)
+	}
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, err := pipeline.LoadDir(dir, pipeline.LoadOptions{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	logs, events, spans := &syncBuffer{}, &events{}, tracetest.NewInMemoryExporter()
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	base, admin := serve(t, plan, launch.Options{Logger: log, Recorder: events,
+		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))})
+
+	emitted := map[string]*strings.Builder{"REST": {}, "GraphQL": {}, "MCP": {}, "admin": {}}
+	sid := openSession(t, base, "127.0.0.1")
+	confirm(t, base, "127.0.0.1", sid)
+	for _, up := range []string{"geo", "bearer", "basic", "oauth", "moved"} {
+		a := do(t, request(t, "GET", base+"/v1/"+up, ""))
+		if a.status < 400 {
+			t.Errorf("%s: %d, want the backend's refusal", up, a.status)
+		}
+		emitted["REST"].Write(a.body)
+		emitted["GraphQL"].Write(do(t, request(t, "POST", base+"/graphql",
+			`{"query":"{ run(pipeline: \"`+up+`\") { status data steps { name url status error } } }"}`)).body)
+		emitted["MCP"].Write(mcpPost(t, base, "127.0.0.1", sid, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"`+up+`","arguments":{}}}`).body)
+	}
+	if !strings.Contains(emitted["GraphQL"].String(), "/there?key=REDACTED") {
+		t.Errorf("GraphQL does not show the redirect's final URL, redacted: %s", emitted["GraphQL"])
+	}
+	for _, path := range []string{"/config", "/upstreams", "/upstreams/geo", "/pipelines"} {
+		emitted["admin"].Write(do(t, request(t, "GET", admin+path, "", "X-API-Key", s["admin key"])).body)
+	}
+	emitted["logs"] = builder(logs.String())
+	emitted["recorded calls"] = builder(events.json(t))
+	emitted["spans"] = builder(spanText(spans.GetSpans()))
+	delete(s, "admin key") // sent by the test itself
+	for source, b := range emitted {
+		if b.Len() == 0 {
+			t.Errorf("%s: nothing emitted; the grep would prove nothing", source)
+		}
+		for name, secret := range s {
+			if strings.Contains(b.String(), secret) {
+				t.Errorf("%s contain the %s", source, name)
+			}
+		}
+	}
+}
+
+// echo answers status with everything it got, credentials included, as a
+// careless upstream's error text would.
+func echo(status int) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "refused " + r.URL.String() + " " + fmt.Sprint(r.Header)})
+	}
+}
+
+// spanText is every span's name, attributes, events and status.
+func spanText(spans tracetest.SpanStubs) string {
+	var b strings.Builder
+	for _, s := range spans {
+		fmt.Fprintln(&b, s.Name, s.Attributes, s.Events, s.Status)
 	}
 	return b.String()
 }
