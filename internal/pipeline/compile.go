@@ -63,7 +63,7 @@ type named struct {
 func (l *loader) compile(gw *Gateway, ps []*Pipeline) *Plan {
 	plan := &Plan{Dir: l.dir, Gateway: gw, byName: map[string]*Compiled{}}
 	for _, p := range ps {
-		c := pctx{l: l, d: &doc{file: p.File, body: p.node}, pipeline: p}
+		c := pctx{l: l, d: &doc{file: p.File, body: p.node, source: p.source}, pipeline: p}
 		if cp := c.compilePipeline(p, gw); cp != nil {
 			plan.Pipelines = append(plan.Pipelines, cp)
 			plan.byName[p.Name] = cp
@@ -78,6 +78,10 @@ func (l *loader) compile(gw *Gateway, ps []*Pipeline) *Plan {
 
 // fail reports a compile error; a nodeError keeps its own position.
 func (c pctx) fail(keys []string, err error) {
+	var impure *impureError
+	if errors.As(err, &impure) {
+		return // checkExprs reports each name at its place
+	}
 	var ne *nodeError
 	if errors.As(err, &ne) {
 		e := located(c.d.file, ne.tok, ne.msg)
@@ -101,7 +105,8 @@ func (c pctx) jq(keys []string, e *Expr) *program {
 		return nil
 	}
 	prog, err := compileJQ(e.Src)
-	if err != nil {
+	var impure *impureError
+	if err != nil && !errors.As(err, &impure) {
 		c.fail(keys, errAt(e.node, "%v", err))
 		return nil
 	}
@@ -137,6 +142,7 @@ func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
 		cp.steps = append(cp.steps, c.compileStep(p, name, i, index, gw))
 	}
 	c.checkPathDefaults(p)
+	c.checkExprs(p)
 	if len(c.l.errs) > before {
 		return nil
 	}

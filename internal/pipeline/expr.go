@@ -28,12 +28,23 @@ func compileJQ(src string) (*program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid jq expression %q: %w", src, err)
 	}
+	if refs := scanRefs(q); len(refs.impure) > 0 {
+		// gojq would refuse some with a cryptic message and run others:
+		// checkExprs reports each, by name, at its place.
+		return nil, &impureError{names: refs.impure}
+	}
 	code, err := gojq.Compile(q, noEnviron)
 	if err != nil {
 		return nil, fmt.Errorf("invalid jq expression %q: %w", src, err)
 	}
 	return &program{src: src, code: code}, nil
 }
+
+// impureError is an expression using functions that read outside the
+// run; checkExprs reports it, so compiling reports nothing.
+type impureError struct{ names []string }
+
+func (e *impureError) Error() string { return "uses " + strings.Join(e.names, ", ") }
 
 // ExprError is a jq expression that failed at run time.
 type ExprError struct {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -171,6 +172,10 @@ func compileString(n ast.Node, s string) (tmpl, error) {
 			continue
 		}
 		prog, err := compileJQ(p)
+		var impure *impureError
+		if errors.As(err, &impure) {
+			return nil, err // reported by checkExprs
+		}
 		if err != nil {
 			return nil, errAt(n, "%v", err)
 		}
