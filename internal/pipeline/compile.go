@@ -110,6 +110,10 @@ func (c pctx) jq(keys []string, e *Expr) *program {
 		c.fail(keys, errAt(e.node, "%v", err))
 		return nil
 	}
+	if prog != nil {
+		prog.at = nodeAt(e.node)
+		prog.at.file, prog.at.key = c.d.file, joinKeys(keys)
+	}
 	return prog
 }
 
@@ -124,6 +128,7 @@ func (c pctx) template(keys []string, t *Template) tmpl {
 	if err != nil {
 		c.fail(keys, err)
 	}
+	locate(out, c.d.file, joinKeys(keys))
 	return out
 }
 
@@ -185,6 +190,7 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 			c.fail(key("path"), err)
 		} else {
 			c.pathParams(p, key("path"), s, path)
+			locate(path, c.d.file, joinKeys(key("path")))
 		}
 		st.path = path
 	}

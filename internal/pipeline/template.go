@@ -179,6 +179,7 @@ func compileString(n ast.Node, s string) (tmpl, error) {
 		if err != nil {
 			return nil, errAt(n, "%v", err)
 		}
+		prog.at = nodeAt(n)
 		t.progs = append(t.progs, prog)
 	}
 	if len(t.progs) == 1 && t.lits[0] == "" && t.lits[1] == "" {
