@@ -35,6 +35,9 @@ type Config struct {
 	// TLS configures https connections to the upstream (a private CA, a
 	// client certificate, the server name); nil: Go's defaults.
 	TLS *tls.Config
+	// NoErrorDetail keeps the reason of an error answer out of
+	// StatusError.Detail (gateway.yaml `error_detail: false`).
+	NoErrorDetail bool
 }
 
 // BreakerConfig configures an upstream's circuit breaker: it opens after

@@ -47,6 +47,7 @@ type HTTP struct {
 	accept   string
 	maxBody  int64
 	rt       *http.Transport
+	noDetail bool // cfg.NoErrorDetail
 }
 
 var _ Connector = (*HTTP)(nil)
@@ -71,6 +72,7 @@ func NewHTTP(cfg Config) (*HTTP, error) {
 		accept:   "application/json",
 		maxBody:  maxBody,
 		rt:       newPool(cfg),
+		noDetail: cfg.NoErrorDetail,
 	}, nil
 }
 
@@ -124,7 +126,7 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	defer resp.Body.Close()
 	out := &Response{Status: resp.StatusCode, Header: resp.Header, Attempts: 1}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		serr := &StatusError{Status: resp.StatusCode, Detail: errorDetail(resp)}
+		serr := &StatusError{Status: resp.StatusCode, Detail: h.detail(resp)}
 		return out, fmt.Errorf("%s %s: %w", method, redact(u), serr)
 	}
 	if method == http.MethodHead { // Content-Length describes the GET answer

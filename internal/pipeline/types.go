@@ -93,6 +93,10 @@ type Upstream struct {
 	MaxResponse Size              `yaml:"max_response"`
 	Headers     map[string]string `yaml:"headers"`
 	TLS         *UpstreamTLS      `yaml:"tls"`
+	// ErrorDetail passes the reason an upstream gives in a JSON error
+	// body on to callers, as the problem's upstream_detail (default
+	// true); false keeps it to the gateway.
+	ErrorDetail *bool `yaml:"error_detail"`
 }
 
 // UpstreamTLS tunes the TLS of an https upstream: a private CA, a client
