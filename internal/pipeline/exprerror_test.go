@@ -67,7 +67,7 @@ output: |
 		line                                   int
 	}{
 		{pipeline: "each", step: "each", key: "steps.each.foreach", at: "p0.yaml:11:14",
-			detail: "step each: steps.each.foreach failed: gave string, not an array in \".first.city\""},
+			detail: "step each: steps.each.foreach failed: gave a string, not an array in \".first.city\""},
 		{pipeline: "sel", step: "sel", key: "steps.sel.select", at: "p1.yaml:8:13", line: 2, quote: "| .markets[]",
 			detail: "step sel: steps.sel.select failed: expected an object but got: number at line 2 of the expression: \"| .markets[]\""},
 		{pipeline: "query", step: "query", key: "steps.query.query.x", at: "p2.yaml:12:16",

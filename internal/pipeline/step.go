@@ -136,7 +136,7 @@ func (r *run) step(ctx context.Context, st *step) (any, error) {
 		list, ok = []any{}, true
 	}
 	if !ok {
-		return nil, st.foreach.errorf("gave %s, not an array", gojq.TypeOf(items))
+		return nil, st.foreach.errorf("gave %s, not an array", withArticle(gojq.TypeOf(items)))
 	}
 	return r.forEach(ctx, st, in, list)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -26,7 +27,12 @@ func fromExpr(err error, e *pipeline.ExprError) *Problem {
 	}
 	p := New("pipeline-error", http.StatusInternalServerError,
 		fmt.Sprintf("%s failed: %s%s", who, withoutValues(e.Err.Error()), e.Quoted()))
-	p.Expression, p.At = e.Key, e.At()
+	p.Expression = e.Key
+	if e.Line > 0 {
+		// The file's name, not the gateway's directory: callers need not
+		// know where the gateway keeps its files.
+		p.At = fmt.Sprintf("%s:%d:%d", filepath.Base(e.File), e.Line, e.Column)
+	}
 	if isStep {
 		p.Step, p.Upstream = step.Step, step.Upstream
 	}
