@@ -32,14 +32,22 @@ func (b *bulkhead) wrap(next Connector) Connector {
 		if b.slots != nil {
 			select {
 			case b.slots <- struct{}{}:
-				defer func() { <-b.slots }()
 			case <-ctx.Done():
 				return &Response{}, fmt.Errorf("%w to upstream %q (limit %d): %w",
 					ErrBulkheadFull, b.name, cap(b.slots), context.Cause(ctx))
 			}
 		}
 		b.inFlight.Add(1)
-		defer b.inFlight.Add(-1)
-		return next.Do(ctx, req)
+		release := func() {
+			b.inFlight.Add(-1)
+			if b.slots != nil {
+				<-b.slots
+			}
+		}
+		resp, err := next.Do(ctx, req)
+		if !onClose(resp, release) { // a streamed body holds its slot until closed
+			release()
+		}
+		return resp, err
 	})
 }

@@ -64,4 +64,11 @@ type Options struct {
 	Propagator propagation.TextMapPropagator
 	// Observer is told about every finished call (metrics); nil: nobody.
 	Observer Observer
+
+	// Transport, if set, wraps or replaces the upstream's HTTP round
+	// tripper: it gets the upstream's name and its own connection pool
+	// and returns what makes each exchange. `manifold test` answers from
+	// canned responses with it, `manifold test --record` records around
+	// the pool. Every layer above the exchange runs as usual.
+	Transport func(upstream string, pool http.RoundTripper) http.RoundTripper
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -33,6 +34,11 @@ type Request struct {
 	// when the upstream fails or its breaker is open.
 	CacheTTL time.Duration
 	StaleTTL time.Duration
+
+	// Stream asks for the body unread, in Response.Stream, whatever the
+	// status: a pass-through pipeline relays it as is. Such a call is
+	// never cached nor coalesced (each caller needs its own body).
+	Stream bool
 }
 
 // Idempotent reports whether the request may be retried or coalesced
@@ -66,6 +72,14 @@ type Response struct {
 	Age      time.Duration // age of a cached answer
 	Attempts int           // calls that reached the transport (0 on a cache hit or open breaker)
 	Breaker  string        // breaker state when the call was made: closed, open, half-open
+
+	// Stream is the unread body of a Request with Stream set, capped at
+	// the upstream's max_response (past it a read fails with
+	// ErrResponseTooLarge); nil otherwise. The caller must Close it: the
+	// call (its timeout, its bulkhead slot) lasts until then. Length is
+	// its announced length, -1 when unknown.
+	Stream io.ReadCloser
+	Length int64
 }
 
 // ErrResponseTooLarge is returned when an upstream's body exceeds the

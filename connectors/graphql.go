@@ -66,3 +66,7 @@ func (g *GraphQL) Do(ctx context.Context, req *Request) (*Response, error) {
 
 // Close closes the idle connections of the upstream's pool.
 func (g *GraphQL) Close() { g.http.Close() }
+
+func (g *GraphQL) wrapRoundTripper(wrap func(http.RoundTripper) http.RoundTripper) {
+	g.http.wrapRoundTripper(wrap)
+}

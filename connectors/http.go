@@ -46,8 +46,8 @@ type HTTP struct {
 	headers  http.Header   // canonical keys
 	accept   string
 	maxBody  int64
-	rt       *http.Transport
-	noDetail bool // cfg.NoErrorDetail
+	rt       http.RoundTripper // the pool, unless Options.Transport wrapped it
+	noDetail bool              // cfg.NoErrorDetail
 }
 
 var _ Connector = (*HTTP)(nil)
@@ -122,6 +122,9 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	resp, err := h.rt.RoundTrip(hreq)
 	if err != nil {
 		return &Response{Attempts: 1}, fmt.Errorf("%s %s: %w", method, redact(u), withCause(ctx, err))
+	}
+	if req.Stream {
+		return h.stream(method, u, resp)
 	}
 	defer resp.Body.Close()
 	out := &Response{Status: resp.StatusCode, Header: resp.Header, Attempts: 1}
@@ -267,4 +270,10 @@ func canonical(h http.Header) http.Header {
 }
 
 // Close closes the idle connections of the upstream's pool.
-func (h *HTTP) Close() { h.rt.CloseIdleConnections() }
+func (h *HTTP) Close() {
+	if c, ok := h.rt.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+func (h *HTTP) wrapRoundTripper(wrap func(http.RoundTripper) http.RoundTripper) { h.rt = wrap(h.rt) }

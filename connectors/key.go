@@ -55,6 +55,9 @@ func appendString(b []byte, s string) []byte {
 // cacheable reports whether a call's answer may be stored: a safe HTTP
 // read, or a GraphQL query (not a mutation or subscription).
 func (k keyer) cacheable(req *Request) bool {
+	if req.Stream {
+		return false
+	}
 	if k.kind == KindGraphQL {
 		return isGraphQLQuery(req.Body)
 	}
@@ -64,6 +67,9 @@ func (k keyer) cacheable(req *Request) bool {
 // coalescable reports whether identical concurrent calls may share one
 // upstream call: idempotent HTTP requests and GraphQL queries.
 func (k keyer) coalescable(req *Request) bool {
+	if req.Stream {
+		return false
+	}
 	if k.kind == KindGraphQL {
 		return isGraphQLQuery(req.Body)
 	}

@@ -47,6 +47,7 @@ func (r retrier) wrap(next Connector) Connector {
 			if r.sleep(ctx, wait) != nil {
 				break
 			}
+			discard(resp) // the answer given up for another attempt
 			resp, err = next.Do(ctx, req)
 			attempts += attemptsOf(resp)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 )
 
@@ -34,6 +35,9 @@ func New(cfg Config, opts Options) (*Upstream, error) {
 	transport, err := newTransport(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Transport != nil {
+		transport.wrapRoundTripper(func(pool http.RoundTripper) http.RoundTripper { return opts.Transport(cfg.Name, pool) })
 	}
 	callTimeout := orDefault(cfg.Timeout, DefaultTimeout)
 	keys := keyer{cache: opts.Cache, name: cfg.Name, kind: cfg.Kind}
@@ -76,6 +80,9 @@ func chain(layers ...layer) layer {
 type transport interface {
 	Connector
 	Close()
+	// wrapRoundTripper replaces the round tripper by wrap(itself), before
+	// any call (Options.Transport).
+	wrapRoundTripper(wrap func(http.RoundTripper) http.RoundTripper)
 }
 
 // newTransport picks the transport of cfg.Kind; "" means http.
@@ -148,8 +155,12 @@ func timeout(d time.Duration) layer {
 	return func(next Connector) Connector {
 		return connectorFunc(func(ctx context.Context, req *Request) (*Response, error) {
 			tctx, cancel := context.WithTimeout(ctx, d)
-			defer cancel()
 			resp, err := next.Do(tctx, req)
+			// A streamed body is read after Do: the timeout bounds it too,
+			// and ends when it is closed.
+			if !onClose(resp, cancel) {
+				cancel()
+			}
 			if err != nil && ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) {
 				err = fmt.Errorf("timed out after %s: %w", d, err)
 			}

@@ -53,6 +53,7 @@ type step struct {
 	variables tmpl
 	cacheTTL  time.Duration
 	staleTTL  time.Duration
+	relay     []string // canonical names of the headers relayed to the caller
 }
 
 type named struct {
@@ -170,6 +171,7 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 		sel:      c.jq(key("select"), s.Select),
 		body:     c.template(key("body"), s.Body),
 		cacheTTL: s.Cache.D(),
+		relay:    relayNames(s, p.Proxy),
 	}
 	if s.Stale != nil {
 		st.staleTTL = s.Stale.D()
@@ -205,6 +207,9 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 			t = constT{} // `X-Name:` with no value: the header is not sent
 		}
 		st.headers = append(st.headers, named{hn, t})
+	}
+	if p.Proxy {
+		st.headers = acceptAnything(st.headers)
 	}
 	return st
 }

@@ -19,6 +19,13 @@ import (
 // GatewayFile is the name of the gateway configuration in a directory.
 const GatewayFile = "gateway.yaml"
 
+// IsTestFile reports whether name is a pipeline test file (*.test.yaml or
+// *.test.yml, read by `manifold test`), which the loader skips: it sits
+// beside the pipelines but is not one.
+func IsTestFile(name string) bool {
+	return strings.HasSuffix(name, ".test.yaml") || strings.HasSuffix(name, ".test.yml")
+}
+
 // LoadOptions tune Load.
 type LoadOptions struct {
 	// LookupEnv resolves ${NAME} references in gateway.yaml. Nil means
@@ -35,7 +42,7 @@ func LoadDir(dir string, opts LoadOptions) (*Plan, error) {
 }
 
 // Load reads gateway.yaml and every other *.yaml or *.yml file at the root
-// of fsys, validates all of it and compiles it into a Plan. Errors name
+// of fsys (but test files, see IsTestFile), validates all of it and compiles it into a Plan. Errors name
 // files relative to dir. On failure it returns Errors holding every problem
 // found, not just the first.
 func Load(fsys fs.FS, dir string, opts LoadOptions) (*Plan, error) {
@@ -77,7 +84,7 @@ func (l *loader) load() *Plan {
 	gw := l.loadGateway()
 	var pipelines []*Pipeline
 	for _, name := range names {
-		if name == GatewayFile || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+		if name == GatewayFile || IsTestFile(name) || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
 			continue
 		}
 		d := l.parse(name)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"time"
 
@@ -90,6 +91,9 @@ type Result struct {
 	Stale    []string
 	Steps    []StepTrace // in declaration order
 	Duration time.Duration
+	// Header holds the headers steps relay to the caller (relay_headers);
+	// nil when none.
+	Header http.Header
 }
 
 // Complete reports whether every step contributed to the answer.
@@ -110,6 +114,7 @@ type run struct {
 	cancel  context.CancelCauseFunc
 	mu      sync.Mutex
 	stale   []bool
+	relayed http.Header // guarded by mu
 }
 
 // Run executes a compiled pipeline. It never outlives p's timeout, and
@@ -218,7 +223,7 @@ func (r *run) failure(parent, runCtx context.Context) error {
 
 // result collects traces and the lists of missing and stale steps.
 func (r *run) result() *Result {
-	res := &Result{Steps: r.traces, Duration: time.Since(r.start)}
+	res := &Result{Steps: r.traces, Duration: time.Since(r.start), Header: r.relayed}
 	markParallel(res.Steps)
 	for i, st := range r.p.steps {
 		if r.errs[i] != nil && st.cfg.Optional {
@@ -236,6 +241,8 @@ func (r *run) output(ctx context.Context, res *Result) error {
 	all := r.fullInput()
 	var data any
 	switch {
+	case r.p.Proxy: // the one step's answer, as it is
+		data = r.results[0]
 	case r.p.output != nil:
 		v, err := r.p.output.eval(ctx, all)
 		if err != nil {

@@ -54,7 +54,7 @@ func (r *run) exec(ctx context.Context, st *step) {
 		return
 	}
 	tr.Start = time.Since(r.start)
-	ctx, span := r.e.tracer.Start(ctx, "step "+st.name)
+	ctx, span := r.e.tracer.Start(withStep(ctx, st.name), "step "+st.name)
 	defer func() {
 		tr.Duration = time.Since(r.start) - tr.Start
 		r.endStep(span, st)
@@ -200,6 +200,10 @@ func (r *run) call(ctx context.Context, st *step, in map[string]any) (any, error
 	r.record(st, req, resp, err)
 	if err != nil {
 		return nil, err
+	}
+	r.relay(st, resp)
+	if r.p.Proxy { // GraphQL and MCP: they need a value, not bytes
+		return decodeRelayed(r.p.Name, resp)
 	}
 	var body any
 	if len(resp.Body) > 0 {

@@ -317,6 +317,10 @@ type Pipeline struct {
 	// UnknownQuery is what a query parameter not declared in params gets:
 	// ignore (the default) or reject (a 400 problem naming it).
 	UnknownQuery string `yaml:"unknown_query"`
+	// Proxy makes the pipeline a pass-through of its one step: REST
+	// callers get the upstream's status and body as they are, undecoded,
+	// with the headers the step relays (see Step.RelayHeaders).
+	Proxy bool `yaml:"proxy"`
 
 	// File is the file the pipeline was read from; ParamOrder and StepOrder
 	// keep the order in which params and steps were written.
@@ -388,4 +392,7 @@ type Step struct {
 	Optional    bool                 `yaml:"optional"`
 	Cache       Duration             `yaml:"cache"`
 	Stale       *Duration            `yaml:"stale"`
+	// RelayHeaders are the headers of the step's answer passed on to the
+	// caller (ETag, Cache-Control, Set-Cookie...). Never hop-by-hop ones.
+	RelayHeaders []string `yaml:"relay_headers"`
 }

@@ -114,6 +114,7 @@ func (l *loader) loadPipeline(d *doc, gw *Gateway) *Pipeline {
 		c.validateStep(p, name, gw)
 	}
 	c.checkCycles(p)
+	c.validateRelay(p, gw)
 	if len(l.errs) > before {
 		return nil
 	}
@@ -128,7 +129,7 @@ func applyPipelineDefaults(p *Pipeline, gw *Gateway) {
 	if p.Timeout == 0 {
 		p.Timeout = Duration(DefaultTimeout)
 	}
-	if p.Merge == "" && p.Output == nil {
+	if p.Merge == "" && p.Output == nil && !p.Proxy { // a proxy merges nothing
 		p.Merge = "group"
 	}
 	if p.UnknownQuery == "" {

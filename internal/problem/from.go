@@ -20,6 +20,7 @@ func From(err error) *Problem {
 		output   *pipeline.OutputError
 		step     *pipeline.StepError
 		expr     *pipeline.ExprError
+		binary   *pipeline.NotRelayableError
 		body     *BodyError
 		known    *Error
 	)
@@ -54,6 +55,10 @@ func From(err error) *Problem {
 	case errors.As(err, &output):
 		p := New("output-failed", http.StatusBadGateway, "the answer could not be built from the upstream results")
 		p.Pipeline = output.Pipeline
+		return p
+	case errors.As(err, &binary): // inside a StepError: before it
+		p := New("not-acceptable", http.StatusNotAcceptable, binary.Error())
+		p.Pipeline = binary.Pipeline
 		return p
 	case errors.As(err, &step):
 		return fromStep(step)

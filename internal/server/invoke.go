@@ -37,6 +37,8 @@ type Call struct {
 type Outcome struct {
 	Result *pipeline.Result // nil on a cache hit or an error before the run
 	JSON   []byte
+	// Header holds the headers the pipeline's steps relay (relay_headers).
+	Header http.Header
 	Cache  string        // response cache: hit, miss, stale or "" when the pipeline has no cache
 	Age    time.Duration // age of a cached answer
 	Err    error
@@ -81,7 +83,7 @@ func (rt *Runtime) Invoke(ctx context.Context, c *Call) *Outcome {
 	}
 	key := rt.responseKey(c)
 	if e, fresh, ok := rt.cache.Get(key); ok && fresh {
-		return &Outcome{JSON: e.Value, Cache: "hit", Age: e.Age(time.Now()), Start: start}
+		return &Outcome{JSON: e.Value, Header: e.Header.Clone(), Cache: "hit", Age: e.Age(time.Now()), Start: start}
 	}
 	f := rt.join(ctx, key, c)
 	select {
@@ -129,7 +131,7 @@ func (rt *Runtime) join(caller context.Context, key string, c *Call) *flight {
 		f.res, f.err = rt.Engine.Run(ctx, c.Pipeline, c.Input)
 		if f.err == nil && f.res.Complete() && len(f.res.Stale) == 0 {
 			now := time.Now()
-			rt.cache.Set(key, &cache.Entry{Value: f.res.JSON, StoredAt: now, FreshUntil: now.Add(c.Pipeline.Cache.D())})
+			rt.cache.Set(key, &cache.Entry{Value: f.res.JSON, Header: storable(f.res.Header), StoredAt: now, FreshUntil: now.Add(c.Pipeline.Cache.D())})
 			// Visible before the flight ends: a request arriving just
 			// after it is a hit, not a second run.
 			rt.cache.Wait()
@@ -163,6 +165,9 @@ func (rt *Runtime) leave(key string, f *flight) {
 }
 
 func withStale(o *Outcome) *Outcome {
+	if o.Result != nil {
+		o.Header = o.Result.Header
+	}
 	if o.Err == nil && len(o.Stale()) > 0 {
 		o.Cache = "stale"
 	}
@@ -204,6 +209,7 @@ func WriteOutcome(w http.ResponseWriter, o *Outcome) int {
 		return p.Status
 	}
 	h := w.Header()
+	relay(h, o.Header)
 	if m := o.Missing(); len(m) > 0 {
 		h.Set("Manifold-Incomplete", strings.Join(m, ","))
 	}

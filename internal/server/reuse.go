@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -29,6 +30,10 @@ type BuildOptions struct {
 	Propagator     propagation.TextMapPropagator
 	// Observer is told about every upstream call (metrics).
 	Observer connectors.Observer
+	// Transport wraps or replaces each upstream's HTTP round tripper
+	// (connectors.Options.Transport): `manifold test` fakes the
+	// exchanges with it and nothing else.
+	Transport func(upstream string, pool http.RoundTripper) http.RoundTripper
 	// Previous is the Runtime this one replaces (a reload). Its upstreams
 	// whose configuration is unchanged are reused, with their breakers and
 	// pools, and so is its cache if its size is unchanged; the cache
@@ -51,7 +56,7 @@ func BuildWith(plan *pipeline.Plan, opts BuildOptions) (*Runtime, error) {
 		rt.cache = c
 	}
 	copts := connectors.Options{Logger: opts.Logger, Cache: rt.cache, TracerProvider: opts.TracerProvider,
-		Propagator: opts.Propagator, Observer: opts.Observer}
+		Propagator: opts.Propagator, Observer: opts.Observer, Transport: opts.Transport}
 	conns := map[string]connectors.Connector{}
 	for name, u := range plan.Gateway.Upstreams {
 		cfg, err := upstreamConfig(name, u)

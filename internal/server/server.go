@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,7 @@ type Server struct {
 	opts     Options
 	draining atomic.Bool
 	streams  streams
+	bufs     sync.Pool // *[]byte of peekSize, for relayed bodies
 }
 
 // Options are a Server's dependencies; nil fields mean "none".
@@ -166,7 +168,14 @@ func (s *Server) pipelineHandler(rt *Runtime, p *pipeline.Compiled) http.Handler
 			Client: s.opts.ClientIP(r), RequestID: requestID(w),
 		}
 		call.Input.Consumer = IdentityFrom(r.Context())
-		o := s.restCall(w, r, rt, call, maxBody)
+		var o *Outcome
+		if p.Proxy {
+			if o = s.proxyCall(w, r, rt, call, maxBody); o == nil {
+				return // relayed and recorded
+			}
+		} else {
+			o = s.restCall(w, r, rt, call, maxBody)
+		}
 		if o.Err != nil && r.Context().Err() != nil {
 			// The client went away: nobody is listening, but the call
 			// still leaves its record (status 499).
@@ -187,14 +196,23 @@ func (s *Server) pipelineHandler(rt *Runtime, p *pipeline.Compiled) http.Handler
 // restCall turns a REST request into a call and invokes it.
 func (s *Server) restCall(w http.ResponseWriter, r *http.Request, rt *Runtime, call *Call, maxBody int64) *Outcome {
 	start := time.Now()
-	fail := func(err error) *Outcome { return &Outcome{Err: err, Start: start} }
+	if err := s.restInput(w, r, rt, call, maxBody); err != nil {
+		return &Outcome{Err: err, Start: start}
+	}
+	o := rt.Invoke(r.Context(), call)
+	o.Start = start
+	return o
+}
+
+// restInput authorizes a REST request and reads its input into call.
+func (s *Server) restInput(w http.ResponseWriter, r *http.Request, rt *Runtime, call *Call, maxBody int64) error {
 	p := call.Pipeline
 	if err := s.authorize(r.Context(), call); err != nil {
-		return fail(err)
+		return err
 	}
 	if s.opts.Validator != nil {
 		if err := s.opts.Validator.ValidateRequest(r, rt, p); err != nil {
-			return fail(err)
+			return err
 		}
 	}
 	query := r.URL.Query()
@@ -208,17 +226,13 @@ func (s *Server) restCall(w http.ResponseWriter, r *http.Request, rt *Runtime, c
 		return query[name]
 	})
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	call.Input.Params = params
 	if p.Method != http.MethodGet {
-		if call.Input.Body, err = readBody(w, r, maxBody, p.Body != nil); err != nil {
-			return fail(err)
-		}
+		call.Input.Body, err = readBody(w, r, maxBody, p.Body != nil)
 	}
-	o := rt.Invoke(r.Context(), call)
-	o.Start = start
-	return o
+	return err
 }
 
 // Invoke runs a call from a surface other than REST (GraphQL, MCP): the

@@ -13,6 +13,84 @@ import (
 // or cfg.requests were sent) and summarises it. Responses are read to the end but not kept, so that
 // connections are reused and the attacker's memory stays flat.
 func attack(ctx context.Context, cfg config, t *target) *summary {
+	return interleaved(ctx, cfg, []*target{t}, 1)[0]
+}
+
+// interleaved attacks targets in turn, rounds times each for
+// cfg.duration/rounds, so that what else runs on the machine weighs on
+// each about equally; each summary adds up the target's rounds, its
+// req/s counting only the time it was attacked.
+func interleaved(ctx context.Context, cfg config, targets []*target, rounds int) []*summary {
+	acc := make([]slot, len(targets))
+	slice := cfg.duration / time.Duration(rounds)
+	for range rounds {
+		for i, t := range targets {
+			if ctx.Err() == nil {
+				acc[i].add(attackFor(ctx, cfg, t, slice, &acc[i].m))
+			}
+		}
+	}
+	out := make([]*summary, len(targets))
+	for i, t := range targets {
+		out[i] = acc[i].summarize(t)
+	}
+	return out
+}
+
+// usage is what one attack cost: this process's CPU, the machine's, and
+// the wall time.
+type usage struct{ cpu, busy, wall time.Duration }
+
+// slot accumulates one target's attacks.
+type slot struct {
+	m vegeta.Metrics
+	usage
+}
+
+func (s *slot) add(u usage) { s.cpu, s.busy, s.wall = s.cpu+u.cpu, s.busy+u.busy, s.wall+u.wall }
+
+func (s *slot) summarize(t *target) *summary {
+	m := &s.m
+	m.Close()
+	out := summarize(t, m)
+	secs := s.wall.Seconds()
+	if secs > 0 { // vegeta's own rates would count the other targets' turns
+		out.Rate = float64(m.Requests) / secs
+		out.Throughput = m.Success * float64(m.Requests) / secs
+	}
+	if s.cpu > 0 && m.Requests > 0 {
+		out.CPUPerRequest = float64(s.cpu) / float64(time.Microsecond) / float64(m.Requests)
+		out.CPUCores = s.cpu.Seconds() / secs
+	}
+	if s.busy > 0 {
+		out.OtherCores = max(s.busy-s.cpu, 0).Seconds() / secs
+	}
+	return out
+}
+
+// attackFor attacks t for d, adding the results to m.
+func attackFor(ctx context.Context, cfg config, t *target, d time.Duration, m *vegeta.Metrics) usage {
+	a := vegeta.NewAttacker(attackerOptions(cfg)...)
+	var n atomic.Uint64
+	targeter := func(tgt *vegeta.Target) error {
+		tgt.Method, tgt.URL, tgt.Header, tgt.Body = http.MethodGet, t.url(n.Add(1)), nil, nil
+		return nil
+	}
+	stop := context.AfterFunc(ctx, func() { a.Stop() })
+	defer stop()
+	// A zero ConstantPacer is vegeta's "as fast as the workers go".
+	pacer := vegeta.ConstantPacer{Freq: cfg.rate, Per: time.Second}
+	cpu, busy, wall := cpuTime(), machineBusy(), time.Now()
+	for res := range a.Attack(targeter, pacer, d, t.name) {
+		m.Add(res)
+		if cfg.requests > 0 && m.Requests == cfg.requests {
+			a.Stop() // the requests in flight still finish and count
+		}
+	}
+	return usage{cpuTime() - cpu, machineBusy() - busy, time.Since(wall)}
+}
+
+func attackerOptions(cfg config) []func(*vegeta.Attacker) {
 	maxWorkers := cfg.workers // closed loop: exactly -workers in flight
 	if cfg.rate > 0 {
 		maxWorkers = max(cfg.maxWorkers, cfg.workers)
@@ -28,35 +106,7 @@ func attack(ctx context.Context, cfg config, t *target) *summary {
 	if cfg.connections > 0 {
 		opts = append(opts, vegeta.Connections(cfg.connections), vegeta.MaxConnections(cfg.connections))
 	}
-	a := vegeta.NewAttacker(opts...)
-	var n atomic.Uint64
-	targeter := func(tgt *vegeta.Target) error {
-		tgt.Method, tgt.URL, tgt.Header, tgt.Body = http.MethodGet, t.url(n.Add(1)), nil, nil
-		return nil
-	}
-	stop := context.AfterFunc(ctx, func() { a.Stop() })
-	defer stop()
-	// A zero ConstantPacer is vegeta's "as fast as the workers go".
-	pacer := vegeta.ConstantPacer{Freq: cfg.rate, Per: time.Second}
-	var m vegeta.Metrics
-	cpu, busy, wall := cpuTime(), machineBusy(), time.Now()
-	for res := range a.Attack(targeter, pacer, cfg.duration, t.name) {
-		m.Add(res)
-		if cfg.requests > 0 && m.Requests == cfg.requests {
-			a.Stop() // the requests in flight still finish and count
-		}
-	}
-	m.Close()
-	s := summarize(t, &m)
-	cpu, busy, secs := cpuTime()-cpu, machineBusy()-busy, time.Since(wall).Seconds()
-	if cpu > 0 && m.Requests > 0 {
-		s.CPUPerRequest = float64(cpu) / float64(time.Microsecond) / float64(m.Requests)
-		s.CPUCores = cpu.Seconds() / secs
-	}
-	if busy > 0 {
-		s.OtherCores = max(busy-cpu, 0).Seconds() / secs
-	}
-	return s
+	return opts
 }
 
 // summary is one target's outcome. Latencies are in milliseconds.

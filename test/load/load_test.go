@@ -20,6 +20,7 @@ func TestRun(t *testing.T) {
 		{"fan-out closed loop", config{workers: 4, latency: time.Millisecond}},
 		{"fan-out fixed rate", config{rate: 100, workers: 2, latency: time.Millisecond}},
 		{"demo", config{rate: 50, workers: 2, latency: time.Millisecond, demo: true}},
+		{"proxy", config{workers: 2, latency: time.Millisecond, proxy: true, bodySize: 4096}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
@@ -45,7 +46,7 @@ func TestRun(t *testing.T) {
 			}
 			var text strings.Builder
 			rep.writeText(&text)
-			if !strings.Contains(text.String(), "gateway/direct:") {
+			if !strings.Contains(text.String(), rep.ratioName()+":") {
 				t.Errorf("text report lacks the ratios:\n%s", text.String())
 			}
 		})

@@ -14,6 +14,7 @@
 //	go run ./test/load -demo -duration 10s -rate 500     # cityDeals on the demo backends
 //	go run ./test/load -json > load.json
 //	go run ./test/load -distinct -cache-size 8MiB -duration 15s -rate 0 -workers 32
+//	go run ./test/load -proxy -body-size 4096 -duration 20s -rate 0 -workers 32
 //
 // -rate 0 means as fast as -workers concurrent requests allow (closed
 // loop); a positive -rate is requests per second per target (open loop,
@@ -34,6 +35,14 @@
 // report adds the distinct keys sent, what keeping all their answers would
 // take (keys × answer size), and the Go heap in use after a GC before and
 // after the attack: it should grow by about max_size, not by keys × size.
+//
+// -proxy measures the pass-through against decoding: one backend answers
+// -body-size bytes of JSON, and the gateway serves the same one-step
+// pipeline twice, as `proxy: true` (target "proxy", reported where the
+// gateway is) and as an ordinary pipeline that decodes and re-encodes the
+// answer (target "decoding", where the direct backend is). The two are
+// attacked in turn, six rounds each, so that the machine's noise weighs on
+// both alike; the ratios are then proxy/decoding.
 //
 // The load generator, the gateway and the backends share the machine's
 // cores: the ratios of one run are what to compare, not absolute numbers.
@@ -70,6 +79,8 @@ type config struct {
 	requests    uint64 // per target at most; 0: only duration limits the attack
 	same        bool
 	audit       bool // the gateway publishes audit events (embedded NATS)
+	proxy       bool // pass-through against decoding, interleaved
+	bodySize    int  // -proxy: bytes of the backend's answer
 	json        bool
 	cpuProfile  string // file for a CPU profile of the whole process
 }
@@ -89,6 +100,8 @@ func main() {
 	flag.Uint64Var(&cfg.requests, "requests", 0, "stop each attack after this many requests (0: run for -duration)")
 	flag.BoolVar(&cfg.same, "same", false, "send identical requests (the gateway may then coalesce concurrent upstream calls)")
 	flag.BoolVar(&cfg.audit, "audit", false, "publish an audit event per gateway request to an embedded NATS JetStream (compare with and without)")
+	flag.BoolVar(&cfg.proxy, "proxy", false, "compare a proxy: true pipeline with the same pipeline decoding the answer, attacked in turn")
+	flag.IntVar(&cfg.bodySize, "body-size", 4096, "with -proxy: bytes of JSON the backend answers")
 	flag.BoolVar(&cfg.json, "json", false, "print the report as JSON")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (generator included) to this file")
 	flag.Parse()
@@ -117,6 +130,10 @@ func (c config) check() error {
 		return fmt.Errorf("-connections and -latency must not be negative, -timeout must be positive")
 	case c.distinct && (c.demo || c.same || c.audit):
 		return fmt.Errorf("-distinct does not combine with -demo, -same or -audit")
+	case c.proxy && (c.demo || c.distinct):
+		return fmt.Errorf("-proxy does not combine with -demo or -distinct")
+	case c.proxy && c.bodySize < 16:
+		return fmt.Errorf("-body-size must be at least 16 bytes")
 	}
 	return nil
 }
@@ -149,8 +166,13 @@ func run(ctx context.Context, cfg config, out, logw io.Writer) error {
 		targets = targets[:1] // the backend's numbers say nothing about the cache
 		st.mem.HeapBefore = heapInuse()
 	}
+	if st.interleave {
+		fmt.Fprintf(logw, "attacking %s and %s in turn for %s each...\n", st.gateway.example(), st.direct.example(), cfg.duration)
+		both := interleaved(ctx, cfg, targets, proxyRounds)
+		rep.Gateway, rep.Direct = both[0], both[1]
+	}
 	for _, t := range targets {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || st.interleave {
 			break
 		}
 		fmt.Fprintf(logw, "attacking %s (%s) for %s...\n", t.name, t.example(), cfg.duration)
@@ -180,6 +202,8 @@ func start(cfg config) (*stack, error) {
 		return startDistinct(cfg)
 	case cfg.demo:
 		return startDemo(cfg.latency, cfg.same, cfg.audit)
+	case cfg.proxy:
+		return startProxy(cfg)
 	default:
 		return startFanOut(cfg.latency, cfg.same, cfg.audit)
 	}

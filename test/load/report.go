@@ -15,7 +15,7 @@ import (
 // report is a run's outcome. RSS values are KiB of the whole process:
 // load generator, gateway and backends together (0 where /proc is absent).
 type report struct {
-	Mode       string   `json:"mode"` // fanout, demo or distinct
+	Mode       string   `json:"mode"` // fanout, demo, distinct or proxy (gateway: the pass-through, direct: decoding)
 	Pipeline   string   `json:"pipeline"`
 	GOMAXPROCS int      `json:"gomaxprocs"`
 	NumCPU     int      `json:"num_cpu"`
@@ -67,14 +67,22 @@ func (r *report) writeText(w io.Writer) {
 		}
 	}
 	if q := r.Ratios; q != nil {
-		fmt.Fprintf(w, "\ngateway/direct: req/s %.2fx, p50 %.2fx, p90 %.2fx, p99 %.2fx, CPU/req %.2fx; p50 overhead %+.2fms\n",
-			q.Throughput, q.P50, q.P90, q.P99, q.CPU, float64(q.P50Overhead))
+		fmt.Fprintf(w, "\n%s: req/s %.2fx, p50 %.2fx, p90 %.2fx, p99 %.2fx, CPU/req %.2fx; p50 overhead %+.2fms\n",
+			r.ratioName(), q.Throughput, q.P50, q.P90, q.P99, q.CPU, float64(q.P50Overhead))
 	}
 	fmt.Fprintf(w, "RSS of the whole process (generator + gateway + backends): before %s, after %s, peak %s\n",
 		mib(r.RSSBefore), mib(r.RSSAfter), mib(r.RSSPeak))
 	if r.Memory != nil {
 		r.Memory.writeText(w)
 	}
+}
+
+// ratioName says what the ratios compare.
+func (r *report) ratioName() string {
+	if r.Mode == "proxy" {
+		return "proxy/decoding"
+	}
+	return "gateway/direct"
 }
 
 func (m millis) String() string {

@@ -25,6 +25,7 @@ type stack struct {
 	gateway, direct *target
 	closers         []func(context.Context) error
 	audit           bool    // the gateway publishes audit events
+	interleave      bool    // -proxy: the two targets are attacked in turn
 	mem             *memory // -distinct: the memory part of the report
 }
 

@@ -2,13 +2,10 @@ package security
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/manifoldgw/manifold/internal/launch"
-	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
 // TestCredentialGuessingIsCut is the attack of one anonymous client
@@ -17,21 +14,11 @@ import (
 // Retry-After, even when it then sends the right key.
 func TestCredentialGuessingIsCut(t *testing.T) {
 	up := newRecorder(t)
-	dir := t.TempDir()
-	files := map[string]string{
+	plan := loadFiles(t, map[string]string{
 		"gateway.yaml": fmt.Sprintf("upstreams:\n  up: {url: %q}\nauth: {max_failures: 3/min}\nconsumers:\n  shop: {key_sha256: %s}\naudit: {nats: \"off\"}\n",
 			up.srv.URL, hash("the-right-key")),
 		"p.yaml": "name: p\npath: /p\naccess: {roles: []}\nsteps:\n  s: {upstream: up, path: /x}\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	plan, err := pipeline.LoadDir(dir, pipeline.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	base, _ := serve(t, plan, launch.Options{})
 	if a := do(t, request(t, "GET", base+"/p", "", "X-API-Key", "the-right-key")); a.status != 200 {
 		t.Fatalf("the right key before any guess: %d %s", a.status, a.body)

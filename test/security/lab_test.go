@@ -195,6 +195,23 @@ func serve(t testing.TB, plan *pipeline.Plan, opts launch.Options) (base, admin 
 	return base, admin
 }
 
+// loadFiles writes files (name → content) into a fresh directory and
+// loads it as a pipeline directory.
+func loadFiles(t testing.TB, files map[string]string) *pipeline.Plan {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, err := pipeline.LoadDir(dir, pipeline.LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return plan
+}
+
 func startNATS(t testing.TB) string {
 	t.Helper()
 	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true,

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -19,7 +17,6 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/manifoldgw/manifold/internal/launch"
-	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
 // startMCPGateway runs the whole gateway (launch.Serve) with one pipeline,
@@ -32,20 +29,10 @@ func startMCPGateway(t *testing.T, serverKeys, mcpBlock string) string {
 		_, _ = io.WriteString(w, `{"ok":true}`)
 	}))
 	t.Cleanup(backend.Close)
-	dir := t.TempDir()
-	files := map[string]string{
+	plan := loadFiles(t, map[string]string{
 		"gateway.yaml": fmt.Sprintf("server: {trusted_proxies: [127.0.0.1]%s}\naudit: {nats: \"off\"}\nupstreams:\n  up: {url: %q}\nmcp: {%s}\n", serverKeys, backend.URL, mcpBlock),
 		"ping.yaml":    "name: ping\nsummary: Ping\npath: /v1/ping\nsteps:\n  s: {upstream: up, path: /}\n",
-	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	plan, err := pipeline.LoadDir(dir, pipeline.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
+	})
 	base, _ := serve(t, plan, launch.Options{Logger: slog.New(slog.DiscardHandler)})
 	return base
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/launch"
 	mcpserver "github.com/manifoldgw/manifold/internal/mcp"
-	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
 // pathLog is a backend that logs the escaped path of every request and
@@ -50,20 +48,11 @@ func serveFiles(t *testing.T, answer string, pipelines map[string]string) (strin
 	backend := &pathLog{answer: answer}
 	srv := httptest.NewServer(backend)
 	t.Cleanup(srv.Close)
-	dir := t.TempDir()
 	files := map[string]string{"gateway.yaml": fmt.Sprintf("upstreams:\n  api: {url: %q}\n", srv.URL+"/api/v1")}
 	for name, content := range pipelines {
 		files[name] = content
 	}
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	plan, err := pipeline.LoadDir(dir, pipeline.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
+	plan := loadFiles(t, files)
 	base, _ := serve(t, plan, launch.Options{})
 	return base, backend
 }

@@ -1,0 +1,60 @@
+package docs
+
+import (
+	"encoding/json"
+	"testing"
+	"testing/fstest"
+
+	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/server"
+)
+
+// minimalDefaults is the defaults example with nothing but what is
+// required: it must load to the same configuration.
+var minimalDefaults = fstest.MapFS{
+	"gateway.yaml": {Data: []byte("upstreams:\n  api: {url: \"${EXAMPLE_API_URL}\"}\n")},
+	"status.yaml": {Data: []byte("name: status\npath: /v1/status\nparams:\n  verbose: {}\n" +
+		"steps:\n  ping: {upstream: api, path: /ping}\n")},
+}
+
+// TestDocumentedDefaults loads docs/examples/defaults, which writes every
+// default out, and a directory that writes none: the documented defaults
+// are right when both load to the same configuration.
+func TestDocumentedDefaults(t *testing.T) {
+	env := pipeline.LoadOptions{LookupEnv: func(string) (string, bool) { return "http://127.0.0.1:1", true }}
+	written, err := pipeline.LoadDir("examples/defaults", env)
+	if err != nil {
+		t.Fatalf("load:\n%v", err)
+	}
+	minimal, err := pipeline.Load(minimalDefaults, "", env)
+	if err != nil {
+		t.Fatalf("load the minimal directory:\n%v", err)
+	}
+	// The listener's timeouts are defaulted where the listener is built.
+	s := &minimal.Gateway.Server
+	s.ReadHeaderTimeout = pipeline.Duration(server.ReadHeaderTimeout)
+	s.ReadTimeout = pipeline.Duration(server.ReadTimeout)
+	s.WriteTimeout = pipeline.Duration(server.WriteTimeout)
+	s.IdleTimeout = pipeline.Duration(server.IdleTimeout)
+	s.MaxHeaderBytes = server.MaxHeaderBytes
+	sameConfig(t, "gateway.yaml", written.Gateway, minimal.Gateway)
+
+	wp, mp := *written.Pipelines[0].Pipeline, *minimal.Pipelines[0].Pipeline
+	wp.File, wp.SHA256, mp.File, mp.SHA256 = "", "", "", ""
+	sameConfig(t, "status.yaml", wp, mp)
+}
+
+func sameConfig(t *testing.T, what string, written, minimal any) {
+	t.Helper()
+	w, err := json.MarshalIndent(written, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := json.MarshalIndent(minimal, "", " ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(w) != string(m) {
+		t.Errorf("%s: the defaults written out differ from those applied\n--- written\n%s\n--- applied\n%s", what, w, m)
+	}
+}
