@@ -49,6 +49,9 @@ type Config struct {
 	// Format is how answers are read: FormatJSON (""), FormatXML or
 	// FormatText; the engine gets JSON either way.
 	Format string
+	// NoErrorDetail keeps the reason of an error answer out of
+	// StatusError.Detail (gateway.yaml `error_detail: false`).
+	NoErrorDetail bool
 }
 
 // BreakerConfig configures an upstream's circuit breaker: it opens after

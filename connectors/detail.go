@@ -33,9 +33,10 @@ func statusError(resp *http.Response) *StatusError {
 func isJSON(mt string) bool { return mt == "application/json" || strings.HasSuffix(mt, "+json") }
 
 // errorDetail finds a short, safe description in an error answer's body: a
-// problem document's detail or title (RFC 9457), a JSON "error" or
-// "message", a GraphQL errors[0].message, or the start of a plain text
-// body. HTML and other bodies give no detail.
+// problem document's detail or title (RFC 9457), a JSON "error" (when it
+// is a string or holds a "message"), "message" or "reason" (Open-Meteo's
+// {"error": true, "reason": "..."}), a GraphQL errors[0].message, or the
+// start of a plain text body. HTML and other bodies give no detail.
 func errorDetail(h http.Header, b []byte) string {
 	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	switch {
@@ -50,13 +51,13 @@ func errorDetail(h http.Header, b []byte) string {
 // jsonDetail picks the first descriptive member of a JSON error body.
 func jsonDetail(b []byte) string {
 	var doc struct {
-		Detail, Error, Message, Title json.RawMessage
-		Errors                        []struct{ Message json.RawMessage }
+		Detail, Error, Message, Reason, Title json.RawMessage
+		Errors                                []struct{ Message json.RawMessage }
 	}
 	if json.Unmarshal(b, &doc) != nil {
 		return ""
 	}
-	candidates := []json.RawMessage{doc.Detail, doc.Error, doc.Message}
+	candidates := []json.RawMessage{doc.Detail, doc.Error, doc.Message, doc.Reason}
 	if len(doc.Errors) > 0 {
 		candidates = append(candidates, doc.Errors[0].Message)
 	}

@@ -52,6 +52,7 @@ type HTTP struct {
 	origin   *originTransport  // rt behind the credentials, for the client
 	client   *http.Client      // origin behind the redirect policy
 	creds    *credentials
+	noDetail bool // cfg.NoErrorDetail
 }
 
 var _ Connector = (*HTTP)(nil)
@@ -78,6 +79,7 @@ func NewHTTP(cfg Config) (*HTTP, error) {
 		maxBody:  maxBody,
 		rt:       newPool(cfg),
 		creds:    newCredentials(cfg),
+		noDetail: cfg.NoErrorDetail,
 	}
 	if a, ok := accepts[cfg.Format]; ok {
 		h.accept = a
@@ -146,6 +148,9 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		serr := statusError(resp)
+		if h.noDetail { // error_detail: false
+			serr.Detail = ""
+		}
 		// An upstream may echo the credentials it was sent: never pass
 		// them on, in its text or in the body output can read.
 		serr.Detail = h.creds.scrub(serr.Detail)

@@ -8,9 +8,6 @@ import (
 	"strings"
 )
 
-// Redacted replaces a credential's value in a URL the gateway shows.
-const Redacted = "REDACTED"
-
 // RedirectError is a redirect the upstream's configuration does not allow:
 // to another origin not in redirect_hosts, from https to http, or past
 // follow_redirects. It was not followed. Target is the refused location's

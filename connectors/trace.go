@@ -5,7 +5,10 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -216,4 +219,66 @@ func ErrorType(err error) string {
 		return "timeout"
 	}
 	return "connection"
+}
+
+// Redacted replaces a secret wherever a call is shown.
+const Redacted = "REDACTED"
+
+// sensitiveQuery matches query parameter names whose values a trace never
+// shows, whatever put them there.
+var sensitiveQuery = regexp.MustCompile(`(?i)(key|token|secret|password|passwd|pwd|signature|sig|auth|credential|session)`)
+
+// TraceURL is a call as traces show it (`manifold run --trace`, the
+// GraphQL timeline): the upstream's base URL joined with the call's path
+// and query (rel, as the engine records it), the base URL's own query
+// parameters first, as the call sent them. What must not be shown is
+// REDACTED: the user part of the base URL, the value of every query
+// parameter named like a credential, and every secret value (those
+// gateway.yaml took from the environment); an upstream URL taken from
+// the environment is hidden whole, since it may name internal hosts.
+func TraceURL(base, rel string, secrets []string) string {
+	shown := ""
+	query := url.Values{}
+	if u, err := url.Parse(base); err == nil && base != "" {
+		clean := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+		shown = strings.TrimSuffix(clean.String(), "/")
+		query, _ = url.ParseQuery(u.RawQuery)
+	}
+	path, rawQuery, _ := strings.Cut(rel, "?")
+	callQuery, _ := url.ParseQuery(rawQuery)
+	for name, vs := range callQuery {
+		query[name] = append(query[name], vs...)
+	}
+	for name := range query {
+		if sensitiveQuery.MatchString(name) {
+			query[name] = []string{Redacted}
+		}
+	}
+	out := shown + path
+	if len(query) > 0 {
+		out += "?" + query.Encode()
+	}
+	return RedactSecrets(out, secrets)
+}
+
+// RedactSecrets replaces each secret value in s, as written or escaped
+// for a path or a query, with REDACTED. A URL-valued secret is replaced
+// whole (and without its user part, as TraceURL shows it); other values
+// shorter than 4 bytes are left alone, as they would redact ordinary text.
+func RedactSecrets(s string, secrets []string) string {
+	for _, v := range secrets {
+		if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+			u.User = nil
+			for _, form := range []string{strings.TrimSuffix(v, "/"), strings.TrimSuffix(u.String(), "/")} {
+				s = strings.ReplaceAll(s, form, Redacted)
+			}
+			continue
+		}
+		if len(v) >= 4 {
+			for _, form := range []string{v, url.PathEscape(v), url.QueryEscape(v)} {
+				s = strings.ReplaceAll(s, form, Redacted)
+			}
+		}
+	}
+	return s
 }

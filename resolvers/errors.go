@@ -89,7 +89,8 @@ func (e *Error) Code() string { return CodeFor(e.P.Status) }
 func (e *Error) GQL(gerr *gqlerror.Error) *gqlerror.Error {
 	p := e.P
 	ext := map[string]any{"code": e.Code(), "status": p.Status, "type": p.Type}
-	for k, v := range map[string]string{"pipeline": p.Pipeline, "step": p.Step, "upstream": p.Upstream} {
+	for k, v := range map[string]string{"pipeline": p.Pipeline, "step": p.Step, "upstream": p.Upstream,
+		"expression": p.Expression, "at": p.At} {
 		if v != "" {
 			ext[k] = v
 		}

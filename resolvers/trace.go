@@ -3,19 +3,14 @@ package resolvers
 import (
 	"context"
 	"errors"
-	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 )
-
-// sensitiveQuery matches query parameter names whose values the view
-// never shows, whatever put them there.
-var sensitiveQuery = regexp.MustCompile(`(?i)(key|token|secret|password|passwd|pwd|signature|sig|auth|credential|session)`)
 
 // tracer turns step traces into the timeline the view shows, with URLs
 // made absolute and cleaned of credentials and secrets.
@@ -59,32 +54,20 @@ func (t tracer) step(tr pipeline.StepTrace) *RunStep {
 	return s
 }
 
-// url joins the upstream's base URL and the call's path and query, as the
-// connector does, and hides what must not be shown.
+// url is the call's full URL, path and query, with what must not be
+// shown REDACTED (see connectors.TraceURL).
 func (t tracer) url(upstream, rel string) string {
-	var secrets []string
-	base := ""
-	if t.gw != nil {
-		secrets = t.gw.Secrets()
-		if u := t.gw.Upstreams[upstream]; u != nil {
-			base = strings.TrimSuffix(baseURL(u.URL, secrets), "/")
-		}
+	if t.gw == nil {
+		return connectors.TraceURL("", rel, nil)
 	}
-	path, query, _ := strings.Cut(rel, "?")
-	if strings.Contains(path, "://") { // redirected: already absolute
+	base := ""
+	if u := t.gw.Upstreams[upstream]; u != nil {
+		base = u.URL
+	}
+	if strings.Contains(rel, "://") { // redirected: the final URL, already absolute
 		base = ""
 	}
-	if query != "" {
-		if q, err := url.ParseQuery(query); err == nil {
-			for name := range q {
-				if sensitiveQuery.MatchString(name) {
-					q.Set(name, "REDACTED")
-				}
-			}
-			path += "?" + q.Encode()
-		}
-	}
-	return redactSecrets(base+path, secrets)
+	return connectors.TraceURL(base, rel, t.gw.Secrets())
 }
 
 // stepError is why a step failed, in the words of the problem mapper:

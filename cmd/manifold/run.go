@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
@@ -50,7 +51,7 @@ func runCmd() *cobra.Command {
 			defer rt.Close()
 			res, runErr := rt.Engine.Run(cmd.Context(), p, in)
 			if trace && res != nil {
-				printTrace(cmd.ErrOrStderr(), res)
+				printTrace(cmd.ErrOrStderr(), res, plan.Gateway)
 			}
 			if runErr != nil {
 				out, _ := json.MarshalIndent(problem.From(runErr), "", "  ")
@@ -126,11 +127,12 @@ func parseParamFlags(flags []string) (map[string]any, error) {
 	return out, nil
 }
 
-// printTrace prints one line per step: what it called, how it went, and
+// printTrace prints one line per step: what it called (the method and
+// the full URL of its last call, secrets REDACTED), how it went, and
 // whether it overlapped another step.
-func printTrace(w io.Writer, res *pipeline.Result) {
+func printTrace(w io.Writer, res *pipeline.Result, gw *pipeline.Gateway) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STEP\tUPSTREAM\tSTATUS\tCALLS\tSTART\tDURATION\tCACHE\tPARALLEL\tNOTE")
+	fmt.Fprintln(tw, "STEP\tUPSTREAM\tSTATUS\tCALLS\tSTART\tDURATION\tCACHE\tPARALLEL\tCALL\tNOTE")
 	for _, s := range res.Steps {
 		status, note := "-", ""
 		var cancelled *pipeline.CancelledError
@@ -151,11 +153,27 @@ func printTrace(w io.Writer, res *pipeline.Result) {
 		case strings.Contains(s.URL, "://"): // the connector made it safe to show
 			note = "redirected to " + s.URL
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Upstream, status, s.Calls,
-			ms(s.Start), ms(s.Duration), dash(s.Cache), yesNo(s.Parallel), note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Upstream, status, s.Calls,
+			ms(s.Start), ms(s.Duration), dash(s.Cache), yesNo(s.Parallel), traceCall(s, gw), note)
 	}
 	fmt.Fprintf(tw, "total\t\t\t\t\t%s\n", ms(res.Duration))
 	_ = tw.Flush()
+}
+
+// traceCall is a step's last call: its method and full URL, with the
+// values gateway.yaml took from the environment REDACTED.
+func traceCall(s pipeline.StepTrace, gw *pipeline.Gateway) string {
+	if s.Calls == 0 {
+		return "-"
+	}
+	base, secrets := "", []string(nil)
+	if gw != nil {
+		secrets = gw.Secrets()
+		if u := gw.Upstreams[s.Upstream]; u != nil {
+			base = u.URL
+		}
+	}
+	return s.Method + " " + connectors.TraceURL(base, s.URL, secrets)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }

@@ -73,7 +73,7 @@ type named struct {
 func (l *loader) compile(gw *Gateway, ps []*Pipeline) *Plan {
 	plan := &Plan{Dir: l.dir, Gateway: gw, byName: map[string]*Compiled{}}
 	for _, p := range ps {
-		c := pctx{l: l, d: &doc{file: p.File, body: p.node}, pipeline: p}
+		c := pctx{l: l, d: &doc{file: p.File, body: p.node, source: p.source}, pipeline: p}
 		if cp := c.compilePipeline(p, gw); cp != nil {
 			plan.Pipelines = append(plan.Pipelines, cp)
 			plan.byName[p.Name] = cp
@@ -88,6 +88,10 @@ func (l *loader) compile(gw *Gateway, ps []*Pipeline) *Plan {
 
 // fail reports a compile error; a nodeError keeps its own position.
 func (c pctx) fail(keys []string, err error) {
+	var impure *impureError
+	if errors.As(err, &impure) {
+		return // checkExprs reports each name at its place
+	}
 	var ne *nodeError
 	if errors.As(err, &ne) {
 		e := located(c.d.file, ne.tok, ne.msg)
@@ -111,9 +115,14 @@ func (c pctx) jq(keys []string, e *Expr) *program {
 		return nil
 	}
 	prog, err := compileJQ(e.Src)
-	if err != nil {
+	var impure *impureError
+	if err != nil && !errors.As(err, &impure) {
 		c.fail(keys, errAt(e.node, "%v", err))
 		return nil
+	}
+	if prog != nil {
+		prog.at = nodeAt(e.node)
+		prog.at.file, prog.at.key = c.d.file, joinKeys(keys)
 	}
 	return prog
 }
@@ -129,6 +138,7 @@ func (c pctx) template(keys []string, t *Template) tmpl {
 	if err != nil {
 		c.fail(keys, err)
 	}
+	locate(out, c.d.file, joinKeys(keys))
 	return out
 }
 
@@ -150,6 +160,7 @@ func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
 		cp.optional = cp.optional || p.Steps[name].Optional
 	}
 	c.checkPathDefaults(p)
+	c.checkExprs(p)
 	if len(c.l.errs) > before {
 		return nil
 	}
@@ -197,6 +208,7 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 			c.fail(key("path"), err)
 		} else {
 			c.pathParams(p, key("path"), s, path)
+			locate(path, c.d.file, joinKeys(key("path")))
 		}
 		st.path = path
 	}

@@ -177,9 +177,10 @@ output: '`+expr+`'
 	}
 }
 
-// TestPlainErrorUnchanged: error("text") and error({...}) without status
-// stay output failures, as before.
-func TestPlainErrorUnchanged(t *testing.T) {
+// TestPlainErrorIsPipelineError: error("text") and error({...}) without
+// status are the pipeline failing, not a chosen answer: a 500
+// pipeline-error naming the expression.
+func TestPlainErrorIsPipelineError(t *testing.T) {
 	orders := newBackend(t, jsonHandler(`{}`))
 	rt := load(t, map[string]string{"orders": orders.URL}, `
 name: plain
@@ -189,9 +190,9 @@ steps:
 output: 'error("boom")'
 `)
 	_, err := run(t, rt, "plain", nil)
-	var oe *pipeline.OutputError
-	if !errors.As(err, &oe) || problem.From(err).Type != problem.TypePrefix+"output-failed" {
-		t.Errorf("err = %v, want an output failure", err)
+	var ee *pipeline.ExprError
+	if p := problem.From(err); !errors.As(err, &ee) || p.Type != problem.TypePrefix+"pipeline-error" || p.Status != 500 {
+		t.Errorf("err = %v (%s), want a 500 pipeline-error", err, p.Type)
 	}
 }
 

@@ -17,6 +17,10 @@ import (
 type program struct {
 	src  string
 	code *gojq.Code
+	at   exprAt // where it is written, for run-time errors
+	// prefix marks a prefix run to find the failing line of another
+	// program: its own errors are not narrowed down again.
+	prefix bool
 }
 
 // Expressions see only their input: no environment ($ENV and env are
@@ -28,6 +32,11 @@ func compileJQ(src string) (*program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid jq expression %q: %w", src, err)
 	}
+	if refs := scanRefs(q); len(refs.impure) > 0 {
+		// gojq would refuse some with a cryptic message and run others:
+		// checkExprs reports each, by name, at its place.
+		return nil, &impureError{names: refs.impure}
+	}
 	code, err := gojq.Compile(q, noEnviron)
 	if err != nil {
 		return nil, fmt.Errorf("invalid jq expression %q: %w", src, err)
@@ -35,13 +44,65 @@ func compileJQ(src string) (*program, error) {
 	return &program{src: src, code: code}, nil
 }
 
-// ExprError is a jq expression that failed at run time.
+// impureError is an expression using functions that read outside the
+// run; checkExprs reports it, so compiling reports nothing.
+type impureError struct{ names []string }
+
+func (e *impureError) Error() string { return "uses " + strings.Join(e.names, ", ") }
+
+// ExprError is a jq expression that failed at run time: a bug of the
+// pipeline, not of its caller or its upstreams. It names the expression
+// by its key (steps.air.foreach, output) and where it is written.
 type ExprError struct {
-	Expr string
-	Err  error
+	Expr   string
+	Err    error
+	Key    string // e.g. "steps.air.foreach", "output"
+	File   string
+	Line   int
+	Column int
+	// SrcLine is the line of a multi-line expression where it failed
+	// (1-based; 0 when not known), and Quote that line.
+	SrcLine int
+	Quote   string
 }
 
-func (e *ExprError) Error() string { return fmt.Sprintf("jq %q: %v", e.Expr, e.Err) }
+func (e *ExprError) Error() string {
+	return e.Where() + ": " + e.Err.Error() + e.Quoted()
+}
+
+// Where names the expression: its key and its file:line:column.
+func (e *ExprError) Where() string {
+	where := e.Key
+	if where == "" {
+		where = "jq expression"
+	}
+	if at := e.At(); at != "" {
+		where += " (" + at + ")"
+	}
+	return where
+}
+
+// At is the expression's file:line:column, or "" when not known.
+func (e *ExprError) At() string {
+	if e.File == "" || e.Line == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s:%d:%d", e.File, e.Line, e.Column)
+}
+
+// Quoted quotes the expression, or the line of it that failed: never a
+// multi-line text with its newlines escaped.
+func (e *ExprError) Quoted() string {
+	src := strings.TrimSpace(e.Expr)
+	switch {
+	case e.SrcLine > 0:
+		return fmt.Sprintf(" at line %d of the expression: %q", e.SrcLine, e.Quote)
+	case src != "" && !strings.Contains(src, "\n"):
+		return fmt.Sprintf(" in %q", src)
+	}
+	return ""
+}
+
 func (e *ExprError) Unwrap() error { return e.Err }
 
 // eval runs the program. One output is returned as is, none as null, and
@@ -65,7 +126,7 @@ func (p *program) eval(ctx context.Context, input any) (any, error) {
 			if chosen, ok := chosenProblem(p.src, err); ok {
 				return nil, chosen
 			}
-			return nil, &ExprError{Expr: p.src, Err: err}
+			return nil, p.failed(ctx, input, err)
 		}
 		out = append(out, v)
 	}

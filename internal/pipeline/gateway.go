@@ -188,6 +188,10 @@ func applyUpstreamDefaults(u *Upstream) {
 	if u.Kind == "" {
 		u.Kind = "http"
 	}
+	if u.ErrorDetail == nil {
+		on := true
+		u.ErrorDetail = &on
+	}
 	if u.Timeout == 0 {
 		u.Timeout = Duration(DefaultUpstreamTimeout)
 	}

@@ -276,6 +276,7 @@ func TestLoadDefaults(t *testing.T) {
 			MaxResponse: 10 << 20,
 			Breaker:     Breaker{Failures: 5, Window: Duration(10 * time.Second), Cooldown: Duration(15 * time.Second)},
 			Format:      "json",
+			ErrorDetail: new(true),
 		}
 		if !reflect.DeepEqual(u, want) {
 			t.Errorf("upstream = %+v\nwant %+v", u, want)

@@ -382,9 +382,10 @@ func (p *Param) FromJSON(v any) (any, string) {
 	return typed, ""
 }
 
+// withArticle is a type name with its article: "an integer", "a string".
 func withArticle(typ string) string {
-	if typ == "integer" {
-		return "an integer"
+	if typ != "" && strings.ContainsRune("aeiou", rune(typ[0])) {
+		return "an " + typ
 	}
 	return "a " + typ
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/itchyny/gojq"
+
 	"github.com/manifoldgw/manifold/connectors"
 	"golang.org/x/sync/errgroup"
 )
@@ -137,7 +139,7 @@ func (r *run) step(ctx context.Context, st *step) (any, error) {
 		list, ok = []any{}, true
 	}
 	if !ok {
-		return nil, fmt.Errorf("foreach %q gave %T, want an array", st.foreach.src, items)
+		return nil, st.foreach.errorf("gave %s, not an array", withArticle(gojq.TypeOf(items)))
 	}
 	return r.forEach(ctx, st, in, list)
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -171,9 +172,14 @@ func compileString(n ast.Node, s string) (tmpl, error) {
 			continue
 		}
 		prog, err := compileJQ(p)
+		var impure *impureError
+		if errors.As(err, &impure) {
+			return nil, err // reported by checkExprs
+		}
 		if err != nil {
 			return nil, errAt(n, "%v", err)
 		}
+		prog.at = nodeAt(n)
 		t.progs = append(t.progs, prog)
 	}
 	if len(t.progs) == 1 && t.lits[0] == "" && t.lits[1] == "" {

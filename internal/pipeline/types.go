@@ -110,6 +110,10 @@ type Upstream struct {
 	// Forwarded sends X-Forwarded-For, -Host, -Proto and Forwarded
 	// (RFC 7239) to this upstream (nil: true).
 	Forwarded *bool `yaml:"forwarded"`
+	// ErrorDetail passes the reason an upstream gives in a JSON error
+	// body on to callers, as the problem's upstream_detail (default
+	// true); false keeps it to the gateway.
+	ErrorDetail *bool `yaml:"error_detail"`
 }
 
 // UpstreamAuth is an upstream's credential. Its secrets (value, token,

@@ -19,6 +19,7 @@ func From(err error) *Problem {
 		tooLarge *pipeline.TooLargeError
 		output   *pipeline.OutputError
 		step     *pipeline.StepError
+		expr     *pipeline.ExprError
 		binary   *pipeline.NotRelayableError
 		body     *BodyError
 		known    *Error
@@ -55,6 +56,10 @@ func From(err error) *Problem {
 		p := New("response-too-large", http.StatusBadGateway, fmt.Sprintf("the answer is %d bytes, over the limit of %d", tooLarge.Size, tooLarge.Limit))
 		p.Pipeline = tooLarge.Pipeline
 		return p
+	case errors.As(err, &expr):
+		// Before output and step: an expression failing is the
+		// pipeline's bug, whatever it was evaluated on.
+		return fromExpr(err, expr)
 	case errors.As(err, &output):
 		p := New("output-failed", http.StatusBadGateway, "the answer could not be built from the upstream results")
 		p.Pipeline = output.Pipeline
@@ -85,7 +90,6 @@ func fromStep(se *pipeline.StepError) *Problem {
 		gql    *connectors.GraphQLError
 		path   *pipeline.PathValueError
 		header *pipeline.HeaderValueError
-		expr   *pipeline.ExprError
 		auth   *connectors.AuthError
 		redir  *connectors.RedirectError
 		format *connectors.FormatError
@@ -127,8 +131,6 @@ func fromStep(se *pipeline.StepError) *Problem {
 		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s answered GraphQL errors", se.Step, se.Upstream))
 	case errors.Is(se.Err, connectors.ErrResponseTooLarge):
 		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: upstream %s answered more than its size limit", se.Step, se.Upstream))
-	case errors.As(se.Err, &expr):
-		p = New("upstream-failed", http.StatusBadGateway, fmt.Sprintf("step %s: an expression failed on the answer of upstream %s", se.Step, se.Upstream))
 	case errors.Is(se.Err, context.DeadlineExceeded):
 		p = New("upstream-timeout", http.StatusGatewayTimeout, fmt.Sprintf("step %s: upstream %s did not answer in time", se.Step, se.Upstream))
 	default:

@@ -31,6 +31,11 @@ type Problem struct {
 	Pipeline string `json:"pipeline,omitempty"`
 	Step     string `json:"step,omitempty"`
 	Upstream string `json:"upstream,omitempty"`
+	// Expression and At name the pipeline expression that failed (its
+	// key, e.g. "steps.air.foreach") and where it is written
+	// (file:line:column), for a pipeline-error.
+	Expression string `json:"expression,omitempty"`
+	At         string `json:"at,omitempty"`
 	// UpstreamDetail is the upstream's own description of a refusal,
 	// passed on as the upstream wrote it (one clipped line). It is not the
 	// gateway's word: callers and LLMs must not take it for instructions,

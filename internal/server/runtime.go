@@ -57,6 +57,8 @@ func upstreamConfig(name string, u *pipeline.Upstream) (connectors.Config, error
 		MaxResponse: int64(u.MaxResponse),
 		Headers:     headers,
 		TLS:         tc,
+		// Set by the defaults; nil only for an Upstream built by hand.
+		NoErrorDetail: u.ErrorDetail != nil && !*u.ErrorDetail,
 		Breaker: connectors.BreakerConfig{
 			Failures: u.Breaker.Failures,
 			Window:   u.Breaker.Window.D(),
