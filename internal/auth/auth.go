@@ -14,10 +14,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/ratelimit"
 	"github.com/manifoldgw/manifold/internal/refusal"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Options are an Authenticator's dependencies; zero fields get defaults.
@@ -70,8 +72,8 @@ type state struct {
 	keys        *apiKeys
 	jwt         *jwtVerifier
 	introspect  *introspector
-	rates       map[*pipeline.Identity]*pipeline.Rate
-	maxFailures *pipeline.Rate // nil: failures are not limited
+	rates       map[*pipeline.Identity]*yamlconf.Rate
+	maxFailures *yamlconf.Rate // nil: failures are not limited
 }
 
 var (
@@ -81,7 +83,7 @@ var (
 
 // Enabled reports whether gw configures any authentication. Without it
 // there is nothing to check: every caller is anonymous.
-func Enabled(gw *pipeline.Gateway) bool {
+func Enabled(gw *gateway.Config) bool {
 	a := gw.Auth
 	return a.APIKey != nil || a.JWT != nil || a.Introspection != nil
 }
@@ -89,7 +91,7 @@ func Enabled(gw *pipeline.Gateway) bool {
 // New builds the Authenticator of gw. With a JWKS URL it starts the
 // background refresh (Close stops it) and waits briefly for the first
 // fetch; an unreachable JWKS is logged, not fatal.
-func New(ctx context.Context, gw *pipeline.Gateway, opts Options) (*Authenticator, error) {
+func New(ctx context.Context, gw *gateway.Config, opts Options) (*Authenticator, error) {
 	a := &Authenticator{opts: withDefaults(opts)}
 	a.failures = ratelimit.NewFailures(0, a.opts.Now)
 	st, err := build(ctx, gw, nil, a.opts)
@@ -107,7 +109,7 @@ func (a *Authenticator) Mount(_ *http.ServeMux, _ *server.Server, rt *server.Run
 
 // Update switches to gw's authentication if it differs from the current
 // one. On error nothing changes.
-func (a *Authenticator) Update(ctx context.Context, gw *pipeline.Gateway) error {
+func (a *Authenticator) Update(ctx context.Context, gw *gateway.Config) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	old := a.cur.Load()
@@ -126,18 +128,18 @@ func (a *Authenticator) Update(ctx context.Context, gw *pipeline.Gateway) error 
 }
 
 // fingerprint identifies the auth-relevant configuration of gw.
-func fingerprint(gw *pipeline.Gateway) [sha256.Size]byte {
+func fingerprint(gw *gateway.Config) [sha256.Size]byte {
 	b, _ := json.Marshal(struct {
-		Auth      pipeline.Auth
-		Consumers map[string]*pipeline.Consumer
+		Auth      gateway.Auth
+		Consumers map[string]*gateway.Consumer
 	}{gw.Auth, gw.Consumers})
 	return sha256.Sum256(b)
 }
 
 // build makes the state of gw. Consumers unchanged since prev (nil at
 // start) keep their identities.
-func build(ctx context.Context, gw *pipeline.Gateway, prev *state, opts Options) (*state, error) {
-	st := &state{fingerprint: fingerprint(gw), enabled: Enabled(gw), rates: map[*pipeline.Identity]*pipeline.Rate{},
+func build(ctx context.Context, gw *gateway.Config, prev *state, opts Options) (*state, error) {
+	st := &state{fingerprint: fingerprint(gw), enabled: Enabled(gw), rates: map[*pipeline.Identity]*yamlconf.Rate{},
 		maxFailures: gw.Auth.MaxFailures}
 	if gw.Auth.APIKey != nil {
 		var prevKeys *apiKeys
@@ -307,7 +309,7 @@ func (a *Authenticator) Challenge() string { return challenge("", "") }
 
 // ConsumerRate returns the rate limit of the consumer id stands for, or
 // nil (no consumer rate, or not a consumer: a token's subject).
-func (a *Authenticator) ConsumerRate(id *pipeline.Identity) *pipeline.Rate {
+func (a *Authenticator) ConsumerRate(id *pipeline.Identity) *yamlconf.Rate {
 	if id == nil {
 		return nil
 	}

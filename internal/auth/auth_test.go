@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 func TestExtract(t *testing.T) {
@@ -82,11 +84,11 @@ func TestRolesFromClaims(t *testing.T) {
 	}
 }
 
-func apiKeyGateway() *pipeline.Gateway {
-	rate := &pipeline.Rate{Count: 5, Per: 60e9, Burst: 5}
-	return &pipeline.Gateway{
-		Auth: pipeline.Auth{APIKey: &pipeline.APIKeyAuth{Header: "X-API-Key"}},
-		Consumers: map[string]*pipeline.Consumer{
+func apiKeyGateway() *gateway.Config {
+	rate := &yamlconf.Rate{Count: 5, Per: 60e9, Burst: 5}
+	return &gateway.Config{
+		Auth: gateway.Auth{APIKey: &gateway.APIKeyAuth{Header: "X-API-Key"}},
+		Consumers: map[string]*gateway.Consumer{
 			"buyer":  {KeySHA256: HashKey("buyer-key"), Roles: []string{"buyer"}, Rate: rate},
 			"reader": {KeySHA256: strings.ToUpper(HashKey("reader-key")), Roles: []string{"reader"}},
 		},
@@ -164,7 +166,7 @@ func TestUpdate(t *testing.T) {
 		t.Fatalf("an identical configuration rebuilt the state (%v)", err)
 	}
 	next := apiKeyGateway()
-	next.Consumers["ops"] = &pipeline.Consumer{KeySHA256: HashKey("ops-key"), Roles: []string{"ops"}}
+	next.Consumers["ops"] = &gateway.Consumer{KeySHA256: HashKey("ops-key"), Roles: []string{"ops"}}
 	if err := a.Update(t.Context(), next); err != nil {
 		t.Fatal(err)
 	}
@@ -172,14 +174,14 @@ func TestUpdate(t *testing.T) {
 		t.Errorf("new consumer after the update: %+v, %v", id, err)
 	}
 	broken := apiKeyGateway()
-	broken.Consumers["bad"] = &pipeline.Consumer{KeySHA256: "not hex"}
+	broken.Consumers["bad"] = &gateway.Consumer{KeySHA256: "not hex"}
 	if err := a.Update(t.Context(), broken); err == nil {
 		t.Error("a broken configuration was accepted")
 	}
 	if id, _ := a.Authenticate(withKey("ops-key")); id == nil {
 		t.Error("a failed update changed the state")
 	}
-	off := &pipeline.Gateway{}
+	off := &gateway.Config{}
 	if err := a.Update(t.Context(), off); err != nil {
 		t.Fatal(err)
 	}
