@@ -68,18 +68,18 @@ type Config struct {
 	DefaultListen bool
 }
 
-// FromGateway returns the audit configuration of gw. A relative data_dir
-// is taken relative to dir, the pipeline directory, so that a directory
+// From returns the configuration of gateway.yaml's audit section a, for
+// the gateway at publicURL (the events' source). A relative data_dir is
+// taken relative to dir, the pipeline directory, so that a directory
 // keeps its audit state beside it wherever the gateway is started from.
-func FromGateway(gw *gateway.Config, dir string) Config {
-	a := gw.Audit
+func From(a gateway.Audit, publicURL, dir string) Config {
 	c := Config{
 		NATS: a.NATS, Stream: a.Stream, Subject: a.Subject, DataDir: a.DataDir,
 		Listen: a.Listen, InProcess: a.InProcess,
 		MaxAge: a.MaxAge.D(), MaxBytes: int64(a.MaxBytes), Replicas: a.Replicas, Duplicates: a.Duplicates.D(),
 		SpoolMaxBytes: int64(a.SpoolMaxBytes), QueueSize: a.QueueSize,
 		Credentials: a.Credentials, NKey: a.NKey, Token: a.Token,
-		Source:        redact.URLs(gw.Server.PublicURL),
+		Source:        redact.URLs(publicURL),
 		DefaultListen: a.Listen == gateway.DefaultAuditListen,
 	}
 	if a.TLS != nil {

@@ -27,7 +27,7 @@ func TestConnectLogsHideTokens(t *testing.T) {
 		t.Errorf("connect logs and error:\n%s\nwant the servers named with their user part redacted", text)
 	}
 	gw := &gateway.Config{Server: gateway.Server{PublicURL: "https://" + token + "@gw.example"}}
-	if src := FromGateway(gw, "").Source; src != "https://redacted@gw.example" {
+	if src := From(gw.Audit, gw.Server.PublicURL, "").Source; src != "https://redacted@gw.example" {
 		t.Errorf("event source %q, want the public URL without its user part", src)
 	}
 }

@@ -162,12 +162,12 @@ func TestUpdate(t *testing.T) {
 	a := newAuth(t, gw, Options{})
 	before := a.cur.Load()
 	same := apiKeyGateway()
-	if err := a.Update(t.Context(), same); err != nil || a.cur.Load() != before {
+	if err := a.Update(t.Context(), same.Auth, same.Consumers); err != nil || a.cur.Load() != before {
 		t.Fatalf("an identical configuration rebuilt the state (%v)", err)
 	}
 	next := apiKeyGateway()
 	next.Consumers["ops"] = &gateway.Consumer{KeySHA256: HashKey("ops-key"), Roles: []string{"ops"}}
-	if err := a.Update(t.Context(), next); err != nil {
+	if err := a.Update(t.Context(), next.Auth, next.Consumers); err != nil {
 		t.Fatal(err)
 	}
 	if id, err := a.Authenticate(withKey("ops-key")); err != nil || id.Name != "ops" {
@@ -175,14 +175,14 @@ func TestUpdate(t *testing.T) {
 	}
 	broken := apiKeyGateway()
 	broken.Consumers["bad"] = &gateway.Consumer{KeySHA256: "not hex"}
-	if err := a.Update(t.Context(), broken); err == nil {
+	if err := a.Update(t.Context(), broken.Auth, broken.Consumers); err == nil {
 		t.Error("a broken configuration was accepted")
 	}
 	if id, _ := a.Authenticate(withKey("ops-key")); id == nil {
 		t.Error("a failed update changed the state")
 	}
 	off := &gateway.Config{}
-	if err := a.Update(t.Context(), off); err != nil {
+	if err := a.Update(t.Context(), off.Auth, off.Consumers); err != nil {
 		t.Fatal(err)
 	}
 	if id, err := a.Authenticate(withKey("anything")); id != nil || err != nil {

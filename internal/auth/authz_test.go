@@ -153,7 +153,7 @@ func TestStillValid(t *testing.T) {
 	next := apiKeyGateway()
 	delete(next.Consumers, "reader")
 	next.Consumers["ops"] = &gateway.Consumer{KeySHA256: HashKey("ops-key")}
-	if err := a.Update(t.Context(), next); err != nil {
+	if err := a.Update(t.Context(), next.Auth, next.Consumers); err != nil {
 		t.Fatal(err)
 	}
 	if !a.StillValid(buyer) {
@@ -164,7 +164,7 @@ func TestStillValid(t *testing.T) {
 	}
 	rekeyed := apiKeyGateway()
 	rekeyed.Consumers["buyer"].KeySHA256 = HashKey("new-buyer-key")
-	if err := a.Update(t.Context(), rekeyed); err != nil {
+	if err := a.Update(t.Context(), rekeyed.Auth, rekeyed.Consumers); err != nil {
 		t.Fatal(err)
 	}
 	if a.StillValid(buyer) {
@@ -177,7 +177,7 @@ func TestStillValid(t *testing.T) {
 	is := newTestIssuer(t)
 	k1, _ := rsaKey(t, "k1")
 	is.publish(k1)
-	if err := a.Update(t.Context(), jwtGateway(is.srv.URL)); err != nil {
+	if err := a.Update(t.Context(), jwtGateway(is.srv.URL).Auth, nil); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := a.Authenticate(bearer(sign(t, claims{exp: now.Add(time.Minute)}, jwa.RS256(), k1)))

@@ -77,7 +77,7 @@ func TestStaticConsumerClaims(t *testing.T) {
 	}
 	gw2 := apiKeyGateway()
 	gw2.Consumers["buyer"].Claims = map[string]any{"tenant": "other"}
-	if err := a.Update(context.Background(), gw2); err != nil {
+	if err := a.Update(context.Background(), gw2.Auth, gw2.Consumers); err != nil {
 		t.Fatal(err)
 	}
 	id2, _ := a.Authenticate(withKey("buyer-key"))

@@ -199,7 +199,7 @@ func publicPEM(t testing.TB, raw *rsa.PrivateKey) string {
 // defaults by hand.
 func newAuth(t testing.TB, gw *gateway.Config, opts Options) *Authenticator {
 	t.Helper()
-	a, err := New(context.Background(), gw, opts)
+	a, err := New(context.Background(), gw.Auth, gw.Consumers, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
@@ -57,8 +56,8 @@ type globalLimit struct {
 
 var _ server.Surface = (*Limiter)(nil)
 
-// New returns the Limiter for gw.
-func New(gw *gateway.Config, opts Options) *Limiter {
+// New returns the Limiter for server.rate (global; nil: no global limit).
+func New(global *yamlconf.Rate, opts Options) *Limiter {
 	if opts.MaxKeys <= 0 {
 		opts.MaxKeys = DefaultMaxKeys
 	}
@@ -69,7 +68,7 @@ func New(gw *gateway.Config, opts Options) *Limiter {
 		opts.ConsumerRate = func(*pipeline.Identity) *yamlconf.Rate { return nil }
 	}
 	l := &Limiter{consumerRate: opts.ConsumerRate, store: newStore(opts.MaxKeys), now: opts.Now}
-	l.setGlobal(gw.Server.Rate)
+	l.setGlobal(global)
 	return l
 }
 
