@@ -14,7 +14,7 @@ import (
 // required: it must load to the same configuration.
 var minimalDefaults = fstest.MapFS{
 	"gateway.yaml": {Data: []byte("upstreams:\n  api: {url: \"${EXAMPLE_API_URL}\"}\n")},
-	"status.yaml": {Data: []byte("name: status\npath: /v1/status\nparams:\n  verbose: {}\n" +
+	"status.yaml": {Data: []byte("name: status\npath: /v1/status\nparams:\n  verbose: {}\n  tags: {type: array}\n" +
 		"steps:\n  ping: {upstream: api, path: /ping}\n")},
 }
 
@@ -38,6 +38,14 @@ func TestDocumentedDefaults(t *testing.T) {
 	s.WriteTimeout = yamlconf.Duration(server.WriteTimeout)
 	s.IdleTimeout = yamlconf.Duration(server.IdleTimeout)
 	s.MaxHeaderBytes = server.MaxHeaderBytes
+	// forwarded is left nil at load and read as true where calls are
+	// built (pipeline.Compiled's forwarding).
+	on := true
+	for _, u := range minimal.Gateway.Upstreams {
+		if u.Forwarded == nil {
+			u.Forwarded = &on
+		}
+	}
 	sameConfig(t, "gateway.yaml", written.Gateway, minimal.Gateway)
 
 	wp, mp := *written.Pipelines[0].Pipeline, *minimal.Pipelines[0].Pipeline

@@ -40,6 +40,12 @@ type cannedAnswer struct {
 	RequestBody json.RawMessage   `json:"request_body"`
 	Status      int               `json:"status"`
 	Body        json.RawMessage   `json:"body"`
+	// TextFile names a file of the example answered as it is instead of
+	// Body (XML, SVG); ResponseHeader sets answer headers (Content-Type:
+	// JSON unless set).
+	TextFile       string `json:"text_file"`
+	text           string
+	ResponseHeader map[string]string `json:"response_header"`
 }
 
 // exampleRequest is one call to the example's gateway and its answer.
@@ -86,7 +92,17 @@ func runExample(t *testing.T, dir string) {
 		env[name] = v
 	}
 	for name, backend := range spec.Env {
-		env[name] = cannedBackend(t, backend, spec.Backends[backend])
+		answers := spec.Backends[backend]
+		for i, a := range answers {
+			if a.TextFile != "" {
+				text, err := os.ReadFile(filepath.Join(dir, a.TextFile))
+				if err != nil {
+					t.Fatal(err)
+				}
+				answers[i].text = string(text)
+			}
+		}
+		env[name] = cannedBackend(t, backend, answers)
 	}
 	plan, err := pipeline.LoadDir(dir, pipeline.LoadOptions{LookupEnv: func(k string) (string, bool) {
 		v, ok := env[k]
@@ -109,9 +125,7 @@ func cannedBackend(t *testing.T, name string, answers []cannedAnswer) string {
 		for _, a := range answers {
 			if a.Method == r.Method && a.Path == r.URL.Path && a.Query == r.URL.Query().Encode() {
 				checkSent(t, name, a, r.Header, body)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(a.Status)
-				_, _ = w.Write(a.Body)
+				answer(w, a)
 				return
 			}
 		}
@@ -120,6 +134,20 @@ func cannedBackend(t *testing.T, name string, answers []cannedAnswer) string {
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// answer writes one canned answer: its headers, status and body.
+func answer(w http.ResponseWriter, a cannedAnswer) {
+	w.Header().Set("Content-Type", "application/json")
+	for k, v := range a.ResponseHeader {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(a.Status)
+	if a.TextFile != "" {
+		_, _ = io.WriteString(w, a.text)
+		return
+	}
+	_, _ = w.Write(a.Body)
 }
 
 func checkSent(t *testing.T, backend string, a cannedAnswer, h http.Header, body []byte) {
