@@ -7,6 +7,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // minimalDefaults is the defaults example with nothing but what is
@@ -32,10 +33,10 @@ func TestDocumentedDefaults(t *testing.T) {
 	}
 	// The listener's timeouts are defaulted where the listener is built.
 	s := &minimal.Gateway.Server
-	s.ReadHeaderTimeout = pipeline.Duration(server.ReadHeaderTimeout)
-	s.ReadTimeout = pipeline.Duration(server.ReadTimeout)
-	s.WriteTimeout = pipeline.Duration(server.WriteTimeout)
-	s.IdleTimeout = pipeline.Duration(server.IdleTimeout)
+	s.ReadHeaderTimeout = yamlconf.Duration(server.ReadHeaderTimeout)
+	s.ReadTimeout = yamlconf.Duration(server.ReadTimeout)
+	s.WriteTimeout = yamlconf.Duration(server.WriteTimeout)
+	s.IdleTimeout = yamlconf.Duration(server.IdleTimeout)
 	s.MaxHeaderBytes = server.MaxHeaderBytes
 	// forwarded is left nil at load and read as true where calls are
 	// built (pipeline.Compiled's forwarding).

@@ -6,6 +6,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 )
@@ -31,10 +32,10 @@ type security struct {
 // securityOf picks the scheme for an auth configuration: OAuth when the
 // authorization server is described, else HTTP bearer when tokens (JWT,
 // introspection) are accepted, else an API key header when keys are.
-func securityOf(gw *pipeline.Gateway) security {
+func securityOf(gw *gateway.Config) security {
 	a := gw.Auth
 	keys := a.APIKey != nil || len(gw.Consumers) > 0
-	header := pipeline.DefaultAPIKeyHeader
+	header := gateway.DefaultAPIKeyHeader
 	if a.APIKey != nil && a.APIKey.Header != "" {
 		header = a.APIKey.Header
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -119,7 +120,7 @@ func validationOptions() []openapi3.ValidationOption {
 	return []openapi3.ValidationOption{openapi3.EnableSchemaPatternValidation()}
 }
 
-func info(pl pipeline.Plugin) *openapi3.Info {
+func info(pl gateway.Plugin) *openapi3.Info {
 	in := &openapi3.Info{
 		Title:          pl.NameForHuman,
 		Summary:        strings.TrimSpace(pl.DescriptionForHuman),

@@ -11,7 +11,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // ErrExists is a file or an upstream the import would overwrite.
@@ -33,7 +33,7 @@ func (im *Imported) Write(dir, source string, force bool) ([]string, error) {
 			return written, fmt.Errorf("%s: %w", file, ErrExists)
 		}
 	}
-	gw := filepath.Join(dir, pipeline.GatewayFile)
+	gw := filepath.Join(dir, gateway.File)
 	if err := im.writeGateway(gw, force); err != nil {
 		return written, err
 	}
@@ -96,7 +96,7 @@ func (im *Imported) writeGateway(file string, force bool) error {
 // newGateway is a gateway.yaml for the imported backend alone.
 func (im *Imported) newGateway(upstreams yaml.MapSlice) []byte {
 	gw := yaml.MapSlice{
-		{Key: "server", Value: yaml.MapSlice{{Key: "listen", Value: pipeline.DefaultListen}}},
+		{Key: "server", Value: yaml.MapSlice{{Key: "listen", Value: gateway.DefaultListen}}},
 		{Key: "upstreams", Value: upstreams},
 	}
 	plugin := yaml.MapSlice{}

@@ -13,7 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/goccy/go-yaml"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // ImportOptions configure Import.
@@ -31,7 +31,7 @@ type ImportOptions struct {
 type Imported struct {
 	Upstream  string
 	URL       string
-	Plugin    pipeline.Plugin // from the document's info, for a new gateway.yaml
+	Plugin    gateway.Plugin // from the document's info, for a new gateway.yaml
 	Pipelines []ImportedPipeline
 	// Skipped says what was left out (operations, parameters) and why.
 	Skipped []string
@@ -129,20 +129,20 @@ func baseURL(src *Source, given string) (string, error) {
 
 // pluginFrom fills a plugin section from the document's info, within the
 // manifest's limits.
-func pluginFrom(info *openapi3.Info) pipeline.Plugin {
+func pluginFrom(info *openapi3.Info) gateway.Plugin {
 	if info == nil {
-		return pipeline.Plugin{}
+		return gateway.Plugin{}
 	}
-	pl := pipeline.Plugin{
-		NameForHuman:        trim(info.Title, pipeline.MaxNameForHuman),
+	pl := gateway.Plugin{
+		NameForHuman:        trim(info.Title, gateway.MaxNameForHuman),
 		NameForModel:        modelName(info.Title),
-		DescriptionForModel: trim(info.Description, pipeline.MaxDescriptionForModel),
+		DescriptionForModel: trim(info.Description, gateway.MaxDescriptionForModel),
 	}
 	human := info.Summary
 	if human == "" {
 		human = firstSentence(info.Description)
 	}
-	pl.DescriptionForHuman = trim(human, pipeline.MaxDescriptionForHuman)
+	pl.DescriptionForHuman = trim(human, gateway.MaxDescriptionForHuman)
 	if info.Contact != nil && strings.Count(info.Contact.Email, "@") == 1 && !strings.ContainsAny(info.Contact.Email, " <>") {
 		pl.ContactEmail = info.Contact.Email
 	}
@@ -165,8 +165,8 @@ func modelName(title string) string {
 		}
 	}
 	s := strings.Trim(b.String(), "_")
-	if len(s) > pipeline.MaxNameForModel {
-		s = strings.TrimRight(s[:pipeline.MaxNameForModel], "_")
+	if len(s) > gateway.MaxNameForModel {
+		s = strings.TrimRight(s[:gateway.MaxNameForModel], "_")
 	}
 	return s
 }

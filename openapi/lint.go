@@ -11,6 +11,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -65,7 +66,7 @@ func (l *linter) add(sev Severity, file, key, format string, args ...any) {
 // per operation (errors); an https public URL outside loopback, a schema
 // for every response, a complete plugin section (warnings).
 func Lint(plan *pipeline.Plan, doc *openapi3.T) []Finding {
-	l := &linter{plan: plan, gateway: filepath.Join(plan.Dir, pipeline.GatewayFile), files: map[string]string{}}
+	l := &linter{plan: plan, gateway: filepath.Join(plan.Dir, gateway.File), files: map[string]string{}}
 	for _, p := range plan.Pipelines {
 		l.files[p.Name] = p.File
 	}

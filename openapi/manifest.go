@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -80,10 +81,10 @@ func NewManifest(plan *pipeline.Plan) Manifest {
 		summaries = append(summaries, p.Name+": "+s)
 	}
 	if m.DescriptionForModel == "" {
-		m.DescriptionForModel = trim("Operations: "+strings.Join(summaries, "; ")+".", pipeline.MaxDescriptionForModel)
+		m.DescriptionForModel = trim("Operations: "+strings.Join(summaries, "; ")+".", gateway.MaxDescriptionForModel)
 	}
 	if m.DescriptionForHuman == "" {
-		m.DescriptionForHuman = trim(m.NameForHuman+" through Manifold.", pipeline.MaxDescriptionForHuman)
+		m.DescriptionForHuman = trim(m.NameForHuman+" through Manifold.", gateway.MaxDescriptionForHuman)
 	}
 	return m
 }
@@ -97,7 +98,7 @@ func (m Manifest) JSON() []byte {
 // manifestAuth says how ChatGPT authenticates: with one service API key
 // when the gateway takes API keys, with each user's token for JWT or
 // introspection, with OAuth when the authorization server is described.
-func manifestAuth(gw *pipeline.Gateway) ManifestAuth {
+func manifestAuth(gw *gateway.Config) ManifestAuth {
 	sec := securityOf(gw)
 	keys := gw.Auth.APIKey != nil || len(gw.Consumers) > 0
 	switch {

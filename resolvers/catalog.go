@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/manifoldgw/manifold/connectors"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
 )
@@ -73,7 +74,7 @@ func toParam(name string, p *pipeline.Param) *Param {
 	return out
 }
 
-func toAccess(a *pipeline.Access) *Access {
+func toAccess(a *gateway.Access) *Access {
 	if a == nil {
 		return &Access{Public: true, Roles: []string{}}
 	}
@@ -134,7 +135,7 @@ func upstreams(rt *server.Runtime, id *pipeline.Identity) []*Upstream {
 	return out
 }
 
-func toUpstream(name string, cfg *pipeline.Upstream, live *connectors.Upstream, secrets []string, users []string) *Upstream {
+func toUpstream(name string, cfg *gateway.Upstream, live *connectors.Upstream, secrets []string, users []string) *Upstream {
 	out := &Upstream{
 		Name:        name,
 		Kind:        UpstreamKind(strings.ToUpper(cfg.Kind)),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/event"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 )
@@ -15,7 +16,7 @@ import (
 // tracer turns step traces into the timeline the view shows, with URLs
 // made absolute and cleaned of credentials and secrets.
 type tracer struct {
-	gw *pipeline.Gateway
+	gw *gateway.Config
 }
 
 func (t tracer) steps(trs []pipeline.StepTrace) []*RunStep {

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/manifoldgw/manifold/internal/audit"
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 func auditCmd() *cobra.Command {
@@ -60,15 +60,15 @@ NATS_CREDS.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&client.Servers, "server", envOr("NATS_URL", "nats://"+pipeline.DefaultAuditListen), "NATS server URLs, comma-separated")
+	f.StringVar(&client.Servers, "server", envOr("NATS_URL", "nats://"+gateway.DefaultAuditListen), "NATS server URLs, comma-separated")
 	f.StringVar(&client.Credentials, "creds", os.Getenv("NATS_CREDS"), "NATS credentials file")
 	f.StringVar(&client.NKey, "nkey", "", "NKEY seed file")
 	f.StringVar(&client.Token, "token", "", "NATS token")
 	f.StringVar(&client.TLSCA, "tls-ca", "", "CA certificate file for TLS")
 	f.StringVar(&client.TLSCert, "tls-cert", "", "client certificate file for TLS")
 	f.StringVar(&client.TLSKey, "tls-key", "", "client key file for TLS")
-	f.StringVar(&opts.Stream, "stream", pipeline.DefaultAuditStream, "JetStream stream")
-	f.StringVar(&opts.Subject, "subject", pipeline.DefaultAuditSubject, "subject prefix (audit.subject of gateway.yaml)")
+	f.StringVar(&opts.Stream, "stream", gateway.DefaultAuditStream, "JetStream stream")
+	f.StringVar(&opts.Subject, "subject", gateway.DefaultAuditSubject, "subject prefix (audit.subject of gateway.yaml)")
 	f.StringVar(&opts.Pipeline, "pipeline", "", "only the calls of this pipeline")
 	f.DurationVar(&opts.Since, "since", 10*time.Minute, "only events stored within this duration (0: all)")
 	f.BoolVarP(&opts.Follow, "follow", "f", false, "keep printing new events until interrupted")

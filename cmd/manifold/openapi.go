@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 	"github.com/manifoldgw/manifold/openapi"
 )
 
@@ -42,7 +43,7 @@ func openapiCmd() *cobra.Command {
 // printLoadErrors prints every located load error, one a line, and
 // returns errReported; other errors are returned as they are.
 func printLoadErrors(cmd *cobra.Command, err error) error {
-	errs, ok := pipeline.AsErrors(err)
+	errs, ok := yamlconf.AsErrors(err)
 	if !ok {
 		return err
 	}

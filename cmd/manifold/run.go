@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/manifoldgw/manifold/connectors"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
@@ -130,7 +131,7 @@ func parseParamFlags(flags []string) (map[string]any, error) {
 // printTrace prints one line per step: what it called (the method and
 // the full URL of its last call, secrets REDACTED), how it went, and
 // whether it overlapped another step.
-func printTrace(w io.Writer, res *pipeline.Result, gw *pipeline.Gateway) {
+func printTrace(w io.Writer, res *pipeline.Result, gw *gateway.Config) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tUPSTREAM\tSTATUS\tCALLS\tSTART\tDURATION\tCACHE\tPARALLEL\tCALL\tNOTE")
 	for _, s := range res.Steps {
@@ -162,7 +163,7 @@ func printTrace(w io.Writer, res *pipeline.Result, gw *pipeline.Gateway) {
 
 // traceCall is a step's last call: its method and full URL, with the
 // values gateway.yaml took from the environment REDACTED.
-func traceCall(s pipeline.StepTrace, gw *pipeline.Gateway) string {
+func traceCall(s pipeline.StepTrace, gw *gateway.Config) string {
 	if s.Calls == 0 {
 		return "-"
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/launch"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
@@ -102,6 +103,6 @@ reload when it changes. With MANIFOLD_ADMIN_KEY set, the admin API listens on
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":9080", "gateway listen address")
 	cmd.Flags().StringVar(&dir, "dir", "", "serve the pipelines of this directory instead of the embedded ones, and reload them when they change")
-	cmd.Flags().StringVar(&adminListen, "admin-listen", pipeline.DefaultAdminListen, "admin API listen address (needs MANIFOLD_ADMIN_KEY)")
+	cmd.Flags().StringVar(&adminListen, "admin-listen", gateway.DefaultAdminListen, "admin API listen address (needs MANIFOLD_ADMIN_KEY)")
 	return cmd
 }

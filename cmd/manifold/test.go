@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/pipetest"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 func testCmd() *cobra.Command {
@@ -38,7 +38,7 @@ func testCmd() *cobra.Command {
 				opts.LookupEnv = os.LookupEnv // the real upstreams
 			}
 			rep, err := pipetest.Run(opts)
-			if errs, ok := pipeline.AsErrors(err); ok {
+			if errs, ok := yamlconf.AsErrors(err); ok {
 				for _, e := range errs {
 					fmt.Fprintln(cmd.ErrOrStderr(), e)
 				}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 	"github.com/manifoldgw/manifold/openapi"
 )
 
@@ -21,7 +22,7 @@ func validateCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			plan, err := pipeline.LoadDir(args[0], pipeline.LoadOptions{})
 			if err != nil {
-				if errs, ok := pipeline.AsErrors(err); ok {
+				if errs, ok := yamlconf.AsErrors(err); ok {
 					for _, e := range errs {
 						fmt.Fprintln(cmd.ErrOrStderr(), e)
 					}

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
 )
@@ -51,7 +51,7 @@ type Options struct {
 // Errors of New for a missing or weak admin key.
 var (
 	ErrNoKey    = errors.New("admin: admin.key is empty")
-	ErrShortKey = fmt.Errorf("admin: the admin key (admin.key or MANIFOLD_ADMIN_KEY) needs at least %d characters", pipeline.MinAdminKey)
+	ErrShortKey = fmt.Errorf("admin: the admin key (admin.key or MANIFOLD_ADMIN_KEY) needs at least %d characters", gateway.MinAdminKey)
 )
 
 // API is the admin API's HTTP handler.
@@ -68,7 +68,7 @@ func New(opts Options) (*API, error) {
 	}
 	// gateway.yaml's admin.key is checked where it is written; this also
 	// covers a key given otherwise (MANIFOLD_ADMIN_KEY).
-	if len(opts.Key) < pipeline.MinAdminKey {
+	if len(opts.Key) < gateway.MinAdminKey {
 		return nil, fmt.Errorf("%w: it has %d", ErrShortKey, len(opts.Key))
 	}
 	if opts.Logger == nil {

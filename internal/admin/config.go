@@ -9,6 +9,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/redact"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Redacted replaces secrets in admin answers.
@@ -50,11 +51,11 @@ func plainValue(v reflect.Value) any {
 		return nil
 	}
 	switch x := v.Interface().(type) {
-	case pipeline.Duration:
+	case yamlconf.Duration:
 		return x.D().String()
 	case time.Duration:
 		return x.String()
-	case pipeline.Rate:
+	case yamlconf.Rate:
 		return x.String()
 	}
 	switch v.Kind() {

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/redact"
 )
 
@@ -68,19 +68,19 @@ type Config struct {
 	DefaultListen bool
 }
 
-// FromGateway returns the audit configuration of gw. A relative data_dir
-// is taken relative to dir, the pipeline directory, so that a directory
+// From returns the configuration of gateway.yaml's audit section a, for
+// the gateway at publicURL (the events' source). A relative data_dir is
+// taken relative to dir, the pipeline directory, so that a directory
 // keeps its audit state beside it wherever the gateway is started from.
-func FromGateway(gw *pipeline.Gateway, dir string) Config {
-	a := gw.Audit
+func From(a gateway.Audit, publicURL, dir string) Config {
 	c := Config{
 		NATS: a.NATS, Stream: a.Stream, Subject: a.Subject, DataDir: a.DataDir,
 		Listen: a.Listen, InProcess: a.InProcess,
 		MaxAge: a.MaxAge.D(), MaxBytes: int64(a.MaxBytes), Replicas: a.Replicas, Duplicates: a.Duplicates.D(),
 		SpoolMaxBytes: int64(a.SpoolMaxBytes), QueueSize: a.QueueSize,
 		Credentials: a.Credentials, NKey: a.NKey, Token: a.Token,
-		Source:        redact.URLs(gw.Server.PublicURL),
-		DefaultListen: a.Listen == pipeline.DefaultAuditListen,
+		Source:        redact.URLs(publicURL),
+		DefaultListen: a.Listen == gateway.DefaultAuditListen,
 	}
 	if a.TLS != nil {
 		c.TLSCA, c.TLSCert, c.TLSKey = a.TLS.CA, a.TLS.Cert, a.TLS.Key
@@ -98,7 +98,7 @@ func (c Config) withDefaults() (Config, error) {
 			*v = d
 		}
 	}
-	def(&c.QueueSize, pipeline.DefaultAuditQueue)
+	def(&c.QueueSize, gateway.DefaultAuditQueue)
 	def(&c.Window, DefaultWindow)
 	def(&c.Replicas, 1)
 	if c.AckTimeout <= 0 {
@@ -108,25 +108,25 @@ func (c Config) withDefaults() (Config, error) {
 		c.Linger = DefaultLinger
 	}
 	if c.Duplicates <= 0 {
-		c.Duplicates = pipeline.DefaultAuditDuplicates
+		c.Duplicates = gateway.DefaultAuditDuplicates
 	}
 	if c.MaxAge > 0 && c.Duplicates > c.MaxAge {
 		c.Duplicates = c.MaxAge // JetStream requires it
 	}
 	if c.SpoolMaxBytes <= 0 {
-		c.SpoolMaxBytes = pipeline.DefaultAuditSpool
+		c.SpoolMaxBytes = gateway.DefaultAuditSpool
 	}
 	if c.Stream == "" {
-		c.Stream = pipeline.DefaultAuditStream
+		c.Stream = gateway.DefaultAuditStream
 	}
 	if c.Subject == "" {
-		c.Subject = pipeline.DefaultAuditSubject
+		c.Subject = gateway.DefaultAuditSubject
 	}
 	if c.Source == "" {
 		c.Source = "manifold"
 	}
 	if c.Listen == "" {
-		c.Listen, c.DefaultListen = pipeline.DefaultAuditListen, true
+		c.Listen, c.DefaultListen = gateway.DefaultAuditListen, true
 	}
 	switch {
 	case c.NATS == "":

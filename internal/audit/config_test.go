@@ -29,7 +29,7 @@ func load(t *testing.T, gateway string) *pipeline.Plan {
 	return plan
 }
 
-func TestFromGateway(t *testing.T) {
+func TestFrom(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml string
 		check      func(t *testing.T, c Config)
@@ -61,7 +61,8 @@ func TestFromGateway(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.check(t, FromGateway(load(t, tc.yaml).Gateway, "/srv/gw"))
+			gw := load(t, tc.yaml).Gateway
+			tc.check(t, From(gw.Audit, gw.Server.PublicURL, "/srv/gw"))
 		})
 	}
 }

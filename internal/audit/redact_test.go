@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // TestConnectLogsHideTokens: a NATS URL carrying a token in its user part
@@ -26,8 +26,8 @@ func TestConnectLogsHideTokens(t *testing.T) {
 	if strings.Contains(text, token) || !strings.Contains(text, "nats://redacted@127.0.0.1:1,nats://redacted@127.0.0.1:2") {
 		t.Errorf("connect logs and error:\n%s\nwant the servers named with their user part redacted", text)
 	}
-	gw := &pipeline.Gateway{Server: pipeline.Server{PublicURL: "https://" + token + "@gw.example"}}
-	if src := FromGateway(gw, "").Source; src != "https://redacted@gw.example" {
+	gw := &gateway.Config{Server: gateway.Server{PublicURL: "https://" + token + "@gw.example"}}
+	if src := From(gw.Audit, gw.Server.PublicURL, "").Source; src != "https://redacted@gw.example" {
 		t.Errorf("event source %q, want the public URL without its user part", src)
 	}
 }

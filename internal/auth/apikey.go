@@ -11,7 +11,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // consumer is one configured API key: its hash and the identity it
@@ -19,7 +21,7 @@ import (
 type consumer struct {
 	hash [sha256.Size]byte
 	id   *pipeline.Identity
-	rate *pipeline.Rate
+	rate *yamlconf.Rate
 }
 
 // apiKeys are the consumers of gateway.yaml. Only hashes are kept.
@@ -30,7 +32,7 @@ type apiKeys struct {
 // newAPIKeys builds the consumers of cs. A consumer whose key and roles
 // are those it had in prev keeps its identity (the same pointer), so that
 // StillValid can tell an unchanged consumer from a changed or removed one.
-func newAPIKeys(cs map[string]*pipeline.Consumer, prev *apiKeys) (*apiKeys, error) {
+func newAPIKeys(cs map[string]*gateway.Consumer, prev *apiKeys) (*apiKeys, error) {
 	names := make([]string, 0, len(cs))
 	for name := range cs {
 		names = append(names, name)

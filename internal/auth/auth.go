@@ -14,10 +14,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/ratelimit"
 	"github.com/manifoldgw/manifold/internal/refusal"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Options are an Authenticator's dependencies; zero fields get defaults.
@@ -70,8 +72,8 @@ type state struct {
 	keys        *apiKeys
 	jwt         *jwtVerifier
 	introspect  *introspector
-	rates       map[*pipeline.Identity]*pipeline.Rate
-	maxFailures *pipeline.Rate // nil: failures are not limited
+	rates       map[*pipeline.Identity]*yamlconf.Rate
+	maxFailures *yamlconf.Rate // nil: failures are not limited
 }
 
 var (
@@ -79,20 +81,19 @@ var (
 	_ server.IdentityChecker = (*Authenticator)(nil)
 )
 
-// Enabled reports whether gw configures any authentication. Without it
+// Enabled reports whether a configures any authentication. Without it
 // there is nothing to check: every caller is anonymous.
-func Enabled(gw *pipeline.Gateway) bool {
-	a := gw.Auth
+func Enabled(a gateway.Auth) bool {
 	return a.APIKey != nil || a.JWT != nil || a.Introspection != nil
 }
 
-// New builds the Authenticator of gw. With a JWKS URL it starts the
-// background refresh (Close stops it) and waits briefly for the first
-// fetch; an unreachable JWKS is logged, not fatal.
-func New(ctx context.Context, gw *pipeline.Gateway, opts Options) (*Authenticator, error) {
+// New builds the Authenticator of gateway.yaml's auth and consumers. With
+// a JWKS URL it starts the background refresh (Close stops it) and waits
+// briefly for the first fetch; an unreachable JWKS is logged, not fatal.
+func New(ctx context.Context, cfg gateway.Auth, consumers map[string]*gateway.Consumer, opts Options) (*Authenticator, error) {
 	a := &Authenticator{opts: withDefaults(opts)}
 	a.failures = ratelimit.NewFailures(0, a.opts.Now)
-	st, err := build(ctx, gw, nil, a.opts)
+	st, err := build(ctx, cfg, consumers, nil, a.opts)
 	if err != nil {
 		return nil, err
 	}
@@ -102,19 +103,20 @@ func New(ctx context.Context, gw *pipeline.Gateway, opts Options) (*Authenticato
 
 // Mount implements server.Surface: it follows the plan of rt.
 func (a *Authenticator) Mount(_ *http.ServeMux, _ *server.Server, rt *server.Runtime) error {
-	return a.Update(context.Background(), rt.Plan.Gateway)
+	gw := rt.Plan.Gateway
+	return a.Update(context.Background(), gw.Auth, gw.Consumers)
 }
 
-// Update switches to gw's authentication if it differs from the current
-// one. On error nothing changes.
-func (a *Authenticator) Update(ctx context.Context, gw *pipeline.Gateway) error {
+// Update switches to cfg and consumers if they differ from the current
+// ones. On error nothing changes.
+func (a *Authenticator) Update(ctx context.Context, cfg gateway.Auth, consumers map[string]*gateway.Consumer) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	old := a.cur.Load()
-	if old != nil && old.fingerprint == fingerprint(gw) {
+	if old != nil && old.fingerprint == fingerprint(cfg, consumers) {
 		return nil
 	}
-	st, err := build(ctx, gw, old, a.opts)
+	st, err := build(ctx, cfg, consumers, old, a.opts)
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
@@ -125,43 +127,43 @@ func (a *Authenticator) Update(ctx context.Context, gw *pipeline.Gateway) error 
 	return nil
 }
 
-// fingerprint identifies the auth-relevant configuration of gw.
-func fingerprint(gw *pipeline.Gateway) [sha256.Size]byte {
+// fingerprint identifies an auth configuration.
+func fingerprint(cfg gateway.Auth, consumers map[string]*gateway.Consumer) [sha256.Size]byte {
 	b, _ := json.Marshal(struct {
-		Auth      pipeline.Auth
-		Consumers map[string]*pipeline.Consumer
-	}{gw.Auth, gw.Consumers})
+		Auth      gateway.Auth
+		Consumers map[string]*gateway.Consumer
+	}{cfg, consumers})
 	return sha256.Sum256(b)
 }
 
-// build makes the state of gw. Consumers unchanged since prev (nil at
-// start) keep their identities.
-func build(ctx context.Context, gw *pipeline.Gateway, prev *state, opts Options) (*state, error) {
-	st := &state{fingerprint: fingerprint(gw), enabled: Enabled(gw), rates: map[*pipeline.Identity]*pipeline.Rate{},
-		maxFailures: gw.Auth.MaxFailures}
-	if gw.Auth.APIKey != nil {
+// build makes the state of cfg and consumers. Consumers unchanged since
+// prev (nil at start) keep their identities.
+func build(ctx context.Context, cfg gateway.Auth, consumers map[string]*gateway.Consumer, prev *state, opts Options) (*state, error) {
+	st := &state{fingerprint: fingerprint(cfg, consumers), enabled: Enabled(cfg), rates: map[*pipeline.Identity]*yamlconf.Rate{},
+		maxFailures: cfg.MaxFailures}
+	if cfg.APIKey != nil {
 		var prevKeys *apiKeys
 		if prev != nil {
 			prevKeys = prev.keys
 		}
-		keys, err := newAPIKeys(gw.Consumers, prevKeys)
+		keys, err := newAPIKeys(consumers, prevKeys)
 		if err != nil {
 			return nil, err
 		}
-		st.header, st.keys = gw.Auth.APIKey.Header, keys
+		st.header, st.keys = cfg.APIKey.Header, keys
 		for _, c := range keys.consumers {
 			st.rates[c.id] = c.rate
 		}
 	}
-	if cfg := gw.Auth.JWT; cfg != nil {
-		v, err := newJWT(ctx, cfg, opts.HTTPClient, opts)
+	if j := cfg.JWT; j != nil {
+		v, err := newJWT(ctx, j, opts.HTTPClient, opts)
 		if err != nil {
 			return nil, err
 		}
 		st.jwt = v
 	}
-	if cfg := gw.Auth.Introspection; cfg != nil {
-		st.introspect = newIntrospector(cfg, opts.HTTPClient, opts)
+	if i := cfg.Introspection; i != nil {
+		st.introspect = newIntrospector(i, opts.HTTPClient, opts)
 	}
 	return st, nil
 }
@@ -307,7 +309,7 @@ func (a *Authenticator) Challenge() string { return challenge("", "") }
 
 // ConsumerRate returns the rate limit of the consumer id stands for, or
 // nil (no consumer rate, or not a consumer: a token's subject).
-func (a *Authenticator) ConsumerRate(id *pipeline.Identity) *pipeline.Rate {
+func (a *Authenticator) ConsumerRate(id *pipeline.Identity) *yamlconf.Rate {
 	if id == nil {
 		return nil
 	}

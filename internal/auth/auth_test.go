@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 func TestExtract(t *testing.T) {
@@ -82,11 +84,11 @@ func TestRolesFromClaims(t *testing.T) {
 	}
 }
 
-func apiKeyGateway() *pipeline.Gateway {
-	rate := &pipeline.Rate{Count: 5, Per: 60e9, Burst: 5}
-	return &pipeline.Gateway{
-		Auth: pipeline.Auth{APIKey: &pipeline.APIKeyAuth{Header: "X-API-Key"}},
-		Consumers: map[string]*pipeline.Consumer{
+func apiKeyGateway() *gateway.Config {
+	rate := &yamlconf.Rate{Count: 5, Per: 60e9, Burst: 5}
+	return &gateway.Config{
+		Auth: gateway.Auth{APIKey: &gateway.APIKeyAuth{Header: "X-API-Key"}},
+		Consumers: map[string]*gateway.Consumer{
 			"buyer":  {KeySHA256: HashKey("buyer-key"), Roles: []string{"buyer"}, Rate: rate},
 			"reader": {KeySHA256: strings.ToUpper(HashKey("reader-key")), Roles: []string{"reader"}},
 		},
@@ -160,27 +162,27 @@ func TestUpdate(t *testing.T) {
 	a := newAuth(t, gw, Options{})
 	before := a.cur.Load()
 	same := apiKeyGateway()
-	if err := a.Update(t.Context(), same); err != nil || a.cur.Load() != before {
+	if err := a.Update(t.Context(), same.Auth, same.Consumers); err != nil || a.cur.Load() != before {
 		t.Fatalf("an identical configuration rebuilt the state (%v)", err)
 	}
 	next := apiKeyGateway()
-	next.Consumers["ops"] = &pipeline.Consumer{KeySHA256: HashKey("ops-key"), Roles: []string{"ops"}}
-	if err := a.Update(t.Context(), next); err != nil {
+	next.Consumers["ops"] = &gateway.Consumer{KeySHA256: HashKey("ops-key"), Roles: []string{"ops"}}
+	if err := a.Update(t.Context(), next.Auth, next.Consumers); err != nil {
 		t.Fatal(err)
 	}
 	if id, err := a.Authenticate(withKey("ops-key")); err != nil || id.Name != "ops" {
 		t.Errorf("new consumer after the update: %+v, %v", id, err)
 	}
 	broken := apiKeyGateway()
-	broken.Consumers["bad"] = &pipeline.Consumer{KeySHA256: "not hex"}
-	if err := a.Update(t.Context(), broken); err == nil {
+	broken.Consumers["bad"] = &gateway.Consumer{KeySHA256: "not hex"}
+	if err := a.Update(t.Context(), broken.Auth, broken.Consumers); err == nil {
 		t.Error("a broken configuration was accepted")
 	}
 	if id, _ := a.Authenticate(withKey("ops-key")); id == nil {
 		t.Error("a failed update changed the state")
 	}
-	off := &pipeline.Gateway{}
-	if err := a.Update(t.Context(), off); err != nil {
+	off := &gateway.Config{}
+	if err := a.Update(t.Context(), off.Auth, off.Consumers); err != nil {
 		t.Fatal(err)
 	}
 	if id, err := a.Authenticate(withKey("anything")); id != nil || err != nil {

@@ -12,9 +12,11 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/refusal"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // TestJWKSOctKeyNeverVerifies is the attack of an issuer (or whoever can
@@ -33,7 +35,7 @@ func TestJWKSOctKeyNeverVerifies(t *testing.T) {
 	is.mu.Lock()
 	is.public = append(is.public, oct) // served as is: {"kty":"oct","k":...}
 	is.mu.Unlock()
-	a := newAuth(t, jwtGateway(is.srv.URL, &pipeline.JWTKey{KID: "hs1", Secret: hsSecret}), Options{})
+	a := newAuth(t, jwtGateway(is.srv.URL, &gateway.JWTKey{KID: "hs1", Secret: hsSecret}), Options{})
 
 	withKid := sign(t, claims{}, jwa.HS256(), oct)
 	noKid, err := jwk.Import([]byte("this-secret-is-public-in-the-jwks-0123456789"))
@@ -64,8 +66,8 @@ func TestMaxFailures(t *testing.T) {
 	}))
 	defer idp.Close()
 	gw := apiKeyGateway()
-	gw.Auth.Introspection = &pipeline.IntrospectionAuth{URL: idp.URL, Cache: pipeline.Duration(time.Minute), Timeout: pipeline.Duration(time.Second)}
-	gw.Auth.MaxFailures = &pipeline.Rate{Count: 3, Per: time.Minute, Burst: 3}
+	gw.Auth.Introspection = &gateway.IntrospectionAuth{URL: idp.URL, Cache: yamlconf.Duration(time.Minute), Timeout: yamlconf.Duration(time.Second)}
+	gw.Auth.MaxFailures = &yamlconf.Rate{Count: 3, Per: time.Minute, Burst: 3}
 	now := time.Unix(1_700_000_000, 0)
 	counts := &refusal.Counts{}
 	a := newAuth(t, gw, Options{Now: func() time.Time { return now }, Refusals: counts})
@@ -150,8 +152,8 @@ func TestStillValid(t *testing.T) {
 	}
 	next := apiKeyGateway()
 	delete(next.Consumers, "reader")
-	next.Consumers["ops"] = &pipeline.Consumer{KeySHA256: HashKey("ops-key")}
-	if err := a.Update(t.Context(), next); err != nil {
+	next.Consumers["ops"] = &gateway.Consumer{KeySHA256: HashKey("ops-key")}
+	if err := a.Update(t.Context(), next.Auth, next.Consumers); err != nil {
 		t.Fatal(err)
 	}
 	if !a.StillValid(buyer) {
@@ -162,7 +164,7 @@ func TestStillValid(t *testing.T) {
 	}
 	rekeyed := apiKeyGateway()
 	rekeyed.Consumers["buyer"].KeySHA256 = HashKey("new-buyer-key")
-	if err := a.Update(t.Context(), rekeyed); err != nil {
+	if err := a.Update(t.Context(), rekeyed.Auth, rekeyed.Consumers); err != nil {
 		t.Fatal(err)
 	}
 	if a.StillValid(buyer) {
@@ -175,7 +177,7 @@ func TestStillValid(t *testing.T) {
 	is := newTestIssuer(t)
 	k1, _ := rsaKey(t, "k1")
 	is.publish(k1)
-	if err := a.Update(t.Context(), jwtGateway(is.srv.URL)); err != nil {
+	if err := a.Update(t.Context(), jwtGateway(is.srv.URL).Auth, nil); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := a.Authenticate(bearer(sign(t, claims{exp: now.Add(time.Minute)}, jwa.RS256(), k1)))

@@ -6,7 +6,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // Benchmarks of what authentication adds to a request: microseconds.
@@ -14,7 +14,7 @@ import (
 func BenchmarkAPIKey(b *testing.B) {
 	gw := apiKeyGateway()
 	for i := range 20 { // a gateway with a few dozen consumers
-		gw.Consumers["c"+itoa(int64(i+1))] = &pipeline.Consumer{KeySHA256: HashKey("k" + itoa(int64(i+1)))}
+		gw.Consumers["c"+itoa(int64(i+1))] = &gateway.Consumer{KeySHA256: HashKey("k" + itoa(int64(i+1)))}
 	}
 	a := newAuth(b, gw, Options{})
 	r := withKey("buyer-key")
@@ -28,7 +28,7 @@ func BenchmarkAPIKey(b *testing.B) {
 
 // benchJWT measures a token's full check (signature, claims, roles) as
 // for a token seen for the first time.
-func benchJWT(b *testing.B, alg jwa.SignatureAlgorithm, key jwk.Key, gw *pipeline.Gateway) {
+func benchJWT(b *testing.B, alg jwa.SignatureAlgorithm, key jwk.Key, gw *gateway.Config) {
 	a := newAuth(b, gw, Options{})
 	tok := sign(b, claims{extra: map[string]any{"realm_access": map[string]any{"roles": []string{"buyer"}}}}, alg, key)
 	b.ReportAllocs()
@@ -48,7 +48,7 @@ func BenchmarkJWT(b *testing.B) {
 	}
 	hs, _ := jwk.Import([]byte(hsSecret))
 	_ = hs.Set(jwk.KeyIDKey, "hs1")
-	gw := jwtGateway(is.srv.URL, &pipeline.JWTKey{KID: "hs1", Secret: hsSecret})
+	gw := jwtGateway(is.srv.URL, &gateway.JWTKey{KID: "hs1", Secret: hsSecret})
 	b.Run("RS256", func(b *testing.B) { benchJWT(b, jwa.RS256(), rsa, gw) })
 	b.Run("ES256", func(b *testing.B) { benchJWT(b, jwa.ES256(), ec, gw) })
 	b.Run("EdDSA", func(b *testing.B) { benchJWT(b, jwa.EdDSA(), ed, gw) })

@@ -10,14 +10,15 @@ import (
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // TestJWTClaims: a verified token's identity carries every claim as
 // signed, standard ones included; an unverified token carries none.
 func TestJWTClaims(t *testing.T) {
 	secret := []byte("0123456789abcdef0123456789abcdef")
-	a := newAuth(t, jwtGateway("", &pipeline.JWTKey{Secret: string(secret)}), Options{})
+	a := newAuth(t, jwtGateway("", &gateway.JWTKey{Secret: string(secret)}), Options{})
 	exp := time.Now().Add(time.Hour).Truncate(time.Second)
 	c := claims{exp: exp, extra: map[string]any{"tenant": "acme", "org": map[string]any{"plan": "gold", "seats": 5}}}
 	id, err := a.Authenticate(bearer(sign(t, c, jwa.HS256(), secret)))
@@ -45,8 +46,8 @@ func TestIntrospectionClaims(t *testing.T) {
 		_, _ = w.Write([]byte(`{"active":true,"sub":"bob","scope":"read","tenant":"globex","exp":` + itoa(time.Now().Add(time.Hour).Unix()) + `}`))
 	}))
 	defer idp.Close()
-	a := newAuth(t, &pipeline.Gateway{Auth: pipeline.Auth{Introspection: &pipeline.IntrospectionAuth{
-		URL: idp.URL, RolesClaim: "scope", Cache: pipeline.Duration(time.Minute), Timeout: pipeline.Duration(time.Second),
+	a := newAuth(t, &gateway.Config{Auth: gateway.Auth{Introspection: &gateway.IntrospectionAuth{
+		URL: idp.URL, RolesClaim: "scope", Cache: yamlconf.Duration(time.Minute), Timeout: yamlconf.Duration(time.Second),
 	}}}, Options{})
 	id, err := a.Authenticate(bearer("opaque"))
 	if err != nil {
@@ -76,7 +77,7 @@ func TestStaticConsumerClaims(t *testing.T) {
 	}
 	gw2 := apiKeyGateway()
 	gw2.Consumers["buyer"].Claims = map[string]any{"tenant": "other"}
-	if err := a.Update(context.Background(), gw2); err != nil {
+	if err := a.Update(context.Background(), gw2.Auth, gw2.Consumers); err != nil {
 		t.Fatal(err)
 	}
 	id2, _ := a.Authenticate(withKey("buyer-key"))

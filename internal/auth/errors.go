@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Realm is the realm of the gateway's WWW-Authenticate challenges.
@@ -83,7 +83,7 @@ func unavailable(cause error) error {
 
 // tooManyFailures is the 429 answer to a client address over its budget
 // of refused credentials (auth.max_failures).
-func tooManyFailures(limit *pipeline.Rate, retryAfter int) error {
+func tooManyFailures(limit *yamlconf.Rate, retryAfter int) error {
 	p := problem.New("rate-limited", http.StatusTooManyRequests,
 		fmt.Sprintf("too many refused credentials from this address: %s allows %s; retry in %ds", LimitMaxFailures, rateText(limit), retryAfter))
 	p.RetryAfter = retryAfter
@@ -91,7 +91,7 @@ func tooManyFailures(limit *pipeline.Rate, retryAfter int) error {
 }
 
 // rateText is r as gateway.yaml wrote it, or as count/period.
-func rateText(r *pipeline.Rate) string {
+func rateText(r *yamlconf.Rate) string {
 	if s := r.String(); s != "" {
 		return s
 	}

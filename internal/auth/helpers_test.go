@@ -24,7 +24,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 const (
@@ -196,9 +197,9 @@ func publicPEM(t testing.TB, raw *rsa.PrivateKey) string {
 
 // newAuth builds an Authenticator for gw after applying the loader's
 // defaults by hand.
-func newAuth(t testing.TB, gw *pipeline.Gateway, opts Options) *Authenticator {
+func newAuth(t testing.TB, gw *gateway.Config, opts Options) *Authenticator {
 	t.Helper()
-	a, err := New(context.Background(), gw, opts)
+	a, err := New(context.Background(), gw.Auth, gw.Consumers, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,17 +207,17 @@ func newAuth(t testing.TB, gw *pipeline.Gateway, opts Options) *Authenticator {
 	return a
 }
 
-func jwtGateway(jwksURL string, keys ...*pipeline.JWTKey) *pipeline.Gateway {
+func jwtGateway(jwksURL string, keys ...*gateway.JWTKey) *gateway.Config {
 	algs := []string{"RS256", "ES256", "EdDSA"}
 	for _, k := range keys {
 		if k.Secret != "" {
 			algs = append(algs, "HS256")
 		}
 	}
-	return &pipeline.Gateway{Auth: pipeline.Auth{JWT: &pipeline.JWTAuth{
+	return &gateway.Config{Auth: gateway.Auth{JWT: &gateway.JWTAuth{
 		Issuer: testIssuer, Audience: testAudience, JWKSURL: jwksURL, Keys: keys,
 		Algorithms: algs, RolesClaim: "realm_access.roles",
-		Leeway: pipeline.Duration(30 * time.Second), JWKSRefresh: pipeline.Duration(time.Hour),
+		Leeway: yamlconf.Duration(30 * time.Second), JWKSRefresh: yamlconf.Duration(time.Hour),
 	}}}
 }
 

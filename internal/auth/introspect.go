@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -27,7 +28,7 @@ const (
 // introspector checks opaque tokens at an RFC 7662 endpoint and keeps the
 // answers (active or not) for a short time, keyed by the token's hash.
 type introspector struct {
-	cfg    *pipeline.IntrospectionAuth
+	cfg    *gateway.IntrospectionAuth
 	client *http.Client
 	now    func() time.Time
 	flight singleflight.Group
@@ -42,7 +43,7 @@ type introspector struct {
 // at once; a token that finds no slot is answered 503 at once.
 const MaxIntrospections = 16
 
-func newIntrospector(cfg *pipeline.IntrospectionAuth, client *http.Client, opts Options) *introspector {
+func newIntrospector(cfg *gateway.IntrospectionAuth, client *http.Client, opts Options) *introspector {
 	return &introspector{cfg: cfg, client: client, now: opts.Now, cache: newTokenCache(opts.Now),
 		slots: make(chan struct{}, MaxIntrospections)}
 }

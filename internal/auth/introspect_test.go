@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/problem"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // TestIntrospection checks opaque tokens at an RFC 7662 endpoint: active
@@ -39,9 +40,9 @@ func TestIntrospection(t *testing.T) {
 		}
 	}))
 	defer idp.Close()
-	gw := &pipeline.Gateway{Auth: pipeline.Auth{Introspection: &pipeline.IntrospectionAuth{
+	gw := &gateway.Config{Auth: gateway.Auth{Introspection: &gateway.IntrospectionAuth{
 		URL: idp.URL, ClientID: "gw", ClientSecret: "s3cret", RolesClaim: "scope",
-		Cache: pipeline.Duration(30 * time.Second), Timeout: pipeline.Duration(time.Second),
+		Cache: yamlconf.Duration(30 * time.Second), Timeout: yamlconf.Duration(time.Second),
 	}}}
 	a := newAuth(t, gw, Options{Now: clock})
 
@@ -105,8 +106,8 @@ func TestIntrospectionFloodIsBounded(t *testing.T) {
 		_, _ = w.Write([]byte(`{"active":false}`))
 	}))
 	defer idp.Close()
-	gw := &pipeline.Gateway{Auth: pipeline.Auth{Introspection: &pipeline.IntrospectionAuth{
-		URL: idp.URL, ClientID: "gw", ClientSecret: "s", Cache: pipeline.Duration(30 * time.Second), Timeout: pipeline.Duration(5 * time.Second),
+	gw := &gateway.Config{Auth: gateway.Auth{Introspection: &gateway.IntrospectionAuth{
+		URL: idp.URL, ClientID: "gw", ClientSecret: "s", Cache: yamlconf.Duration(30 * time.Second), Timeout: yamlconf.Duration(5 * time.Second),
 	}}}
 	a := newAuth(t, gw, Options{})
 	const n = 3 * MaxIntrospections
@@ -155,8 +156,8 @@ func TestIntrospectionChecksAudience(t *testing.T) {
 		}
 	}))
 	defer idp.Close()
-	gw := &pipeline.Gateway{Auth: pipeline.Auth{Introspection: &pipeline.IntrospectionAuth{
-		URL: idp.URL, ClientID: "gw", ClientSecret: "s", Cache: pipeline.Duration(30 * time.Second), Timeout: pipeline.Duration(time.Second),
+	gw := &gateway.Config{Auth: gateway.Auth{Introspection: &gateway.IntrospectionAuth{
+		URL: idp.URL, ClientID: "gw", ClientSecret: "s", Cache: yamlconf.Duration(30 * time.Second), Timeout: yamlconf.Duration(time.Second),
 		Audience: "deals-api", Issuer: "https://idp.example.com",
 	}}}
 	a := newAuth(t, gw, Options{})

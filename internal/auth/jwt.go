@@ -15,6 +15,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jws"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -40,7 +41,7 @@ type jwtVerifier struct {
 	verified         *tokenCache
 }
 
-func newJWT(ctx context.Context, cfg *pipeline.JWTAuth, client *http.Client, opts Options) (*jwtVerifier, error) {
+func newJWT(ctx context.Context, cfg *gateway.JWTAuth, client *http.Client, opts Options) (*jwtVerifier, error) {
 	v := &jwtVerifier{
 		issuer: cfg.Issuer, audience: cfg.Audience, rolesClaim: cfg.RolesClaim,
 		leeway: cfg.Leeway.D(), algs: map[string]jwa.SignatureAlgorithm{},
@@ -72,7 +73,7 @@ func newJWT(ctx context.Context, cfg *pipeline.JWTAuth, client *http.Client, opt
 
 // staticKey parses a configured key: an HMAC secret, or a public key in
 // PEM or JWK form (a private key is reduced to its public half).
-func staticKey(k *pipeline.JWTKey) (jwk.Key, error) {
+func staticKey(k *gateway.JWTKey) (jwk.Key, error) {
 	var key jwk.Key
 	var err error
 	switch pk := strings.TrimSpace(k.PublicKey); {

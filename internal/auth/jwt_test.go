@@ -10,8 +10,9 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/problem"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 const hsSecret = "0123456789abcdef0123456789abcdef-hs-secret"
@@ -31,7 +32,7 @@ func TestJWT(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = hs.Set(jwk.KeyIDKey, "hs1")
-	a := newAuth(t, jwtGateway(is.srv.URL, &pipeline.JWTKey{KID: "hs1", Secret: hsSecret}), Options{})
+	a := newAuth(t, jwtGateway(is.srv.URL, &gateway.JWTKey{KID: "hs1", Secret: hsSecret}), Options{})
 	rsOnly := newAuth(t, jwtGateway(is.srv.URL), Options{})
 
 	now := time.Now()
@@ -137,7 +138,7 @@ func TestJWKSBackgroundRefresh(t *testing.T) {
 	k1, _ := rsaKey(t, "k1")
 	is.publish(k1)
 	gw := jwtGateway(is.srv.URL)
-	gw.Auth.JWT.JWKSRefresh = pipeline.Duration(time.Second)
+	gw.Auth.JWT.JWKSRefresh = yamlconf.Duration(time.Second)
 	newAuth(t, gw, Options{})
 	deadline := time.Now().Add(10 * time.Second)
 	for is.fetches.Load() < 3 {
@@ -151,7 +152,7 @@ func TestJWKSBackgroundRefresh(t *testing.T) {
 // TestStaticPublicKey verifies with a PEM public key and no JWKS.
 func TestStaticPublicKey(t *testing.T) {
 	k, raw := rsaKey(t, "")
-	gw := jwtGateway("", &pipeline.JWTKey{PublicKey: publicPEM(t, raw)})
+	gw := jwtGateway("", &gateway.JWTKey{PublicKey: publicPEM(t, raw)})
 	a := newAuth(t, gw, Options{})
 	id, err := a.Authenticate(bearer(sign(t, claims{sub: "svc"}, jwa.RS256(), k)))
 	if err != nil || id.Name != "svc" {

@@ -12,7 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/refusal"
 )
 
@@ -109,7 +109,7 @@ type subscriptions struct {
 
 // acquire takes a subscription for client, or returns the bound that
 // refuses it.
-func (s *subscriptions) acquire(client string, cfg pipeline.GraphQLConfig) (release func(), refused string) {
+func (s *subscriptions) acquire(client string, cfg gateway.GraphQL) (release func(), refused string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -148,7 +148,7 @@ func (s *subscriptions) Open() int {
 // refused on its own: an error message for its id on a WebSocket (the
 // socket and its other operations go on), an error response over SSE.
 type operationLimit struct {
-	cfg      pipeline.GraphQLConfig
+	cfg      gateway.GraphQL
 	subs     *subscriptions
 	refusals *refusal.Counts
 }

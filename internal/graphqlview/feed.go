@@ -10,8 +10,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/manifoldgw/manifold/internal/event"
-	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/refusal"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Feed broadcasts finished calls to subscribers. Record never blocks: each
@@ -49,7 +49,7 @@ func NewFeed(buffer int, log *slog.Logger) *Feed {
 // SetBudget bounds deliveries to r per second (burst included), summed
 // over subscribers; nil lifts the bound. Refused calls are counted in
 // refusals. It applies at once, to open subscriptions too.
-func (f *Feed) SetBudget(r *pipeline.Rate, refusals *refusal.Counts) {
+func (f *Feed) SetBudget(r *yamlconf.Rate, refusals *refusal.Counts) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.refusals = refusals

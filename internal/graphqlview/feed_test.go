@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/event"
-	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/refusal"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // TestFeedNeverBlocks: a subscriber that does not read loses calls past
@@ -42,7 +42,7 @@ func TestFeedNeverBlocks(t *testing.T) {
 func TestFeedBudget(t *testing.T) {
 	f := NewFeed(64, slog.New(slog.DiscardHandler))
 	refusals := new(refusal.Counts)
-	f.SetBudget(&pipeline.Rate{Count: 10, Per: time.Hour}, refusals) // no refill during the test
+	f.SetBudget(&yamlconf.Rate{Count: 10, Per: time.Hour}, refusals) // no refill during the test
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	a, b := f.Subscribe(ctx), f.Subscribe(ctx)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/demo"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
@@ -37,22 +38,22 @@ func (headerAuth) Authenticate(r *http.Request) (*pipeline.Identity, error) {
 	return &pipeline.Identity{Name: name, Roles: strings.Split(roles, ",")}, nil
 }
 
-// gateway is the demo pipelines and backends behind a Server with the
+// harness is the demo pipelines and backends behind a Server with the
 // view mounted, on an httptest listener.
-type gateway struct {
+type harness struct {
 	url  string
 	view *View
 }
 
 // startGateway serves the demo; tune may change the loaded gateway.yaml.
-func startGateway(t *testing.T, tune func(*pipeline.Gateway)) *gateway {
+func startGateway(t *testing.T, tune func(*gateway.Config)) *harness {
 	t.Helper()
 	return startGatewayWith(t, tune, nil)
 }
 
 // startGatewayWith also lets listener change the test server's
 // http.Server before it starts.
-func startGatewayWith(t *testing.T, tune func(*pipeline.Gateway), listener func(*http.Server)) *gateway {
+func startGatewayWith(t *testing.T, tune func(*gateway.Config), listener func(*http.Server)) *harness {
 	t.Helper()
 	backends, err := demo.Start(demo.Options{})
 	if err != nil {
@@ -84,7 +85,7 @@ func startGatewayWith(t *testing.T, tune func(*pipeline.Gateway), listener func(
 	ts.Start()
 	t.Cleanup(ts.Close)
 	t.Cleanup(view.Close)
-	return &gateway{url: ts.URL, view: view}
+	return &harness{url: ts.URL, view: view}
 }
 
 // reply is an HTTP answer of /graphql.
@@ -153,7 +154,7 @@ func do(t *testing.T, req *http.Request) reply {
 
 // post sends a raw body to /graphql with the given headers ("" values
 // are left out).
-func (g *gateway) post(t *testing.T, body string, headers map[string]string) reply {
+func (g *harness) post(t *testing.T, body string, headers map[string]string) reply {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, g.url+Path, strings.NewReader(body))
 	for k, v := range headers {
@@ -165,7 +166,7 @@ func (g *gateway) post(t *testing.T, body string, headers map[string]string) rep
 }
 
 // query posts a GraphQL document with variables as application/json.
-func (g *gateway) query(t *testing.T, doc string, vars map[string]any, headers map[string]string) reply {
+func (g *harness) query(t *testing.T, doc string, vars map[string]any, headers map[string]string) reply {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": doc, "variables": vars})
 	h := map[string]string{"Content-Type": "application/json"}
@@ -175,7 +176,7 @@ func (g *gateway) query(t *testing.T, doc string, vars map[string]any, headers m
 	return g.post(t, string(body), h)
 }
 
-func (g *gateway) get(t *testing.T, rawQuery string, headers map[string]string) reply {
+func (g *harness) get(t *testing.T, rawQuery string, headers map[string]string) reply {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, g.url+Path+"?"+rawQuery, nil)
 	for k, v := range headers {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // introspectionQuery is the query GraphiQL sends to load the schema
@@ -38,7 +38,7 @@ fragment TypeRef on __Type {
 // TestLimits checks the depth and complexity limits of gateway.yaml, and
 // that GraphiQL's own introspection query stays within them.
 func TestLimits(t *testing.T) {
-	g := startGateway(t, func(gw *pipeline.Gateway) { gw.GraphQL.MaxDepth = 3 })
+	g := startGateway(t, func(gw *gateway.Config) { gw.GraphQL.MaxDepth = 3 })
 	runs := func(n int) string {
 		var b strings.Builder
 		b.WriteString("{")
@@ -69,7 +69,7 @@ func TestLimits(t *testing.T) {
 	}
 	// Nothing in the schema nests deeper than 3: a limit of 2 shows the
 	// refusal.
-	deep := startGateway(t, func(gw *pipeline.Gateway) { gw.GraphQL.MaxDepth = 2 })
+	deep := startGateway(t, func(gw *gateway.Config) { gw.GraphQL.MaxDepth = 2 })
 	r := deep.query(t, `{ ...F } fragment F on Query { upstreams { breaker { state } } }`, nil, map[string]string{"Accept": gqlType})
 	if r.status != 400 || !slices.Equal(r.codes(t), []string{"DEPTH_LIMIT_EXCEEDED"}) || r.hasData(t) {
 		t.Errorf("depth 3 over a limit of 2: %d %s, want 400 DEPTH_LIMIT_EXCEEDED without data", r.status, r.body)
@@ -81,16 +81,16 @@ func TestIntrospectionSwitch(t *testing.T) {
 	off := false
 	cases := []struct {
 		name  string
-		tune  func(*pipeline.Gateway)
+		tune  func(*gateway.Config)
 		doc   string
 		code  string
 		leaks bool // whether a typo's answer may suggest field names
 	}{
 		{"on: schema", nil, `{ __schema { queryType { name } } }`, "", true},
-		{"off: schema", func(gw *pipeline.Gateway) { gw.GraphQL.Introspection = &off }, `{ __schema { queryType { name } } }`, "INTROSPECTION_DISABLED", false},
-		{"off: type in a fragment", func(gw *pipeline.Gateway) { gw.GraphQL.Introspection = &off }, `{ ... on Query { __type(name: "Run") { name } } }`, "INTROSPECTION_DISABLED", false},
-		{"off: typename stays", func(gw *pipeline.Gateway) { gw.GraphQL.Introspection = &off }, `{ __typename }`, "", false},
-		{"off: catalog stays", func(gw *pipeline.Gateway) { gw.GraphQL.Introspection = &off }, `{ pipelines { name } }`, "", false},
+		{"off: schema", func(gw *gateway.Config) { gw.GraphQL.Introspection = &off }, `{ __schema { queryType { name } } }`, "INTROSPECTION_DISABLED", false},
+		{"off: type in a fragment", func(gw *gateway.Config) { gw.GraphQL.Introspection = &off }, `{ ... on Query { __type(name: "Run") { name } } }`, "INTROSPECTION_DISABLED", false},
+		{"off: typename stays", func(gw *gateway.Config) { gw.GraphQL.Introspection = &off }, `{ __typename }`, "", false},
+		{"off: catalog stays", func(gw *gateway.Config) { gw.GraphQL.Introspection = &off }, `{ pipelines { name } }`, "", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -26,7 +26,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // rest calls a REST path of the gateway and checks it answered.
-func (g *gateway) rest(t *testing.T, method, path, user, body string) {
+func (g *harness) rest(t *testing.T, method, path, user, body string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, g.url+path, strings.NewReader(body))
 	if body != "" {

@@ -56,11 +56,11 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (
 	if err != nil {
 		return nil, err
 	}
-	authn, err := auth.New(context.Background(), plan.Gateway, auth.Options{Logger: log, ClientIP: clientIP, Refusals: refusals})
+	authn, err := auth.New(context.Background(), plan.Gateway.Auth, plan.Gateway.Consumers, auth.Options{Logger: log, ClientIP: clientIP, Refusals: refusals})
 	if err != nil {
 		return nil, err
 	}
-	limits := ratelimit.New(plan.Gateway, ratelimit.Options{ConsumerRate: authn.ConsumerRate})
+	limits := ratelimit.New(plan.Gateway.Server.Rate, ratelimit.Options{ConsumerRate: authn.ConsumerRate})
 	f.opts.ClientIP, f.opts.Via, f.opts.Auth, f.opts.Limiter = clientIP, via, authn, limits
 	f.opts.Surfaces = append(f.opts.Surfaces, authn, limits)
 	f.closers = append(f.closers, authn.Close)
@@ -94,7 +94,7 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (
 	// Audit: one event per finished call on NATS JetStream (an embedded
 	// server by default); admin actions go to f.audit.Admin.
 	if plan.Gateway.Audit.NATS != audit.Off {
-		pub, err := audit.Start(context.Background(), audit.FromGateway(plan.Gateway, plan.Dir), log)
+		pub, err := audit.Start(context.Background(), audit.From(plan.Gateway.Audit, plan.Gateway.Server.PublicURL, plan.Dir), log)
 		if err != nil {
 			f.close()
 			return nil, err

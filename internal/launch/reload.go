@@ -14,9 +14,11 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/manifoldgw/manifold/internal/admin"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/internal/telemetry"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Debounce is how long the pipeline directory must be quiet after a
@@ -123,7 +125,7 @@ func (r *reloader) wait() { r.retired.Wait() }
 func (r *reloader) report(ctx context.Context, st admin.ReloadStatus, err error) {
 	details := map[string]any{"trigger": st.Trigger, "ok": st.OK, "pipelines": st.Pipelines, "errors": len(st.Errors)}
 	if err != nil {
-		if es, ok := pipeline.AsErrors(err); ok {
+		if es, ok := yamlconf.AsErrors(err); ok {
 			for _, e := range es {
 				r.log.ErrorContext(ctx, "reload: "+e.Error(), "trigger", st.Trigger, "file", e.File, "line", e.Line, "column", e.Column)
 			}
@@ -150,7 +152,7 @@ func (r *reloader) report(ctx context.Context, st admin.ReloadStatus, err error)
 
 // loadErrors lists a failed load's errors, each file:line:column: message.
 func loadErrors(err error) []string {
-	es, ok := pipeline.AsErrors(err)
+	es, ok := yamlconf.AsErrors(err)
 	if !ok {
 		return []string{err.Error()}
 	}
@@ -189,7 +191,7 @@ func diffPlans(old, next *server.Runtime, st *admin.ReloadStatus) {
 // restartNeeded names the gateway.yaml sections that changed but are
 // read once at start: listeners, callers' authentication, audit and
 // telemetry (but its log level).
-func restartNeeded(a, b *pipeline.Gateway) []string {
+func restartNeeded(a, b *gateway.Config) []string {
 	sa, sb := a.Server, b.Server
 	sa.MaxBody, sa.MaxResponse, sa.PublicURL = sb.MaxBody, sb.MaxResponse, sb.PublicURL
 	ta, tb := a.Telemetry, b.Telemetry

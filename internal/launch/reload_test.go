@@ -12,6 +12,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/internal/telemetry"
@@ -43,31 +44,31 @@ func TestRelevantChanges(t *testing.T) {
 }
 
 func TestRestartNeeded(t *testing.T) {
-	base := func() *pipeline.Gateway {
-		return &pipeline.Gateway{
-			Server:    pipeline.Server{Listen: ":9080", MaxBody: 1 << 20},
-			Admin:     pipeline.Admin{Listen: "127.0.0.1:9180", Key: "k"},
-			Telemetry: pipeline.Telemetry{ServiceName: "manifold", LogLevel: "info"},
-			Upstreams: map[string]*pipeline.Upstream{"a": {URL: "http://a"}},
+	base := func() *gateway.Config {
+		return &gateway.Config{
+			Server:    gateway.Server{Listen: ":9080", MaxBody: 1 << 20},
+			Admin:     gateway.Admin{Listen: "127.0.0.1:9180", Key: "k"},
+			Telemetry: gateway.Telemetry{ServiceName: "manifold", LogLevel: "info"},
+			Upstreams: map[string]*gateway.Upstream{"a": {URL: "http://a"}},
 		}
 	}
 	cases := []struct {
 		name   string
-		change func(*pipeline.Gateway)
+		change func(*gateway.Config)
 		want   []string
 	}{
-		{"nothing", func(*pipeline.Gateway) {}, nil},
-		{"reloadable: upstreams, body limit, log level", func(g *pipeline.Gateway) {
-			g.Upstreams["b"] = &pipeline.Upstream{URL: "http://b"}
+		{"nothing", func(*gateway.Config) {}, nil},
+		{"reloadable: upstreams, body limit, log level", func(g *gateway.Config) {
+			g.Upstreams["b"] = &gateway.Upstream{URL: "http://b"}
 			g.Server.MaxBody = 2 << 20
 			g.Telemetry.LogLevel = "debug"
 		}, nil},
-		{"listener and admin key", func(g *pipeline.Gateway) {
+		{"listener and admin key", func(g *gateway.Config) {
 			g.Server.Listen = ":8080"
 			g.Admin.Key = "other"
 		}, []string{"server", "admin"}},
-		{"consumers and telemetry", func(g *pipeline.Gateway) {
-			g.Consumers = map[string]*pipeline.Consumer{"c": {}}
+		{"consumers and telemetry", func(g *gateway.Config) {
+			g.Consumers = map[string]*gateway.Consumer{"c": {}}
 			g.Telemetry.OTLPEndpoint = "http://collector:4318"
 		}, []string{"consumers", "telemetry"}},
 	}
@@ -84,7 +85,7 @@ func TestRestartNeeded(t *testing.T) {
 
 func TestSetLevelFollowsGatewayYAML(t *testing.T) {
 	lv := new(slog.LevelVar)
-	plan := &pipeline.Plan{Gateway: &pipeline.Gateway{Telemetry: pipeline.Telemetry{LogLevel: "debug"}}}
+	plan := &pipeline.Plan{Gateway: &gateway.Config{Telemetry: gateway.Telemetry{LogLevel: "debug"}}}
 	setLevel(lv, plan)
 	if lv.Level() != slog.LevelDebug {
 		t.Errorf("level %v, want debug", lv.Level())

@@ -13,8 +13,9 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/problem"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // sessionHeader names the session a request belongs to; a POST without
@@ -36,11 +37,11 @@ func opensSession(r *http.Request) bool {
 
 // limits returns the MCP bounds of the plan sv serves; the defaults when
 // there is none (a caller the SDK made up).
-func limits(sv *served) pipeline.MCPConfig {
+func limits(sv *served) gateway.MCP {
 	if sv == nil || sv.plan == nil {
-		return pipeline.MCPConfig{
-			MaxClientString: pipeline.DefaultMCPMaxClientStringBytes,
-			InitTimeout:     pipeline.Duration(pipeline.DefaultMCPInitTimeout),
+		return gateway.MCP{
+			MaxClientString: gateway.DefaultMCPMaxClientStringBytes,
+			InitTimeout:     yamlconf.Duration(gateway.DefaultMCPInitTimeout),
 		}
 	}
 	return sv.plan.Gateway.MCP
@@ -56,7 +57,7 @@ func limits(sv *served) pipeline.MCPConfig {
 // status with the body's text, and the Go SDK takes 429 and 503 as
 // transient. When ok is false the answer has been written; otherwise the
 // caller must settle the slot once the request has been served.
-func (s *Surface) admitSession(w http.ResponseWriter, r *http.Request, cfg pipeline.MCPConfig, client string) (sl *slot, ok bool) {
+func (s *Surface) admitSession(w http.ResponseWriter, r *http.Request, cfg gateway.MCP, client string) (sl *slot, ok bool) {
 	sl, refused := s.sessions.admit(client, cfg)
 	if refused != "" {
 		s.opts.Refusals.Add(refused)
@@ -77,7 +78,7 @@ func (s *Surface) admitSession(w http.ResponseWriter, r *http.Request, cfg pipel
 	return sl, true
 }
 
-func sessionsFull(refused string, cfg pipeline.MCPConfig) *problem.Problem {
+func sessionsFull(refused string, cfg gateway.MCP) *problem.Problem {
 	p := problem.New("too-many-sessions", http.StatusServiceUnavailable,
 		"the gateway holds as many MCP sessions as mcp.max_sessions ("+strconv.Itoa(cfg.MaxSessions)+") allows; retry later")
 	if refused == RefusedSessionsPerClient {

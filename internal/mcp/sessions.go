@@ -6,7 +6,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // Names under which MCP refusals are counted (refusal.Counts): the
@@ -57,7 +57,7 @@ const (
 
 // admit takes a slot for a session opened by client, or names the bound
 // that refuses it.
-func (s *sessions) admit(client string, cfg pipeline.MCPConfig) (*slot, string) {
+func (s *sessions) admit(client string, cfg gateway.MCP) (*slot, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {

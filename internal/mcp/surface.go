@@ -14,6 +14,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/refusal"
 	"github.com/manifoldgw/manifold/internal/server"
@@ -139,7 +140,7 @@ func (s *Surface) start(srv *server.Server, plan *pipeline.Plan) {
 	// open event stream does not count: clients ping to stay).
 	timeout := time.Duration(gw.MCP.SessionTimeout)
 	if timeout <= 0 {
-		timeout = pipeline.DefaultMCPSessionTimeout
+		timeout = gateway.DefaultMCPSessionTimeout
 	}
 	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, &mcp.StreamableHTTPOptions{
 		SessionTimeout:      timeout,

@@ -5,10 +5,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // TestAuthLimitsConfig: auth.max_failures defaults to 20/min and takes
-// the rate syntax; an admin key shorter than MinAdminKey is a located
+// the rate syntax; an admin key shorter than gateway.MinAdminKey is a located
 // error naming admin.key and the rule, without echoing the key.
 func TestAuthLimitsConfig(t *testing.T) {
 	const pipe = "name: p\npath: /p\nsteps:\n  s: {upstream: products, path: /s}\n"
@@ -19,10 +22,10 @@ func TestAuthLimitsConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := plan.Gateway.Auth.MaxFailures; r == nil || r.Count != 20 || r.Per != time.Minute || r.String() != DefaultMaxFailures {
+	if r := plan.Gateway.Auth.MaxFailures; r == nil || r.Count != 20 || r.Per != time.Minute || r.String() != gateway.DefaultMaxFailures {
 		t.Errorf("default auth.max_failures = %+v, want 20/min", r)
 	}
-	plan, err = loadGW("auth: {max_failures: 5/sec burst 10}\nadmin: {key: " + strings.Repeat("k", MinAdminKey) + "}\n")
+	plan, err = loadGW("auth: {max_failures: 5/sec burst 10}\nadmin: {key: " + strings.Repeat("k", gateway.MinAdminKey) + "}\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +39,7 @@ func TestAuthLimitsConfig(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := loadGW(c.yaml)
-			var errs Errors
+			var errs yamlconf.Errors
 			if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(errs[0].Error(), c.want) {
 				t.Fatalf("got %v, want one error saying %q", err, c.want)
 			}

@@ -8,13 +8,16 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Plan is a loaded, validated and compiled pipeline directory. It is
 // immutable: a reload builds a new Plan and swaps it in whole.
 type Plan struct {
 	Dir       string
-	Gateway   *Gateway
+	Gateway   *gateway.Config
 	Pipelines []*Compiled // sorted by name
 	byName    map[string]*Compiled
 }
@@ -70,33 +73,33 @@ type named struct {
 	t    tmpl
 }
 
-func (l *loader) compile(gw *Gateway, ps []*Pipeline) *Plan {
-	plan := &Plan{Dir: l.dir, Gateway: gw, byName: map[string]*Compiled{}}
+func (l *loader) compile(gw *gateway.Config, ps []*Pipeline) *Plan {
+	plan := &Plan{Dir: l.Dir, Gateway: gw, byName: map[string]*Compiled{}}
 	for _, p := range ps {
-		c := pctx{l: l, d: &doc{file: p.File, body: p.node, source: p.source}, pipeline: p}
+		c := pctx{l: l, d: &yamlconf.Doc{File: p.File, Body: p.node, Source: p.source}, pipeline: p}
 		if cp := c.compilePipeline(p, gw); cp != nil {
 			plan.Pipelines = append(plan.Pipelines, cp)
 			plan.byName[p.Name] = cp
 		}
 	}
-	if len(l.errs) > 0 {
+	if len(l.Errs) > 0 {
 		return nil
 	}
 	sort.Slice(plan.Pipelines, func(i, j int) bool { return plan.Pipelines[i].Name < plan.Pipelines[j].Name })
 	return plan
 }
 
-// fail reports a compile error; a nodeError keeps its own position.
+// fail reports a compile error; a yamlconf.NodeError keeps its own position.
 func (c pctx) fail(keys []string, err error) {
 	var impure *impureError
 	if errors.As(err, &impure) {
 		return // checkExprs reports each name at its place
 	}
-	var ne *nodeError
+	var ne *yamlconf.NodeError
 	if errors.As(err, &ne) {
-		e := located(c.d.file, ne.tok, ne.msg)
+		e := yamlconf.Located(c.d.File, ne.Tok, ne.Msg)
 		e.Key = joinKeys(keys)
-		c.l.errs = append(c.l.errs, e)
+		c.l.Errs = append(c.l.Errs, e)
 		return
 	}
 	c.errorf(keys, "%v", err)
@@ -105,7 +108,7 @@ func (c pctx) fail(keys []string, err error) {
 func joinKeys(keys []string) string {
 	out := ""
 	for _, k := range keys {
-		out = join(out, k)
+		out = yamlconf.Join(out, k)
 	}
 	return out
 }
@@ -117,12 +120,12 @@ func (c pctx) jq(keys []string, e *Expr) *program {
 	prog, err := compileJQ(e.Src)
 	var impure *impureError
 	if err != nil && !errors.As(err, &impure) {
-		c.fail(keys, errAt(e.node, "%v", err))
+		c.fail(keys, yamlconf.ErrAt(e.node, "%v", err))
 		return nil
 	}
 	if prog != nil {
 		prog.at = nodeAt(e.node)
-		prog.at.file, prog.at.key = c.d.file, joinKeys(keys)
+		prog.at.file, prog.at.key = c.d.File, joinKeys(keys)
 	}
 	return prog
 }
@@ -138,12 +141,12 @@ func (c pctx) template(keys []string, t *Template) tmpl {
 	if err != nil {
 		c.fail(keys, err)
 	}
-	locate(out, c.d.file, joinKeys(keys))
+	locate(out, c.d.File, joinKeys(keys))
 	return out
 }
 
-func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
-	before := len(c.l.errs)
+func (c pctx) compilePipeline(p *Pipeline, gw *gateway.Config) *Compiled {
+	before := len(c.l.Errs)
 	cp := &Compiled{
 		Pipeline: p,
 		output:   c.jq([]string{"output"}, c.params(p, []string{"output"}, p.Output)),
@@ -161,16 +164,16 @@ func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
 	}
 	c.checkPathDefaults(p)
 	c.checkExprs(p)
-	if len(c.l.errs) > before {
+	if len(c.l.Errs) > before {
 		return nil
 	}
 	return cp
 }
 
-func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int, gw *Gateway) *step {
+func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int, gw *gateway.Config) *step {
 	s := p.Steps[name]
 	key := func(k ...string) []string { return append([]string{"steps", name}, k...) }
-	u := gw.upstream(s.Upstream) // nil only when gateway.yaml is broken
+	u := gw.Upstream(s.Upstream) // nil only when gateway.yaml is broken
 	st := &step{
 		name:     name,
 		index:    i,
@@ -208,7 +211,7 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 			c.fail(key("path"), err)
 		} else {
 			c.pathParams(p, key("path"), s, path)
-			locate(path, c.d.file, joinKeys(key("path")))
+			locate(path, c.d.File, joinKeys(key("path")))
 		}
 		st.path = path
 	}
@@ -283,7 +286,7 @@ func (c pctx) checkParamRefs(p *Pipeline, keys []string, n ast.Node, src string)
 			if len(p.ParamOrder) > 0 {
 				declared = strings.Join(p.ParamOrder, ", ")
 			}
-			c.fail(keys, errAt(n, "unknown parameter .params.%s (declared: %s)", m[1], declared))
+			c.fail(keys, yamlconf.ErrAt(n, "unknown parameter .params.%s (declared: %s)", m[1], declared))
 		}
 	}
 }

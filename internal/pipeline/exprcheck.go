@@ -9,6 +9,8 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/itchyny/gojq"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // exprScope is what one expression sees, for the checks of what it reads.
@@ -85,7 +87,7 @@ func (c pctx) checkTemplate(p *Pipeline, sc exprScope, keys []string, t *Templat
 	}
 	var walk func(n ast.Node)
 	walk = func(n ast.Node) {
-		n = unwrap(n)
+		n = yamlconf.Unwrap(n)
 		if s, ok := stringText(n); ok {
 			parts, err := splitInterpolations(s)
 			if err != nil {
@@ -100,7 +102,7 @@ func (c pctx) checkTemplate(p *Pipeline, sc exprScope, keys []string, t *Templat
 		}
 		switch v := n.(type) {
 		case *ast.MappingNode, *ast.MappingValueNode:
-			for _, kv := range entries(v) {
+			for _, kv := range yamlconf.Entries(v) {
 				walk(kv.Value)
 			}
 		case *ast.SequenceNode:
@@ -195,15 +197,15 @@ func (c pctx) checkForeachKind(p *Pipeline, keys []string, e *Expr) {
 // exprErrorf reports an error in the expression written at n: at the
 // first match of at in its text when there is one, at n otherwise.
 func (c pctx) exprErrorf(keys []string, n ast.Node, at *regexp.Regexp, format string, args ...any) {
-	e := &Error{File: c.d.file, Key: joinKeys(keys), Msg: fmt.Sprintf(format, args...)}
+	e := &yamlconf.Error{File: c.d.File, Key: joinKeys(keys), Msg: fmt.Sprintf(format, args...)}
 	if tok := n.GetToken(); tok != nil && tok.Position != nil {
 		e.Line, e.Column = tok.Position.Line, tok.Position.Column
 		if at != nil {
-			text, _ := stringText(unwrap(n))
-			e.Line, e.Column = refine(c.d.source, e.Line, e.Column, len(text), at)
+			text, _ := stringText(yamlconf.Unwrap(n))
+			e.Line, e.Column = refine(c.d.Source, e.Line, e.Column, len(text), at)
 		}
 	}
-	c.l.errs = append(c.l.errs, e)
+	c.l.Errs = append(c.l.Errs, e)
 }
 
 // refPattern finds `.name` (or ."name", ["name"], {name}) in source text.
@@ -272,7 +274,7 @@ func positionOf(src []byte, off int) (int, int) {
 func closest(name string, candidates []string) string {
 	best, bestDist := "", 3
 	for _, c := range candidates {
-		if d := editDistance(name, c); d < bestDist {
+		if d := yamlconf.EditDistance(name, c); d < bestDist {
 			best, bestDist = c, d
 		}
 	}

@@ -7,6 +7,9 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // HeaderList is forward_headers: which of the caller's headers a step
@@ -19,30 +22,30 @@ type HeaderList struct {
 
 // UnmarshalYAML implements yaml.NodeUnmarshaler.
 func (h *HeaderList) UnmarshalYAML(n ast.Node) error {
-	n = unwrap(n)
+	n = yamlconf.Unwrap(n)
 	if _, null := n.(*ast.NullNode); null {
 		*h = HeaderList{Entries: []string{}}
 		return nil
 	}
 	seq, ok := n.(*ast.SequenceNode)
 	if !ok {
-		return errAt(n, `want a list of header names, such as [Accept-Language, "X-Tenant-*"] or ["*", "!X-Debug"], got %s`, describe(n))
+		return yamlconf.ErrAt(n, `want a list of header names, such as [Accept-Language, "X-Tenant-*"] or ["*", "!X-Debug"], got %s`, yamlconf.Describe(n))
 	}
 	out := HeaderList{Entries: make([]string, 0, len(seq.Values))}
 	seen := map[string]bool{}
 	wild := false
 	var deny ast.Node
 	for _, v := range seq.Values {
-		s, ok := unwrap(v).(*ast.StringNode)
+		s, ok := yamlconf.Unwrap(v).(*ast.StringNode)
 		if !ok {
-			return errAt(v, "want a header name, got %s", describe(v))
+			return yamlconf.ErrAt(v, "want a header name, got %s", yamlconf.Describe(v))
 		}
 		if err := checkHeaderEntry(s.Value); err != "" {
-			return errAt(v, "%s", err)
+			return yamlconf.ErrAt(v, "%s", err)
 		}
 		key := strings.ToLower(s.Value)
 		if seen[key] {
-			return errAt(v, "%q is listed twice", s.Value)
+			return yamlconf.ErrAt(v, "%q is listed twice", s.Value)
 		}
 		seen[key] = true
 		switch {
@@ -54,7 +57,7 @@ func (h *HeaderList) UnmarshalYAML(n ast.Node) error {
 		out.Entries = append(out.Entries, s.Value)
 	}
 	if deny != nil && !wild {
-		return errAt(deny, `an exclusion narrows a wildcard: add "*" or a prefix such as "X-Tenant-*"`)
+		return yamlconf.ErrAt(deny, `an exclusion narrows a wildcard: add "*" or a prefix such as "X-Tenant-*"`)
 	}
 	*h = out
 	return nil
@@ -67,15 +70,15 @@ func checkHeaderEntry(e string) string {
 	prefix, wild := strings.CutSuffix(name, "*")
 	switch {
 	case strings.Contains(prefix, "*"):
-		return quoteShort(e) + `: * may only end a prefix, as in "X-Tenant-*"`
+		return yamlconf.QuoteShort(e) + `: * may only end a prefix, as in "X-Tenant-*"`
 	case name == "*" && e != name:
 		return `"!*" excludes everything: write forward_headers: [] to forward nothing`
 	case wild && prefix != "" && !httpguts.ValidHeaderFieldName(prefix):
-		return quoteShort(e) + " is not a header name or a prefix followed by *"
+		return yamlconf.QuoteShort(e) + " is not a header name or a prefix followed by *"
 	case !wild && !httpguts.ValidHeaderFieldName(name):
-		return quoteShort(e) + " is not a valid header name"
+		return yamlconf.QuoteShort(e) + " is not a valid header name"
 	case !wild && e == name && unforwardable(name) != "":
-		return quoteShort(e) + " " + unforwardable(name)
+		return yamlconf.QuoteShort(e) + " " + unforwardable(name)
 	}
 	return ""
 }
@@ -98,7 +101,7 @@ func unforwardable(name string) string {
 // name: credentials, the gateway's own headers, and those the gateway
 // sets for the upstream call (content negotiation, conditionals, traces).
 var guarded = map[string]bool{
-	"Authorization": true, "Cookie": true, "Host": true, DefaultAPIKeyHeader: true,
+	"Authorization": true, "Cookie": true, "Host": true, gateway.DefaultAPIKeyHeader: true,
 	"Accept": true, "Accept-Encoding": true, "Content-Type": true, "Content-Length": true,
 	"Expect": true, "Range": true, "If-Range": true, "If-Match": true, "If-None-Match": true,
 	"If-Modified-Since": true, "If-Unmodified-Since": true,
@@ -217,12 +220,12 @@ func (c *Compiled) ForwardedHeaders(in http.Header) http.Header {
 
 // forwarding compiles what a step forwards: its own forward_headers, or
 // else the pipeline's; and whether its upstream gets X-Forwarded-*.
-func forwarding(p *Pipeline, s *Step, gw *Gateway, u *Upstream) (*forwardRule, bool) {
+func forwarding(p *Pipeline, s *Step, gw *gateway.Config, u *gateway.Upstream) (*forwardRule, bool) {
 	list := p.ForwardHeaders
 	if s.ForwardHeaders != nil {
 		list = s.ForwardHeaders
 	}
-	apiKey := DefaultAPIKeyHeader
+	apiKey := gateway.DefaultAPIKeyHeader
 	if gw != nil && gw.Auth.APIKey != nil && gw.Auth.APIKey.Header != "" {
 		apiKey = gw.Auth.APIKey.Header
 	}

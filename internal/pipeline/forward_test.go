@@ -7,6 +7,7 @@ import (
 	"testing/fstest"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // TestForwardRules runs a step with each kind of forward_headers entry
@@ -96,7 +97,7 @@ func TestForwardLoadErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.list, func(t *testing.T) {
 			_, err := pipeline.Load(forwardFS("name: p\npath: /p\nforward_headers: "+tt.list+"\nsteps:\n  s: {upstream: up, path: /s}\n"), "", pipeline.LoadOptions{})
-			es, ok := pipeline.AsErrors(err)
+			es, ok := yamlconf.AsErrors(err)
 			if !ok || len(es) != 1 {
 				t.Fatalf("Load = %v, want one error", err)
 			}

@@ -12,6 +12,9 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // fuzzGateway is the fixed gateway.yaml next to the fuzzed pipeline file.
@@ -30,7 +33,7 @@ func addFileSeeds(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(demoDir, "*.yaml"))
 	broken, _ := filepath.Glob(filepath.Join("testdata", "invalid", "*", "*.yaml"))
 	for _, name := range append(files, broken...) {
-		if filepath.Base(name) == GatewayFile {
+		if filepath.Base(name) == gateway.File {
 			continue
 		}
 		data, err := os.ReadFile(name)
@@ -65,9 +68,9 @@ func FuzzLoad(f *testing.F) {
 		if plan != nil {
 			t.Fatalf("Load returned both a plan and %v", err)
 		}
-		es, ok := AsErrors(err)
+		es, ok := yamlconf.AsErrors(err)
 		if !ok || len(es) == 0 {
-			t.Fatalf("Load error %T %v, want non-empty Errors", err, err)
+			t.Fatalf("Load error %T %v, want non-empty yamlconf.Errors", err, err)
 		}
 		for _, e := range es {
 			if e.File == "" {

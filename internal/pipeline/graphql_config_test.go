@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // TestGraphQLConfig checks the defaults and checks of gateway.yaml's
@@ -11,28 +13,28 @@ import (
 func TestGraphQLConfig(t *testing.T) {
 	cases := []struct {
 		name, block string
-		want        GraphQLConfig // Introspection compared through IntrospectionOn
+		want        gateway.GraphQL // Introspection compared through IntrospectionOn
 		introspect  bool
 		err         string
 	}{
-		{"defaults", "", GraphQLConfig{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 32 << 10,
+		{"defaults", "", gateway.GraphQL{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 32 << 10,
 			MaxOperationsPerConnection: 10, MaxSubscriptions: 1024, MaxSubscriptionsPerClient: 32}, true, ""},
 		{"bounds", "graphql: {max_query_bytes: 8KiB, max_operations_per_connection: 3, max_subscriptions: 20, max_subscriptions_per_client: 5}\n",
-			GraphQLConfig{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 8 << 10,
+			gateway.GraphQL{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 8 << 10,
 				MaxOperationsPerConnection: 3, MaxSubscriptions: 20, MaxSubscriptionsPerClient: 5}, true, ""},
 		{"per client under the total", "graphql: {max_subscriptions: 8}\n",
-			GraphQLConfig{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 32 << 10,
+			gateway.GraphQL{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 32 << 10,
 				MaxOperationsPerConnection: 10, MaxSubscriptions: 8, MaxSubscriptionsPerClient: 8}, true, ""},
-		{"per client over the total", "graphql: {max_subscriptions: 4, max_subscriptions_per_client: 5}\n", GraphQLConfig{}, false,
+		{"per client over the total", "graphql: {max_subscriptions: 4, max_subscriptions_per_client: 5}\n", gateway.GraphQL{}, false,
 			"graphql.max_subscriptions_per_client: must be between 0 and max_subscriptions (4)"},
-		{"negative query bytes", "graphql: {max_query_bytes: -1}\n", GraphQLConfig{}, false, `graphql.max_query_bytes: invalid size "-1"`},
-		{"set", "graphql: {introspection: false, max_depth: 4, max_complexity: 50}\n", GraphQLConfig{MaxDepth: 4, MaxComplexity: 50,
+		{"negative query bytes", "graphql: {max_query_bytes: -1}\n", gateway.GraphQL{}, false, `graphql.max_query_bytes: invalid size "-1"`},
+		{"set", "graphql: {introspection: false, max_depth: 4, max_complexity: 50}\n", gateway.GraphQL{MaxDepth: 4, MaxComplexity: 50,
 			MaxQueryBytes: 32 << 10, MaxOperationsPerConnection: 10, MaxSubscriptions: 1024, MaxSubscriptionsPerClient: 32}, false, ""},
-		{"negative", "graphql: {max_depth: -1, max_complexity: -2}\n", GraphQLConfig{}, false, "graphql.max_depth: must not be negative"},
-		{"unknown key", "graphql: {playground: false}\n", GraphQLConfig{}, false, `graphql.playground: unknown key "playground"`},
-		{"runs rate", "graphql: {runs_rate: 50/sec}\n", GraphQLConfig{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 32 << 10,
+		{"negative", "graphql: {max_depth: -1, max_complexity: -2}\n", gateway.GraphQL{}, false, "graphql.max_depth: must not be negative"},
+		{"unknown key", "graphql: {playground: false}\n", gateway.GraphQL{}, false, `graphql.playground: unknown key "playground"`},
+		{"runs rate", "graphql: {runs_rate: 50/sec}\n", gateway.GraphQL{MaxDepth: 10, MaxComplexity: 500, MaxQueryBytes: 32 << 10,
 			MaxOperationsPerConnection: 10, MaxSubscriptions: 1024, MaxSubscriptionsPerClient: 32}, true, ""},
-		{"bad runs rate", "graphql: {runs_rate: lots}\n", GraphQLConfig{}, false, "graphql.runs_rate"},
+		{"bad runs rate", "graphql: {runs_rate: lots}\n", gateway.GraphQL{}, false, "graphql.runs_rate"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -55,7 +57,7 @@ func TestGraphQLConfig(t *testing.T) {
 				t.Errorf("introspection %t, want %t", g.IntrospectionOn(), c.introspect)
 			}
 			g.Introspection = nil
-			wantRate := DefaultGraphQLRunsRate
+			wantRate := gateway.DefaultGraphQLRunsRate
 			if strings.Contains(c.block, "runs_rate") {
 				wantRate = "50/sec"
 			}

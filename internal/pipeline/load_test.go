@@ -12,8 +12,8 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
+	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 var update = flag.Bool("update", false, "rewrite the errors.golden files of testdata/invalid")
@@ -52,9 +52,9 @@ func TestLoadInvalid(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Load returned a plan with %d pipelines, want errors", len(plan.Pipelines))
 			}
-			es, ok := AsErrors(err)
+			es, ok := yamlconf.AsErrors(err)
 			if !ok {
-				t.Fatalf("Load error is %T, want Errors: %v", err, err)
+				t.Fatalf("Load error is %T, want yamlconf.Errors: %v", err, err)
 			}
 			for _, e := range es {
 				if e.File == "" {
@@ -139,7 +139,7 @@ func TestLoadDemo(t *testing.T) {
 func TestLoadErrorsNameFiles(t *testing.T) {
 	dir := filepath.Join("testdata", "invalid", "missing_env")
 	_, err := LoadDir(dir, LoadOptions{LookupEnv: lookupTestEnv})
-	es, ok := AsErrors(err)
+	es, ok := yamlconf.AsErrors(err)
 	if !ok || len(es) == 0 {
 		t.Fatalf("LoadDir(%s) = %v, want located errors", dir, err)
 	}
@@ -151,25 +151,25 @@ func TestLoadErrorsNameFiles(t *testing.T) {
 			t.Errorf("error %q: want a line, a column and a key", e)
 		}
 	}
-	var one Errors
+	var one yamlconf.Errors
 	if !errors.As(err, &one) {
-		t.Errorf("errors.As(%T, *Errors) = false", err)
+		t.Errorf("errors.As(%T, *yamlconf.Errors) = false", err)
 	}
 }
 
 func TestAsErrors(t *testing.T) {
-	single := &Error{File: "a.yaml", Line: 2, Column: 3, Key: "name", Msg: "required"}
+	single := &yamlconf.Error{File: "a.yaml", Line: 2, Column: 3, Key: "name", Msg: "required"}
 	if got, want := single.Error(), "a.yaml:2:3: name: required"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
-	es, ok := AsErrors(single)
+	es, ok := yamlconf.AsErrors(single)
 	if !ok || len(es) != 1 || es[0] != single {
-		t.Errorf("AsErrors(*Error) = %v, %v; want the error itself", es, ok)
+		t.Errorf("AsErrors(*yamlconf.Error) = %v, %v; want the error itself", es, ok)
 	}
-	if _, ok := AsErrors(errors.New("plain")); ok {
+	if _, ok := yamlconf.AsErrors(errors.New("plain")); ok {
 		t.Error("AsErrors(plain error) = true, want false")
 	}
-	fileOnly := &Error{File: "gateway.yaml", Msg: "missing"}
+	fileOnly := &yamlconf.Error{File: "gateway.yaml", Msg: "missing"}
 	if got, want := fileOnly.Error(), "gateway.yaml: missing"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
@@ -268,13 +268,13 @@ func TestLoadDefaults(t *testing.T) {
 	})
 	t.Run("upstream", func(t *testing.T) {
 		u := gw.Upstreams["products"]
-		want := &Upstream{
+		want := &gateway.Upstream{
 			URL:         "http://products.test/",
 			Kind:        "http",
-			Timeout:     Duration(3 * time.Second),
+			Timeout:     yamlconf.Duration(3 * time.Second),
 			Concurrency: 64,
 			MaxResponse: 10 << 20,
-			Breaker:     Breaker{Failures: 5, Window: Duration(10 * time.Second), Cooldown: Duration(15 * time.Second)},
+			Breaker:     gateway.Breaker{Failures: 5, Window: yamlconf.Duration(10 * time.Second), Cooldown: yamlconf.Duration(15 * time.Second)},
 			Format:      "json",
 			ErrorDetail: new(true),
 		}
@@ -288,8 +288,8 @@ func TestLoadDefaults(t *testing.T) {
 	t.Run("gateway", func(t *testing.T) {
 		got := []any{gw.Server.Listen, gw.Server.PublicURL, gw.Server.MaxBody, gw.Server.MaxResponse,
 			gw.Admin.Listen, gw.Cache.MaxSize, gw.Audit.NATS, gw.Audit.Stream, gw.Audit.Subject, gw.Telemetry.ServiceName}
-		want := []any{":9080", "http://localhost:9080", Size(1 << 20), Size(100_000),
-			"127.0.0.1:9180", Size(256 << 20), "embedded", "MANIFOLD_AUDIT", "manifold.audit", "manifold"}
+		want := []any{":9080", "http://localhost:9080", yamlconf.Size(1 << 20), yamlconf.Size(100_000),
+			"127.0.0.1:9180", yamlconf.Size(256 << 20), "embedded", "MANIFOLD_AUDIT", "manifold.audit", "manifold"}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("gateway defaults = %v\nwant %v", got, want)
 		}
@@ -334,10 +334,10 @@ steps:
 		got, want any
 	}{
 		{"public_url from listen", gw.Server.PublicURL, "http://127.0.0.1:8080"},
-		{"max_body", gw.Server.MaxBody, Size(2 << 20)},
-		{"max_response", gw.Server.MaxResponse, Size(50_000)},
+		{"max_body", gw.Server.MaxBody, yamlconf.Size(2 << 20)},
+		{"max_response", gw.Server.MaxResponse, yamlconf.Size(50_000)},
 		{"upstream timeout", gw.Upstreams["products"].Timeout.D(), 800 * time.Millisecond},
-		{"upstream breaker", gw.Upstreams["products"].Breaker, Breaker{3, Duration(time.Minute), Duration(30 * time.Second)}},
+		{"upstream breaker", gw.Upstreams["products"].Breaker, gateway.Breaker{Failures: 3, Window: yamlconf.Duration(time.Minute), Cooldown: yamlconf.Duration(30 * time.Second)}},
 		{"method upper-cased", p.Method, "POST"},
 		{"timeout at the limit", p.Timeout.D(), 40 * time.Second},
 		{"merge with output", p.Merge, ""},
@@ -486,13 +486,13 @@ steps:
 }
 
 func TestLoadAccess(t *testing.T) {
-	gateway := minimalGateway + "defaults: {access: {roles: [reader], rate: 120/min}}\n"
+	gw := minimalGateway + "defaults: {access: {roles: [reader], rate: 120/min}}\n"
 	pipe := func(name, access string) string {
 		return "name: " + name + "\npath: /v1/" + name + "\n" + access +
 			"\nsteps:\n  s: {upstream: products, path: /s}\n"
 	}
 	plan := load(t, map[string]string{
-		"gateway.yaml": gateway,
+		"gateway.yaml": gw,
 		"open.yaml":    pipe("open", "access: public"),
 		"roles.yaml":   pipe("roles", "access: {roles: [admin, editor], rate: 60/min burst 10}"),
 		"dflt.yaml":    pipe("dflt", ""),
@@ -500,12 +500,12 @@ func TestLoadAccess(t *testing.T) {
 	})
 	tests := []struct {
 		pipeline string
-		want     Access
+		want     gateway.Access
 	}{
-		{"open", Access{Public: true}},
-		{"roles", Access{Roles: []string{"admin", "editor"}, Rate: &Rate{Count: 60, Per: time.Minute, Burst: 10, source: "60/min burst 10"}}},
-		{"dflt", Access{Roles: []string{"reader"}, Rate: &Rate{Count: 120, Per: time.Minute, Burst: 120, source: "120/min"}}},
-		{"anyone", Access{}},
+		{"open", gateway.Access{Public: true}},
+		{"roles", gateway.Access{Roles: []string{"admin", "editor"}, Rate: mustRate(t, "60/min burst 10")}},
+		{"dflt", gateway.Access{Roles: []string{"reader"}, Rate: mustRate(t, "120/min")}},
+		{"anyone", gateway.Access{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pipeline, func(t *testing.T) {
@@ -517,120 +517,12 @@ func TestLoadAccess(t *testing.T) {
 	}
 }
 
-// valueNode parses `v: text` and returns the node of the value.
-func valueNode(t *testing.T, text string) ast.Node {
+// mustRate parses a rate known to be valid.
+func mustRate(t *testing.T, text string) *yamlconf.Rate {
 	t.Helper()
-	f, err := parser.ParseBytes([]byte("v: "+text+"\n"), 0)
-	if err != nil {
-		t.Fatalf("parse %q: %v", text, err)
+	r, ok := yamlconf.ParseRate(text)
+	if !ok {
+		t.Fatalf("ParseRate(%q) failed", text)
 	}
-	v, _ := lookup(f.Docs[0].Body, "v")
-	return v
-}
-
-func TestDuration(t *testing.T) {
-	tests := []struct {
-		text    string
-		want    time.Duration
-		wantErr string
-	}{
-		{text: "800ms", want: 800 * time.Millisecond},
-		{text: "3s", want: 3 * time.Second},
-		{text: "5m", want: 5 * time.Minute},
-		{text: "1h30m", want: 90 * time.Minute},
-		{text: `"0s"`, want: 0},
-		{text: "", want: 0}, // written but empty: not set
-		{text: "3", wantErr: `invalid duration "3"`},
-		{text: "3 seconds", wantErr: `invalid duration "3 seconds"`},
-		{text: "-1s", wantErr: `invalid duration "-1s"`},
-		{text: "[1s]", wantErr: "got a list"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.text, func(t *testing.T) {
-			var d Duration
-			err := d.UnmarshalYAML(valueNode(t, tt.text))
-			checkScalar(t, err, tt.wantErr, d.D(), tt.want)
-		})
-	}
-}
-
-func TestSize(t *testing.T) {
-	tests := []struct {
-		text    string
-		want    Size
-		wantErr string
-	}{
-		{text: "100000", want: 100_000},
-		{text: "512B", want: 512},
-		{text: "1KB", want: 1000},
-		{text: "1KiB", want: 1024},
-		{text: "1MiB", want: 1 << 20},
-		{text: "1.5MiB", want: 3 << 19},
-		{text: "64 MiB", want: 64 << 20},
-		{text: "2GB", want: 2_000_000_000},
-		{text: "1GiB", want: 1 << 30},
-		{text: "", want: 0},
-		{text: "1 megabyte", wantErr: `invalid size "1 megabyte"`},
-		{text: "1mb", wantErr: `invalid size "1mb"`},
-		{text: "-1KB", wantErr: `invalid size "-1KB"`},
-		{text: "NaN", wantErr: `invalid size "NaN"`},
-		{text: "1e30GB", wantErr: `invalid size "1e30GB"`},
-		{text: "{a: 1}", wantErr: "got a mapping"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.text, func(t *testing.T) {
-			var s Size
-			err := s.UnmarshalYAML(valueNode(t, tt.text))
-			checkScalar(t, err, tt.wantErr, s, tt.want)
-		})
-	}
-}
-
-func TestRate(t *testing.T) {
-	tests := []struct {
-		text    string
-		want    Rate
-		wantErr string
-	}{
-		{text: "60/min", want: Rate{Count: 60, Per: time.Minute, Burst: 60}},
-		{text: "10/s", want: Rate{Count: 10, Per: time.Second, Burst: 10}},
-		{text: "5/sec", want: Rate{Count: 5, Per: time.Second, Burst: 5}},
-		{text: "1000/hour", want: Rate{Count: 1000, Per: time.Hour, Burst: 1000}},
-		{text: "600/minute burst 50", want: Rate{Count: 600, Per: time.Minute, Burst: 50}},
-		{text: "60 per minute", wantErr: `invalid rate "60 per minute"`},
-		{text: "60/day", wantErr: `invalid rate "60/day"`},
-		{text: "0/min", wantErr: `invalid rate "0/min"`},
-		{text: "60/min burst 0", wantErr: `invalid rate "60/min burst 0"`},
-		{text: "60/min burst", wantErr: `invalid rate "60/min burst"`},
-		{text: "60", wantErr: `invalid rate "60"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.text, func(t *testing.T) {
-			var r Rate
-			err := r.UnmarshalYAML(valueNode(t, tt.text))
-			if err == nil {
-				if got := r.String(); got != tt.text {
-					t.Errorf("String() = %q, want it as written, %q", got, tt.text)
-				}
-				r.source = ""
-			}
-			checkScalar(t, err, tt.wantErr, r, tt.want)
-		})
-	}
-}
-
-func checkScalar[T any](t *testing.T, err error, wantErr string, got, want T) {
-	t.Helper()
-	if wantErr != "" {
-		if err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Fatalf("error = %v, want one containing %q", err, wantErr)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatalf("unexpected error: %v", err)
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v, want %v", got, want)
-	}
+	return &r
 }

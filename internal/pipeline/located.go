@@ -6,18 +6,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/token"
 	"github.com/itchyny/gojq"
 )
-
-// located builds an Error at a token's position.
-func located(file string, tok *token.Token, msg string) *Error {
-	e := &Error{File: file, Msg: msg}
-	if tok != nil && tok.Position != nil {
-		e.Line, e.Column = tok.Position.Line, tok.Position.Column
-	}
-	return e
-}
 
 // exprAt is where an expression is written: its file, key and position
 // (the YAML value's), for the errors it fails with at run time.

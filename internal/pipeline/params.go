@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Parameter locations and types.
@@ -41,8 +43,8 @@ func (c pctx) validateParam(name string, p *Param) {
 		c.keyErrorf(key(), "empty parameter: write at least {type: string}")
 		return
 	}
-	if !identifier.MatchString(name) {
-		c.keyErrorf(key(), "parameter name %q must match %s", name, identifier)
+	if !yamlconf.Identifier.MatchString(name) {
+		c.keyErrorf(key(), "parameter name %q must match %s", name, yamlconf.Identifier)
 	}
 	if !paramIns[p.In] {
 		c.errorf(key("in"), "%q: want path, query or header", p.In)

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 const wirePipeline = `
@@ -112,7 +114,7 @@ func TestDuplicateWireNames(t *testing.T) {
 func loadOneError(t *testing.T, pipeline string, line int, want string) {
 	t.Helper()
 	_, err := Load(mapFS(map[string]string{"gateway.yaml": minimalGateway, "p.yaml": pipeline}), "", LoadOptions{LookupEnv: lookupTestEnv})
-	es, ok := AsErrors(err)
+	es, ok := yamlconf.AsErrors(err)
 	if !ok || len(es) != 1 {
 		t.Fatalf("Load = %v, want exactly one error", err)
 	}

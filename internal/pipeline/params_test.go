@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // paramsPipeline declares one parameter of each kind of constraint.
@@ -222,7 +224,7 @@ func TestParamLoadErrors(t *testing.T) {
 		t.Run(tt.decl, func(t *testing.T) {
 			pipeline := "name: p\npath: /p\nparams:\n  x: " + tt.decl + "\nsteps:\n  s: {upstream: products, path: /s}\n"
 			_, err := Load(mapFS(map[string]string{"gateway.yaml": minimalGateway, "p.yaml": pipeline}), "", LoadOptions{LookupEnv: lookupTestEnv})
-			es, ok := AsErrors(err)
+			es, ok := yamlconf.AsErrors(err)
 			if !ok || len(es) != 1 {
 				t.Fatalf("Load = %v, want exactly one error", err)
 			}

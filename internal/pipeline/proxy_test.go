@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/manifoldgw/manifold/connectors"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 )
@@ -119,7 +120,7 @@ func TestProxyTimeoutCutsBody(t *testing.T) {
 // TestProxyUpstreamCap: an announced length over the upstream's
 // max_response fails before anything is relayed.
 func TestProxyTooLarge(t *testing.T) {
-	b := rawBackend(t, 200, "text/plain", bytes.Repeat([]byte("x"), pipeline.DefaultMaxResponse+1))
+	b := rawBackend(t, 200, "text/plain", bytes.Repeat([]byte("x"), gateway.DefaultMaxResponse+1))
 	rt := load(t, map[string]string{"api": b.URL}, proxyPipeline)
 	_, _, err := proxy(t, rt.Engine, rt.Plan.Pipeline("pass"))
 	if p := problem.From(err); p.Status != http.StatusBadGateway || p.Type != problem.TypePrefix+"response-too-large" {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // hopByHop are the headers that describe one connection, not the request
@@ -22,7 +24,7 @@ var hopByHop = map[string]bool{
 var bodyHeaders = []string{"Content-Type", "Content-Encoding"}
 
 // validateRelay checks proxy: true and every step's relay_headers.
-func (c pctx) validateRelay(p *Pipeline, gw *Gateway) {
+func (c pctx) validateRelay(p *Pipeline, gw *gateway.Config) {
 	if p.Proxy {
 		c.validateProxy(p, gw)
 	}
@@ -72,7 +74,7 @@ func relayProblem(h, canon string, proxy bool) string {
 
 // validateProxy checks that a proxy pipeline is one step whose answer can
 // be relayed as it is: nothing may decode, reshape, merge or store it.
-func (c pctx) validateProxy(p *Pipeline, gw *Gateway) {
+func (c pctx) validateProxy(p *Pipeline, gw *gateway.Config) {
 	if len(p.Steps) > 1 {
 		c.keyErrorf([]string{"steps"}, "proxy: true relays the answer of one step, got %d steps", len(p.Steps))
 	}
@@ -97,7 +99,7 @@ func (c pctx) validateProxy(p *Pipeline, gw *Gateway) {
 		refuse(key("when"), s.When != nil, "a pass-through always makes its call")
 		refuse(key("optional"), s.Optional, "the answer is the step's, whatever it is")
 		refuse(key("cache"), s.Cache > 0, "a relayed answer is streamed, not stored")
-		if u := gw.upstream(s.Upstream); u != nil && u.Kind == "graphql" {
+		if u := gw.Upstream(s.Upstream); u != nil && u.Kind == "graphql" {
 			c.errorf(key("upstream"), "proxy: true relays an http upstream's answer; %s is a graphql upstream", s.Upstream)
 		}
 	}

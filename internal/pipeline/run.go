@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/manifoldgw/manifold/connectors"
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // Engine runs compiled pipelines against upstream connectors. It holds no
@@ -23,7 +24,7 @@ type Engine struct {
 
 // EngineOptions configure an Engine.
 type EngineOptions struct {
-	// MaxResponse caps the encoded answer in bytes (0: DefaultMaxResponse).
+	// MaxResponse caps the encoded answer in bytes (0: gateway.DefaultMaxResponse).
 	MaxResponse int
 	// TracerProvider makes a span per run and one per step; nil: none.
 	TracerProvider trace.TracerProvider
@@ -32,7 +33,7 @@ type EngineOptions struct {
 // NewEngine returns an Engine that calls upstreams by name.
 func NewEngine(upstreams map[string]connectors.Connector, opts EngineOptions) *Engine {
 	if opts.MaxResponse <= 0 {
-		opts.MaxResponse = DefaultMaxResponse
+		opts.MaxResponse = gateway.DefaultMaxResponse
 	}
 	tp := opts.TracerProvider
 	if tp == nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/manifoldgw/manifold/connectors"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
 )
@@ -491,7 +492,7 @@ truncate: ".up |= .[:10]"
 `)
 	_, err := run(t, rt, "huge", nil)
 	var tl *pipeline.TooLargeError
-	if !errors.As(err, &tl) || tl.Limit != pipeline.DefaultMaxResponse {
+	if !errors.As(err, &tl) || tl.Limit != gateway.DefaultMaxResponse {
 		t.Errorf("huge: err = %v, want TooLargeError at the default limit", err)
 	}
 	res, err := run(t, rt, "trimmed", nil)

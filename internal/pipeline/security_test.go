@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // TestSecurityConfig loads gateway.yaml security settings: defaults
@@ -46,7 +48,7 @@ func TestSecurityConfig(t *testing.T) {
 				gw = "upstreams:\n  products: {url: \"http://products.test/\"}\n" + strings.TrimPrefix(c.gateway, "upstreams:\n")
 			}
 			_, err := Load(mapFS(map[string]string{"gateway.yaml": gw, "p.yaml": pipe}), "", LoadOptions{LookupEnv: lookupTestEnv})
-			var errs Errors
+			var errs yamlconf.Errors
 			errors.As(err, &errs)
 			if len(c.errs) == 0 && err != nil {
 				t.Fatalf("unexpected errors: %v", err)

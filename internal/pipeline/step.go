@@ -13,8 +13,9 @@ import (
 
 	"github.com/itchyny/gojq"
 
-	"github.com/manifoldgw/manifold/connectors"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/manifoldgw/manifold/connectors"
 )
 
 // StepTrace is what one step did, for `manifold run --trace`, the audit

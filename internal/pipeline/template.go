@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // tmpl is a compiled Template: rendering it against an expression input
@@ -88,19 +90,19 @@ func (t arrayT) render(ctx context.Context, in any) (any, error) {
 
 // compileTemplate compiles a YAML value whose strings may interpolate jq.
 func compileTemplate(n ast.Node) (tmpl, error) {
-	n = unwrap(n)
+	n = yamlconf.Unwrap(n)
 	if s, ok := stringText(n); ok {
 		return compileString(n, s)
 	}
 	switch v := n.(type) {
 	case *ast.MappingNode, *ast.MappingValueNode:
 		var obj objectT
-		for _, kv := range entries(v) {
+		for _, kv := range yamlconf.Entries(v) {
 			val, err := compileTemplate(kv.Value)
 			if err != nil {
 				return nil, err
 			}
-			obj.keys = append(obj.keys, keyName(kv))
+			obj.keys = append(obj.keys, yamlconf.KeyName(kv))
 			obj.vals = append(obj.vals, val)
 		}
 		return obj, nil
@@ -117,7 +119,7 @@ func compileTemplate(n ast.Node) (tmpl, error) {
 	case *ast.NullNode, nil:
 		return constT{}, nil
 	case *ast.AliasNode:
-		return nil, errAt(n, "want a value, got %s", describe(n))
+		return nil, yamlconf.ErrAt(n, "want a value, got %s", yamlconf.Describe(n))
 	}
 	val, err := scalarValue(n)
 	if err != nil {
@@ -141,7 +143,7 @@ func stringText(n ast.Node) (string, bool) {
 func scalarValue(n ast.Node) (any, error) {
 	sc, ok := n.(ast.ScalarNode)
 	if !ok {
-		return nil, errAt(n, "want a value, got %s", describe(n))
+		return nil, yamlconf.ErrAt(n, "want a value, got %s", yamlconf.Describe(n))
 	}
 	var v any
 	raw, err := json.Marshal(sc.GetValue())
@@ -149,7 +151,7 @@ func scalarValue(n ast.Node) (any, error) {
 		err = json.Unmarshal(raw, &v)
 	}
 	if err != nil {
-		return nil, errAt(n, "unsupported value %s", n.GetToken().Value)
+		return nil, yamlconf.ErrAt(n, "unsupported value %s", n.GetToken().Value)
 	}
 	if f, ok := v.(float64); ok && f == float64(int(f)) && n.Type() == ast.IntegerType {
 		return int(f), nil
@@ -160,7 +162,7 @@ func scalarValue(n ast.Node) (any, error) {
 func compileString(n ast.Node, s string) (tmpl, error) {
 	parts, err := splitInterpolations(s)
 	if err != nil {
-		return nil, errAt(n, "%v", err)
+		return nil, yamlconf.ErrAt(n, "%v", err)
 	}
 	if len(parts) == 1 {
 		return constT{v: s}, nil
@@ -177,7 +179,7 @@ func compileString(n ast.Node, s string) (tmpl, error) {
 			return nil, err // reported by checkExprs
 		}
 		if err != nil {
-			return nil, errAt(n, "%v", err)
+			return nil, yamlconf.ErrAt(n, "%v", err)
 		}
 		prog.at = nodeAt(n)
 		t.progs = append(t.progs, prog)
@@ -204,7 +206,7 @@ type PathValueError struct {
 }
 
 func (e *PathValueError) Error() string {
-	return fmt.Sprintf("path value %s %s", quoteShort(e.Value), e.Reason)
+	return fmt.Sprintf("path value %s %s", yamlconf.QuoteShort(e.Value), e.Reason)
 }
 
 // Empty reports whether the value was empty (most often an optional
@@ -220,12 +222,12 @@ func (e *HeaderValueError) Error() string {
 }
 
 func compilePath(n ast.Node) (*pathT, error) {
-	s, ok := stringText(unwrap(n))
+	s, ok := stringText(yamlconf.Unwrap(n))
 	if !ok {
-		return nil, errAt(n, "path must be a string")
+		return nil, yamlconf.ErrAt(n, "path must be a string")
 	}
 	if !strings.HasPrefix(s, "/") {
-		return nil, errAt(n, "path %q must begin with /", s)
+		return nil, yamlconf.ErrAt(n, "path %q must begin with /", s)
 	}
 	t, err := compileString(n, s)
 	if err != nil {
@@ -240,7 +242,7 @@ func compilePath(n ast.Node) (*pathT, error) {
 		}
 		return &pathT{concatT: v}, nil
 	}
-	return nil, errAt(n, "path %q must begin with / before any ${ }", s)
+	return nil, yamlconf.ErrAt(n, "path %q must begin with / before any ${ }", s)
 }
 
 // renderPath returns the escaped path. A value that would be empty or

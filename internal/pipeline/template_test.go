@@ -8,7 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 	"github.com/itchyny/gojq"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 func TestSplitInterpolations(t *testing.T) {
@@ -319,4 +323,15 @@ func TestEvalErrors(t *testing.T) {
 	if _, err := compileJQ(`1, halt, 2`); !errors.As(err, &impure) {
 		t.Errorf("halt: compile error %v, want it refused as impure", err)
 	}
+}
+
+// valueNode parses `v: text` and returns the node of the value.
+func valueNode(t *testing.T, text string) ast.Node {
+	t.Helper()
+	f, err := parser.ParseBytes([]byte("v: "+text+"\n"), 0)
+	if err != nil {
+		t.Fatalf("parse %q: %v", text, err)
+	}
+	v, _ := yamlconf.Lookup(f.Docs[0].Body, "v")
+	return v
 }

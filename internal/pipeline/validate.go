@@ -11,6 +11,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Limits that assistants enforce, checked at load time.
@@ -31,10 +34,8 @@ const (
 )
 
 var (
-	// identifier is the shape of pipeline, step, param and upstream names.
-	identifier = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-	pathParam  = regexp.MustCompile(`\{([^{}]*)\}`)
-	methods    = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true}
+	pathParam = regexp.MustCompile(`\{([^{}]*)\}`)
+	methods   = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true}
 	// reservedPaths are the gateway's own surfaces.
 	reservedPaths = []string{"/openapi.yaml", "/openapi.json", "/.well-known", "/graphql", "/mcp", "/metrics", "/healthz", "/readyz"}
 	// reserved names a step cannot take: they are keys of the expression input.
@@ -44,7 +45,7 @@ var (
 // pctx locates errors inside one pipeline file.
 type pctx struct {
 	l        *loader
-	d        *doc
+	d        *yamlconf.Doc
 	pipeline *Pipeline // set while compiling: templates check their .params
 }
 
@@ -61,50 +62,50 @@ func (c pctx) keyErrorf(keys []string, format string, args ...any) {
 
 func (c pctx) report(keys []string, atKey bool, format string, args ...any) {
 	path := strings.Join(keys, ".")
-	v, k := lookup(c.d.body, keys...)
+	v, k := yamlconf.Lookup(c.d.Body, keys...)
 	at := v
-	if k != nil && (atKey || isMapping(v)) {
+	if k != nil && (atKey || yamlconf.IsMapping(v)) {
 		// A block mapping's own position is the colon of its first entry.
 		at = k
 	}
 	// An absent key belongs under the nearest parent that is present.
 	for at == nil && len(keys) > 0 {
 		keys = keys[:len(keys)-1]
-		_, at = lookup(c.d.body, keys...)
+		_, at = yamlconf.Lookup(c.d.Body, keys...)
 	}
 	if at == nil {
-		at = firstKey(c.d.body)
+		at = yamlconf.FirstKey(c.d.Body)
 	}
-	c.l.errorf(c.d.file, at, path, format, args...)
+	c.l.Errorf(c.d.File, at, path, format, args...)
 }
 
 // errorAt reports an error at node at (an element of a list, say) under
 // the dotted key path key.
 func (c pctx) errorAt(at ast.Node, key string, format string, args ...any) {
-	c.l.errorf(c.d.file, at, key, format, args...)
+	c.l.Errorf(c.d.File, at, key, format, args...)
 }
 
 // elem returns the i-th element of the list at keys, or the list itself
 // when it has no such element.
 func (c pctx) elem(keys []string, i int) ast.Node {
-	v, _ := lookup(c.d.body, keys...)
-	if seq, ok := unwrap(v).(*ast.SequenceNode); ok && i < len(seq.Values) {
+	v, _ := yamlconf.Lookup(c.d.Body, keys...)
+	if seq, ok := yamlconf.Unwrap(v).(*ast.SequenceNode); ok && i < len(seq.Values) {
 		return seq.Values[i]
 	}
 	return v
 }
 
-func (l *loader) loadPipeline(d *doc, gw *Gateway) *Pipeline {
-	p := &Pipeline{File: d.file, node: d.body, source: d.source}
-	if !l.decode(d, p) {
+func (l *loader) loadPipeline(d *yamlconf.Doc, gw *gateway.Config) *Pipeline {
+	p := &Pipeline{File: d.File, node: d.Body, source: d.Source}
+	if !l.Decode(d, p) {
 		return nil
 	}
-	p.ParamOrder = keyOrder(d.body, "params")
-	p.StepOrder = keyOrder(d.body, "steps")
-	sum := sha256.Sum256(d.source)
+	p.ParamOrder = yamlconf.KeyOrder(d.Body, "params")
+	p.StepOrder = yamlconf.KeyOrder(d.Body, "steps")
+	sum := sha256.Sum256(d.Source)
 	p.SHA256 = hex.EncodeToString(sum[:])
 	applyPipelineDefaults(p, gw)
-	before := len(l.errs)
+	before := len(l.Errs)
 	c := pctx{l: l, d: d}
 	c.validatePipeline(p)
 	for _, name := range p.ParamOrder {
@@ -116,19 +117,19 @@ func (l *loader) loadPipeline(d *doc, gw *Gateway) *Pipeline {
 	}
 	c.checkCycles(p)
 	c.validateRelay(p, gw)
-	if len(l.errs) > before {
+	if len(l.Errs) > before {
 		return nil
 	}
 	return p
 }
 
-func applyPipelineDefaults(p *Pipeline, gw *Gateway) {
+func applyPipelineDefaults(p *Pipeline, gw *gateway.Config) {
 	p.Method = strings.ToUpper(p.Method)
 	if p.Method == "" {
 		p.Method = "GET"
 	}
 	if p.Timeout == 0 {
-		p.Timeout = Duration(DefaultTimeout)
+		p.Timeout = yamlconf.Duration(DefaultTimeout)
 	}
 	if p.Merge == "" && p.Output == nil && !p.Proxy { // a proxy merges nothing
 		p.Merge = "group"
@@ -155,7 +156,7 @@ func applyPipelineDefaults(p *Pipeline, gw *Gateway) {
 		if s == nil {
 			continue
 		}
-		if u := gw.upstream(s.Upstream); u != nil && u.Kind == "graphql" && s.Method == "" {
+		if u := gw.Upstream(s.Upstream); u != nil && u.Kind == "graphql" && s.Method == "" {
 			s.Method = "POST"
 		}
 		s.Method = strings.ToUpper(s.Method)
@@ -175,8 +176,8 @@ func applyPipelineDefaults(p *Pipeline, gw *Gateway) {
 func (c pctx) validatePipeline(p *Pipeline) {
 	if p.Name == "" {
 		c.errorf([]string{"name"}, "required")
-	} else if !identifier.MatchString(p.Name) {
-		c.errorf([]string{"name"}, "%q must match %s", p.Name, identifier)
+	} else if !yamlconf.Identifier.MatchString(p.Name) {
+		c.errorf([]string{"name"}, "%q must match %s", p.Name, yamlconf.Identifier)
 	}
 	if n := utf8.RuneCountInString(p.Summary); n > MaxSummary {
 		c.errorf([]string{"summary"}, "%d characters is too long: assistants accept at most %d", n, MaxSummary)
@@ -236,8 +237,8 @@ func (c pctx) validatePath(p *Pipeline) {
 		inPath[name] = true
 		prm, declared := p.Params[name]
 		switch {
-		case !identifier.MatchString(name):
-			c.errorf([]string{"path"}, "path parameter {%s} must match %s", name, identifier)
+		case !yamlconf.Identifier.MatchString(name):
+			c.errorf([]string{"path"}, "path parameter {%s} must match %s", name, yamlconf.Identifier)
 		case declared && prm == nil:
 			// reported as an empty parameter
 		case prm == nil:
@@ -253,7 +254,7 @@ func (c pctx) validatePath(p *Pipeline) {
 	}
 }
 
-func (c pctx) validateStep(p *Pipeline, name string, gw *Gateway) {
+func (c pctx) validateStep(p *Pipeline, name string, gw *gateway.Config) {
 	s := p.Steps[name]
 	key := func(k ...string) []string { return append([]string{"steps", name}, k...) }
 	if s == nil {
@@ -261,12 +262,12 @@ func (c pctx) validateStep(p *Pipeline, name string, gw *Gateway) {
 		return
 	}
 	switch {
-	case !identifier.MatchString(name):
-		c.keyErrorf(key(), "step name %q must match %s", name, identifier)
+	case !yamlconf.Identifier.MatchString(name):
+		c.keyErrorf(key(), "step name %q must match %s", name, yamlconf.Identifier)
 	case reserved[name]:
 		c.keyErrorf(key(), "step name %q is reserved: expressions see params, body, consumer, item, index and errors under these names; rename the step", name)
 	}
-	u := gw.upstream(s.Upstream)
+	u := gw.Upstream(s.Upstream)
 	switch {
 	case s.Upstream == "":
 		c.errorf(key("upstream"), "required")
@@ -324,7 +325,7 @@ func (c pctx) validateStep(p *Pipeline, name string, gw *Gateway) {
 	c.validateOnStatus(name, s)
 }
 
-func upstreamNames(gw *Gateway) string {
+func upstreamNames(gw *gateway.Config) string {
 	var names []string
 	for n := range gw.Upstreams {
 		names = append(names, n)

@@ -20,6 +20,7 @@ import (
 	"github.com/goccy/go-yaml/parser"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // File is one *.test.yaml file.
@@ -76,7 +77,7 @@ type Answer struct {
 	Headers  map[string]string `yaml:"headers"`
 	Body     any               `yaml:"body"` // JSON
 	Text     *string           `yaml:"text"` // raw text instead of JSON
-	Delay    pipeline.Duration `yaml:"delay"`
+	Delay    yamlconf.Duration `yaml:"delay"`
 	// Fail is "connection" (the connection is refused) or "timeout" (no
 	// answer until the call's deadline).
 	Fail string `yaml:"fail"`
@@ -145,29 +146,29 @@ func (c *Consumer) UnmarshalYAML(n ast.Node) error {
 }
 
 // LoadFile reads and checks one test file. Every problem is returned as
-// pipeline.Errors, located at file:line:column.
+// yamlconf.Errors, located at file:line:column.
 func LoadFile(path string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	f := &File{Path: path, source: data}
-	var errs pipeline.Errors
+	var errs yamlconf.Errors
 	bad := func(at ast.Node, key, msg string) { errs = append(errs, errorAt(path, at, key, msg)) }
 	af, err := parser.ParseBytes(data, parser.ParseComments)
 	if err != nil {
 		var ye yaml.Error
 		if errors.As(err, &ye) {
-			return nil, pipeline.Errors{errorAtToken(path, ye.GetToken(), "", "invalid YAML: "+ye.GetMessage())}
+			return nil, yamlconf.Errors{errorAtToken(path, ye.GetToken(), "", "invalid YAML: "+ye.GetMessage())}
 		}
 		return nil, fmt.Errorf("%s: invalid YAML: %w", path, err)
 	}
 	if len(af.Docs) != 1 || af.Docs[0].Body == nil {
-		return nil, pipeline.Errors{{File: path, Msg: "want one YAML document with a `tests:` list"}}
+		return nil, yamlconf.Errors{{File: path, Msg: "want one YAML document with a `tests:` list"}}
 	}
 	f.ast = af
 	body := af.Docs[0].Body
-	pipeline.CheckKeys(body, reflect.TypeOf(f), bad)
+	yamlconf.CheckKeys(body, reflect.TypeOf(f), bad)
 	if len(errs) > 0 {
 		return nil, errs
 	}

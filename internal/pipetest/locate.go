@@ -8,7 +8,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // locate records the positions of f's tests and expectations, and checks
@@ -179,7 +179,7 @@ func line(n ast.Node) int {
 	return 0
 }
 
-func errorAt(file string, n ast.Node, key, msg string) *pipeline.Error {
+func errorAt(file string, n ast.Node, key, msg string) *yamlconf.Error {
 	if es := entries(n); len(es) > 0 && !isMappingValue(n) {
 		n = es[0].Key
 	}
@@ -195,8 +195,8 @@ func isMappingValue(n ast.Node) bool {
 	return ok
 }
 
-func errorAtToken(file string, tok *token.Token, key, msg string) *pipeline.Error {
-	e := &pipeline.Error{File: file, Key: key, Msg: msg}
+func errorAtToken(file string, tok *token.Token, key, msg string) *yamlconf.Error {
+	e := &yamlconf.Error{File: file, Key: key, Msg: msg}
 	if tok != nil && tok.Position != nil {
 		e.Line, e.Column = tok.Position.Line, tok.Position.Column
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of testdata")
@@ -149,7 +149,7 @@ func TestLoadFileErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err := LoadFile(path)
-			errs, ok := pipeline.AsErrors(err)
+			errs, ok := yamlconf.AsErrors(err)
 			if !ok || len(errs) != 1 {
 				t.Fatalf("LoadFile: %v, want one located error", err)
 			}

@@ -42,7 +42,7 @@ func (r *Report) count(passed bool) int {
 // Run loads opts.Dir and runs the tests of its *.test.yaml files, printing
 // a PASS or FAIL line per test (with the failures, each at its file:line)
 // and a summary to opts.Out. A directory that does not load is an error
-// (pipeline.Errors); so is one without tests.
+// (yamlconf.Errors); so is one without tests.
 func Run(opts Options) (*Report, error) {
 	if opts.Out == nil {
 		opts.Out = io.Discard

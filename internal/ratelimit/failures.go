@@ -3,7 +3,7 @@ package ratelimit
 import (
 	"time"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Failures is a budget of failed attempts per client address, such as
@@ -32,7 +32,7 @@ func NewFailures(maxKeys int, now func() time.Time) *Failures {
 
 // Exhausted reports whether client has no failure left under r and, if
 // so, how long until it has one again (whole seconds, for Retry-After).
-func (f *Failures) Exhausted(r *pipeline.Rate, client string) (int, bool) {
+func (f *Failures) Exhausted(r *yamlconf.Rate, client string) (int, bool) {
 	now := f.now()
 	lim := f.store.get(policyKey("f", r), clientKey(client), r, now)
 	tokens := lim.TokensAt(now)
@@ -46,7 +46,7 @@ func (f *Failures) Exhausted(r *pipeline.Rate, client string) (int, bool) {
 // Fail takes one failure from client's budget under r. Failures checked
 // concurrently may overdraw the bucket: that only pushes the client's
 // next attempt further away, so a burst cannot buy more than its budget.
-func (f *Failures) Fail(r *pipeline.Rate, client string) {
+func (f *Failures) Fail(r *yamlconf.Rate, client string) {
 	now := f.now()
 	f.store.get(policyKey("f", r), clientKey(client), r, now).ReserveN(now, 1)
 }

@@ -12,7 +12,7 @@ import (
 // per-caller bucket.
 func TestTokenSubjectIsNotAConsumer(t *testing.T) {
 	c := &clock{now: time.Unix(1_700_000_000, 0)}
-	l := New(&pipeline.Gateway{}, Options{Now: c.Now})
+	l := New(nil, Options{Now: c.Now})
 	p := compiled("search", perRate(1, time.Minute, 1))
 	consumer := &pipeline.Identity{Name: "chatgpt", Source: pipeline.IdentityKey}
 	impostor := &pipeline.Identity{Name: "chatgpt", Source: pipeline.IdentityJWT}

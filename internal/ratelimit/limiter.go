@@ -16,6 +16,7 @@ import (
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Policy names in the RateLimit fields; a pipeline's policy is its name.
@@ -28,7 +29,7 @@ const (
 type Options struct {
 	// ConsumerRate returns the rate of the consumer an identity stands
 	// for (auth.Authenticator.ConsumerRate); nil: no consumer rates.
-	ConsumerRate func(*pipeline.Identity) *pipeline.Rate
+	ConsumerRate func(*pipeline.Identity) *yamlconf.Rate
 	// MaxKeys bounds the per-caller buckets kept (DefaultMaxKeys).
 	MaxKeys int
 	// Now is the clock (tests); nil: time.Now.
@@ -42,21 +43,21 @@ type Options struct {
 // a bucket belongs to one rate, so a changed rate starts afresh.
 type Limiter struct {
 	global       atomic.Pointer[globalLimit]
-	consumerRate func(*pipeline.Identity) *pipeline.Rate
+	consumerRate func(*pipeline.Identity) *yamlconf.Rate
 	store        *store
 	now          func() time.Time
 }
 
 // globalLimit is server.rate with its one bucket (nil lim without it).
 type globalLimit struct {
-	rate *pipeline.Rate
+	rate *yamlconf.Rate
 	lim  *rate.Limiter
 }
 
 var _ server.Surface = (*Limiter)(nil)
 
-// New returns the Limiter for gw.
-func New(gw *pipeline.Gateway, opts Options) *Limiter {
+// New returns the Limiter for server.rate (global; nil: no global limit).
+func New(global *yamlconf.Rate, opts Options) *Limiter {
 	if opts.MaxKeys <= 0 {
 		opts.MaxKeys = DefaultMaxKeys
 	}
@@ -64,10 +65,10 @@ func New(gw *pipeline.Gateway, opts Options) *Limiter {
 		opts.Now = time.Now
 	}
 	if opts.ConsumerRate == nil {
-		opts.ConsumerRate = func(*pipeline.Identity) *pipeline.Rate { return nil }
+		opts.ConsumerRate = func(*pipeline.Identity) *yamlconf.Rate { return nil }
 	}
 	l := &Limiter{consumerRate: opts.ConsumerRate, store: newStore(opts.MaxKeys), now: opts.Now}
-	l.setGlobal(gw.Server.Rate)
+	l.setGlobal(global)
 	return l
 }
 
@@ -78,7 +79,7 @@ func (l *Limiter) Mount(_ *http.ServeMux, _ *server.Server, rt *server.Runtime) 
 	return nil
 }
 
-func (l *Limiter) setGlobal(r *pipeline.Rate) {
+func (l *Limiter) setGlobal(r *yamlconf.Rate) {
 	cur := l.global.Load()
 	if cur != nil && sameRate(cur.rate, r) {
 		return
@@ -90,20 +91,20 @@ func (l *Limiter) setGlobal(r *pipeline.Rate) {
 	l.global.Store(g)
 }
 
-func sameRate(a, b *pipeline.Rate) bool {
+func sameRate(a, b *yamlconf.Rate) bool {
 	return a == b || (a != nil && b != nil && a.Count == b.Count && a.Per == b.Per && a.Burst == b.Burst)
 }
 
 // policyKey names a level and its rate, so that a bucket never outlives
 // a change of its rate.
-func policyKey(level string, r *pipeline.Rate) string {
+func policyKey(level string, r *yamlconf.Rate) string {
 	return level + "\x00" + strconv.Itoa(r.Count) + "/" + r.Per.String() + "/" + strconv.Itoa(r.Burst)
 }
 
 // check is one level that applies to a call.
 type check struct {
 	name string
-	rate *pipeline.Rate
+	rate *yamlconf.Rate
 	lim  *rate.Limiter
 }
 

@@ -7,17 +7,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
-func perRate(count int, per time.Duration, burst int) *pipeline.Rate {
-	return &pipeline.Rate{Count: count, Per: per, Burst: burst}
+func perRate(count int, per time.Duration, burst int) *yamlconf.Rate {
+	return &yamlconf.Rate{Count: count, Per: per, Burst: burst}
 }
 
-func compiled(name string, r *pipeline.Rate) *pipeline.Compiled {
-	return &pipeline.Compiled{Pipeline: &pipeline.Pipeline{Name: name, Access: &pipeline.Access{Public: true, Rate: r}}}
+func compiled(name string, r *yamlconf.Rate) *pipeline.Compiled {
+	return &pipeline.Compiled{Pipeline: &pipeline.Pipeline{Name: name, Access: &gateway.Access{Public: true, Rate: r}}}
 }
 
 // clock is a settable clock.
@@ -28,7 +30,7 @@ func (c *clock) advance(d time.Duration) { c.now = c.now.Add(d) }
 
 func TestPerCaller(t *testing.T) {
 	c := &clock{now: time.Unix(1_700_000_000, 0)}
-	l := New(&pipeline.Gateway{}, Options{Now: c.Now})
+	l := New(nil, Options{Now: c.Now})
 	p := compiled("search", perRate(2, time.Minute, 2))
 	alice := &pipeline.Identity{Name: "alice"}
 	allow := func(id *pipeline.Identity, ip string) error {
@@ -63,10 +65,10 @@ func TestLevels(t *testing.T) {
 	c := &clock{now: time.Unix(1_700_000_000, 0)}
 	buyer := &pipeline.Identity{Name: "buyer"}
 	consumerRate := perRate(3, time.Minute, 3)
-	l := New(&pipeline.Gateway{Server: pipeline.Server{Rate: perRate(100, time.Second, 100)}}, Options{
+	l := New(perRate(100, time.Second, 100), Options{
 		Now: c.Now,
-		ConsumerRate: func(id *pipeline.Identity) *pipeline.Rate {
-			return map[bool]*pipeline.Rate{true: consumerRate}[id == buyer]
+		ConsumerRate: func(id *pipeline.Identity) *yamlconf.Rate {
+			return map[bool]*yamlconf.Rate{true: consumerRate}[id == buyer]
 		},
 	})
 	a, b := compiled("a", perRate(1, time.Minute, 1)), compiled("b", perRate(10, time.Minute, 10))
@@ -98,8 +100,8 @@ func TestLevels(t *testing.T) {
 }
 
 func TestNoLimits(t *testing.T) {
-	l := New(&pipeline.Gateway{}, Options{})
-	p := &pipeline.Compiled{Pipeline: &pipeline.Pipeline{Name: "open", Access: &pipeline.Access{Public: true}}}
+	l := New(nil, Options{})
+	p := &pipeline.Compiled{Pipeline: &pipeline.Pipeline{Name: "open", Access: &gateway.Access{Public: true}}}
 	if h, err := l.Allow(t.Context(), p, nil, "ip"); h != nil || err != nil {
 		t.Errorf("got %v, %v; want no fields and no error", h, err)
 	}
@@ -109,7 +111,7 @@ func TestNoLimits(t *testing.T) {
 // buckets, and idle full buckets are swept.
 func TestBoundedMemory(t *testing.T) {
 	c := &clock{now: time.Unix(1_700_000_000, 0)}
-	l := New(&pipeline.Gateway{}, Options{Now: c.Now, MaxKeys: 320})
+	l := New(nil, Options{Now: c.Now, MaxKeys: 320})
 	p := compiled("search", perRate(1, time.Second, 1))
 	for i := range 10_000 {
 		_, _ = l.Allow(t.Context(), p, nil, fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255))
@@ -129,7 +131,7 @@ func TestBoundedMemory(t *testing.T) {
 // new clients arrive.
 func TestIdleSwept(t *testing.T) {
 	c := &clock{now: time.Unix(1_700_000_000, 0)}
-	l := New(&pipeline.Gateway{}, Options{Now: c.Now})
+	l := New(nil, Options{Now: c.Now})
 	p := compiled("search", perRate(1, time.Second, 1))
 	flood := func(prefix string, n int) {
 		for i := range n {
@@ -148,7 +150,7 @@ func TestIdleSwept(t *testing.T) {
 }
 
 func BenchmarkAllow(b *testing.B) {
-	l := New(&pipeline.Gateway{Server: pipeline.Server{Rate: perRate(1e9, time.Second, 1e9)}}, Options{})
+	l := New(perRate(1e9, time.Second, 1e9), Options{})
 	p := compiled("search", perRate(1e9, time.Second, 1e9))
 	id := &pipeline.Identity{Name: "alice"}
 	b.ReportAllocs()
@@ -161,13 +163,13 @@ func BenchmarkAllow(b *testing.B) {
 
 // TestFollowsReload: server.rate comes from the plan being served.
 func TestFollowsReload(t *testing.T) {
-	l := New(&pipeline.Gateway{}, Options{})
+	l := New(nil, Options{})
 	p := compiled("open", nil)
 	p.Access.Rate = nil
 	if h, _ := l.Allow(t.Context(), p, nil, "ip"); h != nil {
 		t.Fatalf("limited before server.rate was set: %v", h)
 	}
-	gw := &pipeline.Gateway{Server: pipeline.Server{Rate: perRate(1, time.Hour, 1)}}
+	gw := &gateway.Config{Server: gateway.Server{Rate: perRate(1, time.Hour, 1)}}
 	if err := l.Mount(nil, nil, &server.Runtime{Plan: &pipeline.Plan{Gateway: gw}}); err != nil {
 		t.Fatal(err)
 	}

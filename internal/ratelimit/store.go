@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 const (
@@ -51,7 +51,7 @@ func newStore(maxKeys int) *store {
 }
 
 // get returns the bucket of caller under policy, creating it for r.
-func (s *store) get(policy, caller string, r *pipeline.Rate, now time.Time) *rate.Limiter {
+func (s *store) get(policy, caller string, r *yamlconf.Rate, now time.Time) *rate.Limiter {
 	key := policy + "\x00" + caller
 	sh := &s.shard[maphash.String(s.seed, key)%shards]
 	sh.Lock()
@@ -77,14 +77,14 @@ func (s *store) get(policy, caller string, r *pipeline.Rate, now time.Time) *rat
 	return b.lim
 }
 
-func newBucket(r *pipeline.Rate) *bucket {
+func newBucket(r *yamlconf.Rate) *bucket {
 	every := r.Per / time.Duration(r.Count)
 	full := every * time.Duration(r.Burst)
 	return &bucket{lim: rate.NewLimiter(limitOf(r), r.Burst), idle: full + time.Second}
 }
 
 // limitOf is r in events per second.
-func limitOf(r *pipeline.Rate) rate.Limit {
+func limitOf(r *yamlconf.Rate) rate.Limit {
 	return rate.Limit(float64(r.Count) / r.Per.Seconds())
 }
 

@@ -3,7 +3,9 @@ package schema
 import (
 	"reflect"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Patterns of the custom scalars, as their UnmarshalYAML methods accept
@@ -18,18 +20,18 @@ const (
 // syntax (a NodeUnmarshaler of internal/pipeline), or false.
 func scalar(t reflect.Type) (string, func(*reflector) Schema, bool) {
 	switch t {
-	case reflect.TypeFor[pipeline.Duration]():
+	case reflect.TypeFor[yamlconf.Duration]():
 		return "Duration", func(*reflector) Schema {
 			return Schema{"type": "string", "pattern": DurationPattern, "description": `A duration such as "800ms", "3s" or "5m".`}
 		}, true
-	case reflect.TypeFor[pipeline.Size]():
+	case reflect.TypeFor[yamlconf.Size]():
 		return "Size", func(*reflector) Schema {
 			return Schema{"description": `A size in bytes, or with a unit: "64KiB", "1MiB", "1GB".`, "oneOf": []any{
 				Schema{"type": "integer", "minimum": 0},
 				Schema{"type": "string", "pattern": SizePattern},
 			}}
 		}, true
-	case reflect.TypeFor[pipeline.Rate]():
+	case reflect.TypeFor[yamlconf.Rate]():
 		return "Rate", func(*reflector) Schema {
 			return Schema{"type": "string", "pattern": RatePattern, "description": `A rate such as "60/min" or "10/sec burst 20".`}
 		}, true
@@ -48,14 +50,14 @@ func scalar(t reflect.Type) (string, func(*reflector) Schema, bool) {
 				Schema{"type": "string"},
 			}}
 		}, true
-	case reflect.TypeFor[pipeline.Access]():
+	case reflect.TypeFor[gateway.Access]():
 		return "Access", func(r *reflector) Schema {
 			return Schema{"description": "Who may call: `public`, or {roles, rate}, or {public: true, rate}.", "oneOf": []any{
 				Schema{"const": "public"},
 				Schema{"type": "object", "additionalProperties": false, "properties": Schema{
 					"public": Schema{"type": "boolean"},
 					"roles":  Schema{"type": "array", "items": Schema{"type": "string"}},
-					"rate":   r.schema(reflect.TypeFor[pipeline.Rate]()),
+					"rate":   r.schema(reflect.TypeFor[yamlconf.Rate]()),
 				}},
 			}}
 		}, true

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -28,7 +29,7 @@ func Pipeline() Schema {
 
 // Gateway is the schema of gateway.yaml.
 func Gateway() Schema {
-	return For(reflect.TypeFor[pipeline.Gateway](), "Manifold gateway.yaml", "Listeners, upstreams and gateway-wide defaults of a Manifold pipeline directory. ${NAME} takes a value from the environment.")
+	return For(reflect.TypeFor[gateway.Config](), "Manifold gateway.yaml", "Listeners, upstreams and gateway-wide defaults of a Manifold pipeline directory. ${NAME} takes a value from the environment.")
 }
 
 // For reflects the schema of the YAML file t decodes, with its title and

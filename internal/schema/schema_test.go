@@ -11,6 +11,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -67,7 +68,7 @@ func TestDemoFilesValidate(t *testing.T) {
 			t.Fatal(err)
 		}
 		sch := pipelineSchema
-		if filepath.Base(f) == pipeline.GatewayFile {
+		if filepath.Base(f) == gateway.File {
 			sch = gatewaySchema
 		}
 		if err := sch.Validate(yamlValue(t, data)); err != nil {

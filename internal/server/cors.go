@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/problem"
 )
 
@@ -19,7 +19,7 @@ var exposed = []string{"Manifold-Incomplete", "Manifold-Stale", "Manifold-Cache"
 // origins cfg allows (the Fetch standard's CORS protocol). Requests from
 // other origins pass without CORS headers, so browsers refuse to show
 // them the answer; their preflights get a 403 problem.
-func CORS(h http.Handler, cfg *pipeline.CORS) http.Handler {
+func CORS(h http.Handler, cfg *gateway.CORS) http.Handler {
 	any := slices.Contains(cfg.Origins, "*")
 	methods := strings.Join(cfg.Methods, ", ")
 	headers := strings.Join(cfg.Headers, ", ")

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -19,7 +20,7 @@ import (
 func Via(trusted []string) (func(*http.Request) http.Header, error) {
 	var nets []netip.Prefix
 	for _, t := range trusted {
-		p, err := pipeline.ParseAddrOrPrefix(t)
+		p, err := gateway.ParseAddrOrPrefix(t)
 		if err != nil {
 			return nil, err
 		}

@@ -10,15 +10,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/problem"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Configure applies gateway.yaml's server section to srv: the listener's
 // timeouts and header cap, the concurrency limit and CORS around its
 // handler, and TLS (srv.TLSConfig, certificates reloaded when their files
 // change) when server.tls is set. Serve with srv.ServeTLS(ln, "", "") when srv.TLSConfig is set.
-func Configure(srv *http.Server, cfg *pipeline.Server, log *slog.Logger) error {
+func Configure(srv *http.Server, cfg *gateway.Server, log *slog.Logger) error {
 	setDuration(&srv.ReadHeaderTimeout, cfg.ReadHeaderTimeout)
 	setDuration(&srv.ReadTimeout, cfg.ReadTimeout)
 	setDuration(&srv.WriteTimeout, cfg.WriteTimeout)
@@ -44,7 +45,7 @@ func Configure(srv *http.Server, cfg *pipeline.Server, log *slog.Logger) error {
 	return nil
 }
 
-func setDuration(dst *time.Duration, d pipeline.Duration) {
+func setDuration(dst *time.Duration, d yamlconf.Duration) {
 	if d > 0 {
 		*dst = d.D()
 	}
@@ -128,7 +129,7 @@ func unclean(escaped, path string) string {
 func ClientIP(trusted []string) (func(*http.Request) string, error) {
 	var nets []netip.Prefix
 	for _, t := range trusted {
-		p, err := pipeline.ParseAddrOrPrefix(t)
+		p, err := gateway.ParseAddrOrPrefix(t)
 		if err != nil {
 			return nil, err
 		}

@@ -7,8 +7,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/server"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 func TestMaxConcurrent(t *testing.T) {
@@ -84,8 +85,8 @@ func TestClientIP(t *testing.T) {
 
 func TestCORS(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) })
-	cfg := &pipeline.CORS{Origins: []string{"https://chat.openai.com"}, Methods: []string{"GET", "POST"},
-		Headers: []string{"Content-Type", "X-API-Key"}, MaxAge: pipeline.Duration(600e9)}
+	cfg := &gateway.CORS{Origins: []string{"https://chat.openai.com"}, Methods: []string{"GET", "POST"},
+		Headers: []string{"Content-Type", "X-API-Key"}, MaxAge: yamlconf.Duration(600e9)}
 	h := server.CORS(ok, cfg)
 	cases := []struct {
 		name, method, origin, reqMethod string

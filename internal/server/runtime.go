@@ -10,6 +10,7 @@ import (
 
 	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/cache"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/redact"
 )
@@ -34,7 +35,7 @@ func Build(plan *pipeline.Plan, logger *slog.Logger) (*Runtime, error) {
 	return BuildWith(plan, BuildOptions{Logger: logger})
 }
 
-func upstreamConfig(name string, u *pipeline.Upstream) (connectors.Config, error) {
+func upstreamConfig(name string, u *gateway.Upstream) (connectors.Config, error) {
 	base, err := url.Parse(u.URL)
 	if err != nil { // the error quotes the URL: never its user part
 		return connectors.Config{}, fmt.Errorf("upstream %s: %w", name, redact.Error(err))
@@ -74,7 +75,7 @@ func upstreamConfig(name string, u *pipeline.Upstream) (connectors.Config, error
 }
 
 // upstreamAuth is gateway.yaml's `auth:` as the connector takes it.
-func upstreamAuth(a *pipeline.UpstreamAuth) *connectors.AuthConfig {
+func upstreamAuth(a *gateway.UpstreamAuth) *connectors.AuthConfig {
 	if a == nil {
 		return nil
 	}

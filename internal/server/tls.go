@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // certCheckEvery bounds how often the certificate files are looked at.
@@ -96,7 +96,7 @@ func (c *certReloader) stat() (string, error) {
 // private CA (which then replaces the system roots for that upstream), a
 // client certificate for mutual TLS, and the server name to verify. A nil
 // t gives nil: Go's defaults.
-func UpstreamTLS(t *pipeline.UpstreamTLS) (*tls.Config, error) {
+func UpstreamTLS(t *gateway.UpstreamTLS) (*tls.Config, error) {
 	if t == nil {
 		return nil, nil
 	}

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/server"
 )
 
@@ -139,12 +139,12 @@ func TestUpstreamMTLS(t *testing.T) {
 
 	cases := []struct {
 		name string
-		tls  *pipeline.UpstreamTLS
+		tls  *gateway.UpstreamTLS
 		ok   bool
 	}{
-		{"private CA, client cert, server name", &pipeline.UpstreamTLS{CA: caFile, Cert: certFile, Key: keyFile, ServerName: "backend.internal"}, true},
-		{"no client cert", &pipeline.UpstreamTLS{CA: caFile, ServerName: "backend.internal"}, false},
-		{"wrong server name", &pipeline.UpstreamTLS{CA: caFile, Cert: certFile, Key: keyFile, ServerName: "other"}, false},
+		{"private CA, client cert, server name", &gateway.UpstreamTLS{CA: caFile, Cert: certFile, Key: keyFile, ServerName: "backend.internal"}, true},
+		{"no client cert", &gateway.UpstreamTLS{CA: caFile, ServerName: "backend.internal"}, false},
+		{"wrong server name", &gateway.UpstreamTLS{CA: caFile, Cert: certFile, Key: keyFile, ServerName: "other"}, false},
 		{"system roots only", nil, false},
 	}
 	for _, c := range cases {

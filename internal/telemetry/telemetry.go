@@ -24,7 +24,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // Options are what New needs besides the configuration.
@@ -52,7 +52,7 @@ type Telemetry struct {
 
 // New builds the telemetry that cfg (gateway.yaml `telemetry:`) asks for.
 // Exporters connect lazily: an unreachable collector does not fail New.
-func New(ctx context.Context, cfg pipeline.Telemetry, opts Options) (*Telemetry, error) {
+func New(ctx context.Context, cfg gateway.Telemetry, opts Options) (*Telemetry, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -97,7 +97,7 @@ func New(ctx context.Context, cfg pipeline.Telemetry, opts Options) (*Telemetry,
 // one, spans are not sampled (and not recorded) unless the caller's
 // trusted traceparent says so, but every request still gets a trace id for
 // its logs, audit event and problem documents.
-func newTracerProvider(ctx context.Context, cfg pipeline.Telemetry, res *resource.Resource) (*sdktrace.TracerProvider, error) {
+func newTracerProvider(ctx context.Context, cfg gateway.Telemetry, res *resource.Resource) (*sdktrace.TracerProvider, error) {
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	if cfg.OTLPEndpoint == "" {
 		opts = append(opts, sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())))
@@ -111,7 +111,7 @@ func newTracerProvider(ctx context.Context, cfg pipeline.Telemetry, res *resourc
 	return sdktrace.NewTracerProvider(opts...), nil
 }
 
-func otlpExporter(ctx context.Context, cfg pipeline.Telemetry) (sdktrace.SpanExporter, error) {
+func otlpExporter(ctx context.Context, cfg gateway.Telemetry) (sdktrace.SpanExporter, error) {
 	isURL := strings.Contains(cfg.OTLPEndpoint, "://")
 	if cfg.OTLPProtocol == "grpc" {
 		opt := otlptracegrpc.WithEndpointURL(cfg.OTLPEndpoint)

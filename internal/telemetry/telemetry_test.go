@@ -19,7 +19,7 @@ import (
 
 	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/event"
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/server"
 )
 
@@ -27,7 +27,7 @@ func on() *bool { b := true; return &b }
 
 // newTest builds telemetry with an in-memory exporter and a JSON logger
 // writing to buf.
-func newTest(t *testing.T, cfg pipeline.Telemetry, buf *bytes.Buffer) (*Telemetry, *tracetest.InMemoryExporter) {
+func newTest(t *testing.T, cfg gateway.Telemetry, buf *bytes.Buffer) (*Telemetry, *tracetest.InMemoryExporter) {
 	t.Helper()
 	exp := tracetest.NewInMemoryExporter()
 	log := slog.New(LogHandler(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
@@ -77,7 +77,7 @@ func TestObserverTraceparent(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			tel, exp := newTest(t, pipeline.Telemetry{TrustTraceparent: c.trust}, &buf)
+			tel, exp := newTest(t, gateway.Telemetry{TrustTraceparent: c.trust}, &buf)
 			r := httptest.NewRequest("GET", "/v1/cities/Berlin/deals?key=secret-value", nil)
 			r.Header.Set("Traceparent", "00-"+caller+"-b7ad6b7169203331-01")
 			r, end := tel.Observer().Begin(r, "GET /v1/cities/{city}/deals")
@@ -114,7 +114,7 @@ func TestObserverTraceparent(t *testing.T) {
 // TestMetricsExposition records known calls and reads /metrics.
 func TestMetricsExposition(t *testing.T) {
 	var buf bytes.Buffer
-	tel, _ := newTest(t, pipeline.Telemetry{ServiceName: "manifold"}, &buf)
+	tel, _ := newTest(t, gateway.Telemetry{ServiceName: "manifold"}, &buf)
 	ctx := context.Background()
 	for range 3 {
 		tel.Metrics.Record(ctx, &event.Call{Pipeline: "p", Surface: event.SurfaceREST, Status: 200, Cache: "hit", Duration: time.Millisecond})
@@ -167,7 +167,7 @@ func TestOTLPExport(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			tel, err := New(context.Background(), pipeline.Telemetry{OTLPEndpoint: c.endpoint, OTLPProtocol: "http"}, Options{})
+			tel, err := New(context.Background(), gateway.Telemetry{OTLPEndpoint: c.endpoint, OTLPProtocol: "http"}, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -106,7 +107,7 @@ func Dir(urls map[string]string) (fstest.MapFS, error) {
 		ups = append(ups, upstream{name, u})
 	}
 	fsys := fstest.MapFS{}
-	for file, t := range map[string]*template.Template{pipeline.GatewayFile: gatewayTmpl, "fan-out.yaml": pipelineTmpl} {
+	for file, t := range map[string]*template.Template{gateway.File: gatewayTmpl, "fan-out.yaml": pipelineTmpl} {
 		var b strings.Builder
 		if err := t.Execute(&b, ups); err != nil {
 			return nil, fmt.Errorf("bench: %s: %w", file, err)

@@ -20,7 +20,7 @@ func (st *stack) startAudit(plan *pipeline.Plan, log *slog.Logger) (event.Record
 	if err != nil {
 		return nil, err
 	}
-	cfg := audit.FromGateway(plan.Gateway, "")
+	cfg := audit.From(plan.Gateway.Audit, plan.Gateway.Server.PublicURL, "")
 	cfg.NATS, cfg.DataDir, cfg.InProcess = audit.Embedded, dir, true
 	pub, err := audit.Start(context.Background(), cfg, log)
 	if err != nil {

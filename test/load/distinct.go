@@ -11,6 +11,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -31,7 +32,7 @@ const (
 // distinctDir is the mode's pipeline directory against backend, with
 // cache.max_size set to maxSize (a size as gateway.yaml takes it).
 func distinctDir(backend, maxSize string) fstest.MapFS {
-	gateway := `# Load harness, -distinct mode: one upstream on loopback, a bounded cache.
+	gatewayYAML := `# Load harness, -distinct mode: one upstream on loopback, a bounded cache.
 server: {listen: "127.0.0.1:0", max_body: 1MiB}
 upstreams:
   doc: {url: "` + backend + `", timeout: 2s, retries: 0, concurrency: 1024}
@@ -52,8 +53,8 @@ steps:
   doc: {upstream: doc, path: ` + distinctBackend + `, query: {q: "${ .params.q }"}, cache: 1m}
 `
 	return fstest.MapFS{
-		pipeline.GatewayFile: {Data: []byte(gateway)},
-		"distinct.yaml":      {Data: []byte(pipe)},
+		gateway.File:    {Data: []byte(gatewayYAML)},
+		"distinct.yaml": {Data: []byte(pipe)},
 	}
 }
 

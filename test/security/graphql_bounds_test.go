@@ -19,8 +19,10 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/audit"
 	"github.com/manifoldgw/manifold/internal/demo"
+	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/launch"
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 	"github.com/manifoldgw/manifold/pipelines"
 )
 
@@ -30,7 +32,7 @@ import (
 
 // gqlGateway serves the demo pipelines through launch.Serve; tune may
 // change the loaded gateway.yaml.
-func gqlGateway(t *testing.T, tune func(*pipeline.Gateway)) string {
+func gqlGateway(t *testing.T, tune func(*gateway.Config)) string {
 	t.Helper()
 	backends, err := demo.Start(demo.Options{})
 	if err != nil {
@@ -187,7 +189,7 @@ func (m gqlMessage) errorCode() string {
 // Finding 2: one WebSocket, a flood of subscribes. Past the cap each is
 // refused with an error message for its id; the goroutines stay bounded.
 func TestGraphQLSubscriptionFlood(t *testing.T) {
-	base := gqlGateway(t, func(gw *pipeline.Gateway) {
+	base := gqlGateway(t, func(gw *gateway.Config) {
 		gw.GraphQL.MaxOperationsPerConnection = 10
 		gw.GraphQL.MaxSubscriptionsPerClient = 15
 	})
@@ -245,8 +247,8 @@ func TestGraphQLSubscriptionFlood(t *testing.T) {
 // read timeout, and do not hold max_concurrent from REST callers.
 func TestGraphQLSlowStreamHeaders(t *testing.T) {
 	const readTimeout = 300 * time.Millisecond
-	base := gqlGateway(t, func(gw *pipeline.Gateway) {
-		gw.Server.ReadTimeout = pipeline.Duration(readTimeout)
+	base := gqlGateway(t, func(gw *gateway.Config) {
+		gw.Server.ReadTimeout = yamlconf.Duration(readTimeout)
 		gw.Server.MaxConcurrent = 8
 	})
 	addr := strings.TrimPrefix(base, "http://")

@@ -23,7 +23,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
 // hostileOps is how many operations of each hostile kind the resource
@@ -57,11 +57,11 @@ func TestResourceBudget(t *testing.T) {
 		run  func(t *testing.T) (accepted int)
 		most int // accepted at most: the bound for one client address
 	}{
-		{"subscriptions", func(t *testing.T) int { return hostileSubscriptions(ctx, t, base) }, pipeline.DefaultGraphQLMaxSubscriptionsPerClient},
+		{"subscriptions", func(t *testing.T) int { return hostileSubscriptions(ctx, t, base) }, gateway.DefaultGraphQLMaxSubscriptionsPerClient},
 		// Unconfirmed sessions close after mcp.init_timeout and give their
 		// place back: the bound is per init_timeout (one window is 10 s,
 		// the whole kind takes a few seconds).
-		{"MCP sessions", func(t *testing.T) int { return hostileMCPSessions(t, client, base) }, 2 * pipeline.DefaultMCPMaxClientSessions},
+		{"MCP sessions", func(t *testing.T) int { return hostileMCPSessions(t, client, base) }, 2 * gateway.DefaultMCPMaxClientSessions},
 		{"big queries", func(t *testing.T) int { return hostilePosts(t, client, base+"/graphql", bigQuery) }, 0},
 		{"big selects", func(t *testing.T) int { return hostilePosts(t, client, base+"/graphql", bigSelect) }, 0},
 		{"validation bombs", func(t *testing.T) int { return hostilePosts(t, client, base+"/graphql", validationBomb) }, 0},

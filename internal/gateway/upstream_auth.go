@@ -1,4 +1,4 @@
-package pipeline
+package gateway
 
 import (
 	"net"
@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // MaxFollowRedirects bounds an upstream's follow_redirects.
@@ -25,12 +27,12 @@ var authSecrets = map[string]bool{"value": true, "token": true, "password": true
 
 // validateUpstreamExtras checks an upstream's credential, fixed query,
 // redirects and format. fromEnv holds the keys written as one ${NAME}.
-func (l *loader) validateUpstreamExtras(d *doc, name string, u *Upstream, fromEnv map[string]bool) {
+func (l *loader) validateUpstreamExtras(d *yamlconf.Doc, name string, u *Upstream, fromEnv map[string]bool) {
 	key := "upstreams." + name
 	at := func(keys ...string) ast.Node {
 		keys = append([]string{"upstreams", name}, keys...)
 		for len(keys) > 1 {
-			if v, _ := lookup(d.body, keys...); v != nil {
+			if v, _ := yamlconf.Lookup(d.Body, keys...); v != nil {
 				return v
 			}
 			keys = keys[:len(keys)-1]
@@ -38,7 +40,7 @@ func (l *loader) validateUpstreamExtras(d *doc, name string, u *Upstream, fromEn
 		return nil
 	}
 	bad := func(k, format string, args ...any) {
-		l.errorf(d.file, at(strings.Split(k, ".")...), key+"."+k, format, args...)
+		l.Errorf(d.File, at(strings.Split(k, ".")...), key+"."+k, format, args...)
 	}
 	switch u.Format {
 	case "json", "xml", "text":

@@ -1,6 +1,10 @@
-package pipeline
+package gateway
 
-import "github.com/goccy/go-yaml/ast"
+import (
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
+)
 
 // GraphQL view defaults (gateway.yaml `graphql:`).
 const (
@@ -23,9 +27,9 @@ const (
 )
 
 // IntrospectionOn reports whether the GraphQL view answers introspection.
-func (g GraphQLConfig) IntrospectionOn() bool { return g.Introspection == nil || *g.Introspection }
+func (g GraphQL) IntrospectionOn() bool { return g.Introspection == nil || *g.Introspection }
 
-func applyGraphQLDefaults(g *GraphQLConfig) {
+func applyGraphQLDefaults(g *GraphQL) {
 	if g.Introspection == nil {
 		on := true
 		g.Introspection = &on
@@ -49,12 +53,12 @@ func applyGraphQLDefaults(g *GraphQLConfig) {
 		g.MaxSubscriptionsPerClient = min(DefaultGraphQLMaxSubscriptionsPerClient, g.MaxSubscriptions)
 	}
 	if g.RunsRate == nil {
-		r, _ := parseRate(DefaultGraphQLRunsRate) // a constant known to parse
+		r, _ := yamlconf.ParseRate(DefaultGraphQLRunsRate) // a constant known to parse
 		g.RunsRate = &r
 	}
 }
 
-func (l *loader) validateGraphQL(d *doc, g GraphQLConfig, at func(keys ...string) ast.Node) {
+func (l *loader) validateGraphQL(d *yamlconf.Doc, g GraphQL, at func(keys ...string) ast.Node) {
 	for _, c := range []struct {
 		key string
 		n   int64
@@ -65,11 +69,11 @@ func (l *loader) validateGraphQL(d *doc, g GraphQLConfig, at func(keys ...string
 		{"max_subscriptions", int64(g.MaxSubscriptions)},
 	} {
 		if c.n < 0 {
-			l.errorf(d.file, at("graphql", c.key), "graphql."+c.key, "must not be negative")
+			l.Errorf(d.File, at("graphql", c.key), "graphql."+c.key, "must not be negative")
 		}
 	}
 	if g.MaxSubscriptionsPerClient < 0 || g.MaxSubscriptionsPerClient > g.MaxSubscriptions {
-		l.errorf(d.file, at("graphql", "max_subscriptions_per_client"), "graphql.max_subscriptions_per_client",
+		l.Errorf(d.File, at("graphql", "max_subscriptions_per_client"), "graphql.max_subscriptions_per_client",
 			"must be between 0 and max_subscriptions (%d)", g.MaxSubscriptions)
 	}
 }

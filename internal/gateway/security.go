@@ -1,4 +1,4 @@
-package pipeline
+package gateway
 
 import (
 	"encoding/json"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Security defaults, applied by applySecurityDefaults.
@@ -44,10 +46,10 @@ var (
 // IsHMACAlg reports whether alg is an HS algorithm (a shared secret).
 func IsHMACAlg(alg string) bool { return strings.HasPrefix(alg, "HS") }
 
-func applySecurityDefaults(gw *Gateway) {
+func applySecurityDefaults(gw *Config) {
 	a := &gw.Auth
 	if a.MaxFailures == nil {
-		r, _ := parseRate(DefaultMaxFailures) // a constant known to parse
+		r, _ := yamlconf.ParseRate(DefaultMaxFailures) // a constant known to parse
 		a.MaxFailures = &r
 	}
 	if a.APIKey == nil && len(gw.Consumers) > 0 {
@@ -61,10 +63,10 @@ func applySecurityDefaults(gw *Gateway) {
 			j.RolesClaim = DefaultRolesClaim
 		}
 		if j.Leeway == 0 {
-			j.Leeway = Duration(DefaultJWTLeeway)
+			j.Leeway = yamlconf.Duration(DefaultJWTLeeway)
 		}
 		if j.JWKSRefresh == 0 {
-			j.JWKSRefresh = Duration(DefaultJWKSRefresh)
+			j.JWKSRefresh = yamlconf.Duration(DefaultJWKSRefresh)
 		}
 		if len(j.Algorithms) == 0 {
 			j.Algorithms = defaultAlgorithms(j)
@@ -75,10 +77,10 @@ func applySecurityDefaults(gw *Gateway) {
 			i.RolesClaim = DefaultScopeClaim
 		}
 		if i.Cache == 0 {
-			i.Cache = Duration(DefaultIntrospectionCache)
+			i.Cache = yamlconf.Duration(DefaultIntrospectionCache)
 		}
 		if i.Timeout == 0 {
-			i.Timeout = Duration(DefaultIntrospectionWait)
+			i.Timeout = yamlconf.Duration(DefaultIntrospectionWait)
 		}
 	}
 	if c := gw.Server.CORS; c != nil {
@@ -92,7 +94,7 @@ func applySecurityDefaults(gw *Gateway) {
 			}
 		}
 		if c.MaxAge == 0 {
-			c.MaxAge = Duration(DefaultCORSMaxAge)
+			c.MaxAge = yamlconf.Duration(DefaultCORSMaxAge)
 		}
 	}
 }
@@ -122,7 +124,7 @@ func defaultAlgorithms(j *JWTAuth) []string {
 // resolveTLSPaths makes the certificate paths of server.tls and upstream
 // tls relative to the pipeline directory dir rather than to wherever the
 // gateway happens to be started.
-func resolveTLSPaths(gw *Gateway, dir string) {
+func resolveTLSPaths(gw *Config, dir string) {
 	abs := func(p *string) {
 		if *p != "" && dir != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
@@ -142,10 +144,10 @@ func resolveTLSPaths(gw *Gateway, dir string) {
 }
 
 // validateSecurity checks auth, consumers and the listener's security
-// settings. at locates a key path as validateGateway does.
-func (l *loader) validateSecurity(d *doc, gw *Gateway, at func(keys ...string) ast.Node) {
+// settings. at locates a key path as validate does.
+func (l *loader) validateSecurity(d *yamlconf.Doc, gw *Config, at func(keys ...string) ast.Node) {
 	errorf := func(keys []string, format string, args ...any) {
-		l.errorf(d.file, at(keys...), strings.Join(keys, "."), format, args...)
+		l.Errorf(d.File, at(keys...), strings.Join(keys, "."), format, args...)
 	}
 	a := gw.Auth
 	if a.APIKey != nil && !headerName(a.APIKey.Header) {
@@ -183,7 +185,7 @@ func (l *loader) validateSecurity(d *doc, gw *Gateway, at func(keys ...string) a
 	}
 }
 
-func validateConsumers(gw *Gateway, errorf func([]string, string, ...any)) {
+func validateConsumers(gw *Config, errorf func([]string, string, ...any)) {
 	names := make([]string, 0, len(gw.Consumers))
 	for name := range gw.Consumers {
 		names = append(names, name)
@@ -256,7 +258,7 @@ func validateJWT(j *JWTAuth, errorf func([]string, string, ...any)) {
 	}
 }
 
-func validateListener(gw *Gateway, errorf func([]string, string, ...any)) {
+func validateListener(gw *Config, errorf func([]string, string, ...any)) {
 	s := gw.Server
 	for _, p := range s.TrustedProxies {
 		if _, err := ParseAddrOrPrefix(p); err != nil {

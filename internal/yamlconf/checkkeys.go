@@ -1,4 +1,4 @@
-package pipeline
+package yamlconf
 
 import (
 	"errors"
@@ -12,102 +12,14 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
-// keyName is the plain text of a mapping key, without quotes.
-func keyName(kv *ast.MappingValueNode) string {
-	return kv.Key.GetToken().Value
-}
-
-// unwrap looks through anchors and tags to the value node.
-func unwrap(n ast.Node) ast.Node {
-	for {
-		switch v := n.(type) {
-		case *ast.AnchorNode:
-			n = v.Value
-		case *ast.TagNode:
-			n = v.Value
-		default:
-			return n
-		}
-	}
-}
-
-// entries returns the key/value pairs of a mapping node (nil otherwise).
-func entries(n ast.Node) []*ast.MappingValueNode {
-	switch v := unwrap(n).(type) {
-	case *ast.MappingNode:
-		return v.Values
-	case *ast.MappingValueNode:
-		return []*ast.MappingValueNode{v}
-	}
-	return nil
-}
-
-// isMapping reports whether n is a mapping.
-func isMapping(n ast.Node) bool {
-	switch unwrap(n).(type) {
-	case *ast.MappingNode, *ast.MappingValueNode:
-		return true
-	}
-	return false
-}
-
-// firstKey returns the first key of a mapping, to locate errors about the
-// whole document.
-func firstKey(n ast.Node) ast.Node {
-	if es := entries(n); len(es) > 0 {
-		return es[0].Key
-	}
-	return n
-}
-
-// lookup follows keys down nested mappings. It returns the value node and
-// the key node of the last key, or nils when a key is absent.
-func lookup(n ast.Node, keys ...string) (value, key ast.Node) {
-	value = n
-	for _, k := range keys {
-		var found *ast.MappingValueNode
-		for _, kv := range entries(value) {
-			if keyName(kv) == k {
-				found = kv
-				break
-			}
-		}
-		if found == nil {
-			return nil, nil
-		}
-		value, key = found.Value, found.Key
-	}
-	return value, key
-}
-
-// walkValues calls fn for every value node under n (mapping keys are not
-// visited) with its dotted key path.
-func walkValues(n ast.Node, path string, fn func(n ast.Node, path string)) {
-	n = unwrap(n)
-	if n == nil {
-		return
-	}
-	fn(n, path)
-	switch v := n.(type) {
-	case *ast.MappingNode, *ast.MappingValueNode:
-		for _, kv := range entries(v) {
-			walkValues(kv.Value, join(path, keyName(kv)), fn)
-		}
-	case *ast.SequenceNode:
-		for i, e := range v.Values {
-			walkValues(e, fmt.Sprintf("%s[%d]", path, i), fn)
-		}
-	}
-}
-
-// keyOrder returns the keys of the mapping at path, in written order.
-func keyOrder(n ast.Node, path ...string) []string {
-	m, _ := lookup(n, path...)
-	var keys []string
-	for _, kv := range entries(m) {
-		keys = append(keys, keyName(kv))
-	}
-	return keys
+// CheckKeys checks a YAML node against the Go type it will be decoded
+// into, as the loaders check gateway.yaml and pipelines: every key t does
+// not declare (by yaml tag), every value of the wrong shape and every
+// value a custom unmarshaler refuses is reported, with the node to locate
+// it at and its dotted key path. Other file kinds (`manifold test` files)
+// use it to be as strict, with the same messages.
+func CheckKeys(n ast.Node, t reflect.Type, report func(at ast.Node, key, msg string)) {
+	checkKeys(n, t, "", report)
 }
 
 var (
@@ -122,7 +34,7 @@ var (
 // refuses. goccy/go-yaml stops at the first problem and names Go types; a
 // user fixing a file wants all of them at once, by key.
 func checkKeys(n ast.Node, t reflect.Type, path string, report func(at ast.Node, key, msg string)) {
-	n = unwrap(n)
+	n = Unwrap(n)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -134,16 +46,16 @@ func checkKeys(n ast.Node, t reflect.Type, path string, report func(at ast.Node,
 	}
 	if reflect.PointerTo(t).Implements(nodeUnmarshaler) {
 		err := reflect.New(t).Interface().(yaml.NodeUnmarshaler).UnmarshalYAML(n)
-		var ne *nodeError
+		var ne *NodeError
 		switch {
 		case errors.As(err, &ne):
 			key := path // or the key inside n that the error is about
-			walkValues(n, path, func(v ast.Node, p string) {
-				if v == ne.node {
+			WalkValues(n, path, func(v ast.Node, p string) {
+				if v == ne.Node {
 					key = p
 				}
 			})
-			report(ne.node, key, ne.msg)
+			report(ne.Node, key, ne.Msg)
 		case err != nil:
 			report(n, path, err.Error())
 		}
@@ -153,28 +65,28 @@ func checkKeys(n ast.Node, t reflect.Type, path string, report func(at ast.Node,
 		return // goccy/go-yaml decodes it from its anchor, checked there
 	}
 	if want := wantKind(t, n); want != "" {
-		report(n, path, fmt.Sprintf("want %s, got %s", want, describe(n)))
+		report(n, path, fmt.Sprintf("want %s, got %s", want, Describe(n)))
 		return
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		fields := yamlFields(t)
-		for _, kv := range entries(n) {
-			k := keyName(kv)
+		for _, kv := range Entries(n) {
+			k := KeyName(kv)
 			ft, ok := fields[k]
 			if !ok {
-				report(kv.Key, join(path, k), unknownKey(k, fields))
+				report(kv.Key, Join(path, k), unknownKey(k, fields))
 				continue
 			}
-			checkKeys(kv.Value, ft, join(path, k), report)
+			checkKeys(kv.Value, ft, Join(path, k), report)
 		}
 	case reflect.Map:
-		for _, kv := range entries(n) {
-			if _, err := strconv.Atoi(keyName(kv)); t.Key().Kind() == reflect.Int && err != nil {
-				report(kv.Key, join(path, keyName(kv)), fmt.Sprintf("want an integer key, got %q", keyName(kv)))
+		for _, kv := range Entries(n) {
+			if _, err := strconv.Atoi(KeyName(kv)); t.Key().Kind() == reflect.Int && err != nil {
+				report(kv.Key, Join(path, KeyName(kv)), fmt.Sprintf("want an integer key, got %q", KeyName(kv)))
 				continue
 			}
-			checkKeys(kv.Value, t.Elem(), join(path, keyName(kv)), report)
+			checkKeys(kv.Value, t.Elem(), Join(path, KeyName(kv)), report)
 		}
 	case reflect.Slice:
 		for i, v := range n.(*ast.SequenceNode).Values {
@@ -240,7 +152,7 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 func unknownKey(k string, fields map[string]reflect.Type) string {
 	best, bestDist := "", 3 // at most two edits away
 	for name := range fields {
-		if d := editDistance(k, name); d < bestDist || d == bestDist && name < best {
+		if d := EditDistance(k, name); d < bestDist || d == bestDist && name < best {
 			best, bestDist = name, d
 		}
 	}
@@ -250,8 +162,8 @@ func unknownKey(k string, fields map[string]reflect.Type) string {
 	return fmt.Sprintf("unknown key %q (known: %s)", k, knownKeys(fields))
 }
 
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance between a and b.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -278,11 +190,4 @@ func knownKeys(fields map[string]reflect.Type) string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }
