@@ -16,6 +16,10 @@ type Plan struct {
 	Dir       string
 	Gateway   *Gateway
 	Pipelines []*Compiled // sorted by name
+	// Warnings are what the loader found suspect but not wrong (a field
+	// an upstream's schema lacks, a query parameter its document does
+	// not list): `manifold validate` prints them, serve logs them.
+	Warnings Errors
 	byName    map[string]*Compiled
 }
 
@@ -32,6 +36,8 @@ type Compiled struct {
 	optional bool
 	// readsClaims: see ReadsClaims.
 	readsClaims bool
+	// inferred: see InferredSchema.
+	inferred map[string]any
 }
 
 // StepNames returns the step names in declaration order.
@@ -161,6 +167,9 @@ func (c pctx) compilePipeline(p *Pipeline, gw *Gateway) *Compiled {
 	}
 	c.checkPathDefaults(p)
 	c.checkExprs(p)
+	if len(c.l.errs) == before {
+		c.typecheck(cp, gw)
+	}
 	if len(c.l.errs) > before {
 		return nil
 	}

@@ -14,6 +14,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/manifoldgw/manifold/internal/pipeline/typecheck"
 )
 
 // GatewayFile is the name of the gateway configuration in a directory.
@@ -65,6 +67,10 @@ type loader struct {
 	env    func(string) (string, bool)
 	listen string
 	errs   Errors
+	// warns are findings that do not stop the load (Plan.Warnings).
+	warns Errors
+	// docs are the upstreams' OpenAPI documents, by upstream name.
+	docs map[string]*typecheck.Doc
 }
 
 // doc is one parsed YAML file.
@@ -82,6 +88,7 @@ func (l *loader) load() *Plan {
 	}
 	sort.Strings(names)
 	gw := l.loadGateway()
+	l.docs = l.loadUpstreamDocs(gw)
 	var pipelines []*Pipeline
 	for _, name := range names {
 		if name == GatewayFile || IsTestFile(name) || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
@@ -102,6 +109,8 @@ func (l *loader) load() *Plan {
 	if gw == nil || len(l.errs) > 0 {
 		return nil
 	}
+	l.warns.sort()
+	plan.Warnings = l.warns
 	return plan
 }
 

@@ -114,6 +114,10 @@ type Upstream struct {
 	// body on to callers, as the problem's upstream_detail (default
 	// true); false keeps it to the gateway.
 	ErrorDetail *bool `yaml:"error_detail"`
+	// OpenAPI names the upstream's OpenAPI document (a file relative to
+	// the pipeline directory): steps are checked against it and their
+	// answers' schemas inferred from it (see upstream_openapi.go).
+	OpenAPI string `yaml:"openapi"`
 }
 
 // UpstreamAuth is an upstream's credential. Its secrets (value, token,
