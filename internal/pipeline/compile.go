@@ -20,7 +20,7 @@ type Plan struct {
 	// an upstream's schema lacks, a query parameter its document does
 	// not list): `manifold validate` prints them, serve logs them.
 	Warnings Errors
-	byName    map[string]*Compiled
+	byName   map[string]*Compiled
 }
 
 // Pipeline returns the compiled pipeline called name, or nil.
