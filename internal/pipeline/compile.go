@@ -36,8 +36,9 @@ type Compiled struct {
 	optional bool
 	// readsClaims: see ReadsClaims.
 	readsClaims bool
-	// inferred: see InferredSchema.
+	// inferred and typed: see InferredSchema.
 	inferred map[string]any
+	typed    bool
 }
 
 // StepNames returns the step names in declaration order.

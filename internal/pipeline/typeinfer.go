@@ -9,9 +9,10 @@ import (
 
 // InferredSchema is the JSON Schema of the pipeline's answer, inferred
 // from its upstreams' OpenAPI documents and its expressions: {} (any)
-// where it cannot be told.
+// where it cannot be told, and when no step calls an upstream with a
+// document (its shape would say nothing of the content).
 func (c *Compiled) InferredSchema() map[string]any {
-	if c.inferred == nil {
+	if c.inferred == nil || !c.typed {
 		return typecheck.Any()
 	}
 	return c.inferred
@@ -25,6 +26,7 @@ func (c pctx) typecheck(cp *Compiled, gw *Gateway) {
 	results := map[string]typecheck.Schema{}
 	for _, st := range cp.steps {
 		results[st.name] = c.stepType(cp, st, gw, results)
+		cp.typed = cp.typed || c.l.docs[st.upstream] != nil
 	}
 	in := c.inputType(cp.Pipeline, cp.optional)
 	for _, st := range cp.steps {

@@ -154,7 +154,7 @@ func (e *inferrer) base(t *gojq.Term, in Schema, env map[string]Schema) Schema {
 		return e.object(t.Object, in, env)
 	case gojq.TermTypeArray:
 		if t.Array.Query == nil {
-			return Of("array")
+			return emptyArray()
 		}
 		return ArrayOf(e.query(t.Array.Query, in, env))
 	case gojq.TermTypeUnary:
@@ -256,6 +256,9 @@ func (e *inferrer) field(s Schema, name string) Schema {
 		return Any()
 	}
 	if p, ok := Props(s)[name].(Schema); ok {
+		if allowsNull(s) { // .a.b where .a may be null gives null
+			return nullable(p)
+		}
 		return p
 	}
 	if closed(s) {
@@ -314,7 +317,7 @@ func add(a, b Schema) Schema {
 	case ta == "string" && tb == "string":
 		return Of("string")
 	case ta == "array" && tb == "array":
-		return ArrayOf(Union(Items(a), Items(b)))
+		return Union(a, b)
 	case ta == "object" && tb == "object":
 		return mergeObjects(a, b)
 	}

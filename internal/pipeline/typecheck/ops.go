@@ -19,7 +19,9 @@ type Op struct {
 // Find is the operation for method and a step's path, whose `${ }`
 // interpolations match any segment, as the document's `{name}`s match
 // any value. When several paths match, the one with the most literal
-// segments in common wins (/markets/nearest before /markets/{id}).
+// segments in common wins (/markets/nearest before /markets/{id}), and an
+// interpolation prefers a templated segment (/markets/${ .id } is
+// /markets/{id}, not /markets/nearest).
 func (d *Doc) Find(method, stepPath string) (*Op, error) {
 	segs := splitPath(stepPath)
 	var best string
@@ -93,12 +95,15 @@ func matchPath(step, doc []string) (int, bool) {
 	for i, s := range step {
 		d := doc[i]
 		switch {
-		case s == "${}":
+		case s == "${}": // a value: rather {id} than a literal segment
+			if strings.Contains(d, "{") {
+				score++
+			}
 		case !strings.Contains(d, "{"):
 			if s != d {
 				return 0, false
 			}
-			score++
+			score += 2
 		default:
 			if !templateRE(d).MatchString(s) {
 				return 0, false

@@ -34,6 +34,15 @@ func ObjectOf(props map[string]Schema) Schema {
 	return Schema{"type": "object", "properties": p}
 }
 
+// emptyArray is the schema of `[]`: an array with no items, which a
+// union leaves out rather than widening the items to any.
+func emptyArray() Schema { return Schema{"type": "array", "maxItems": 0} }
+
+func isEmptyArray(s Schema) bool {
+	n, ok := s["maxItems"].(int)
+	return ok && n == 0
+}
+
 // TypeOf is the one JSON type a schema allows, null aside ("" when it
 // allows several, or any). "integer" counts as its own type.
 func TypeOf(s Schema) string {
@@ -136,6 +145,12 @@ func Union(a, b Schema) Schema {
 	}
 	switch ta {
 	case "array":
+		switch {
+		case isEmptyArray(a):
+			return b
+		case isEmptyArray(b):
+			return a
+		}
 		return ArrayOf(Union(Items(a), Items(b)))
 	case "object":
 		return unionObjects(a, b)
@@ -175,6 +190,17 @@ func nullable(s Schema) Schema {
 	out := maps.Clone(s)
 	out["type"] = []any{t, "null"}
 	return out
+}
+
+// allowsNull reports whether s's type list includes null.
+func allowsNull(s Schema) bool {
+	list, _ := s["type"].([]any)
+	for _, t := range list {
+		if t == "null" {
+			return true
+		}
+	}
+	return false
 }
 
 // nonNull is s without null: the left side of `//` gives no null.
