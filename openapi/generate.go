@@ -278,6 +278,15 @@ func success(p *pipeline.Compiled) (*openapi3.Response, error) {
 		}
 		schema = s
 	}
+	if inferred := p.InferredSchema(); (p.Response == nil || len(p.Response.Schema) == 0) && len(inferred) > 0 {
+		// Without response.schema, the one inferred from the upstreams'
+		// documents (none when nothing is known).
+		s, err := schemaFrom(inferred)
+		if err != nil {
+			return nil, &Error{File: p.File, Pipeline: p.Name, Key: "output", Err: fmt.Errorf("inferred schema: %w", err)}
+		}
+		schema = s
+	}
 	resp := &openapi3.Response{Description: &desc, Content: openapi3.Content{"application/json": &openapi3.MediaType{}}}
 	if schema != nil {
 		resp.Content["application/json"].Schema = openapi3.NewSchemaRef("", schema)

@@ -33,6 +33,13 @@ func (im *Imported) Write(dir, source string, force bool) ([]string, error) {
 			return written, fmt.Errorf("%s: %w", file, ErrExists)
 		}
 	}
+	docFile, err := im.writeDoc(dir, force)
+	if err != nil {
+		return written, err
+	}
+	if docFile != "" {
+		written = append(written, docFile)
+	}
 	gw := filepath.Join(dir, gateway.File)
 	if err := im.writeGateway(gw, force); err != nil {
 		return written, err
@@ -55,7 +62,11 @@ func (im *Imported) Write(dir, source string, force bool) ([]string, error) {
 
 // writeGateway adds the upstream to gateway.yaml, or writes a new one.
 func (im *Imported) writeGateway(file string, force bool) error {
-	entry := yaml.MapSlice{{Key: im.Upstream, Value: yaml.MapSlice{{Key: "url", Value: im.URL}}}}
+	fields := yaml.MapSlice{{Key: "url", Value: im.URL}}
+	if im.Doc != nil {
+		fields = append(fields, yaml.MapItem{Key: "openapi", Value: im.docPath()})
+	}
+	entry := yaml.MapSlice{{Key: im.Upstream, Value: fields}}
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return os.WriteFile(file, im.newGateway(entry), 0o644)

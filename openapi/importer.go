@@ -35,6 +35,9 @@ type Imported struct {
 	Pipelines []ImportedPipeline
 	// Skipped says what was left out (operations, parameters) and why.
 	Skipped []string
+	// Doc is the backend's document (as OpenAPI 3), written beside the
+	// pipelines and named by the upstream's openapi key.
+	Doc *openapi3.T
 }
 
 // ImportedPipeline is one pipeline file to write.
@@ -68,7 +71,7 @@ func Import(src *Source, opts ImportOptions) (*Imported, error) {
 	if prefix != "" && !strings.HasPrefix(prefix, "/") {
 		prefix = "/" + prefix
 	}
-	im := &Imported{Upstream: opts.Upstream, URL: base, Plugin: pluginFrom(src.Doc.Info)}
+	im := &Imported{Upstream: opts.Upstream, URL: base, Plugin: pluginFrom(src.Doc.Info), Doc: src.Doc}
 	names := map[string]bool{}
 	paths := src.Doc.Paths.Keys()
 	slices.Sort(paths)

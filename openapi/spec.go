@@ -196,6 +196,9 @@ func (s *Specs) For(plan *pipeline.Plan) (*Spec, error) {
 	for _, f := range sp.Findings {
 		s.log.Info("GPT Actions lint", "file", f.File, "key", f.Key, "warning", f.Msg)
 	}
+	for _, w := range plan.Warnings {
+		s.log.Info("pipeline check", "warning", w.Error())
+	}
 	var list []*Spec
 	if cur := s.recent.Load(); cur != nil {
 		list = slices.Clone(*cur)

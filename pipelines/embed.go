@@ -7,5 +7,5 @@ import "embed"
 
 // FS is the demo directory.
 //
-//go:embed *.yaml
+//go:embed *.yaml openapi/*.yaml
 var FS embed.FS

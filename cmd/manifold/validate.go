@@ -31,6 +31,9 @@ func validateCmd() *cobra.Command {
 				}
 				return err
 			}
+			for _, w := range plan.Warnings {
+				fmt.Fprintln(cmd.ErrOrStderr(), "warning:", w)
+			}
 			// The GPT Actions lint of the generated OpenAPI document.
 			sp, err := openapi.Build(plan)
 			var lint *openapi.LintError

@@ -1,6 +1,10 @@
 package gateway
 
-import "github.com/manifoldgw/manifold/internal/yamlconf"
+import (
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
+)
 
 // Config is gateway.yaml: the listeners, the upstreams and the
 // gateway-wide defaults shared by every pipeline of a directory.
@@ -24,6 +28,8 @@ type Config struct {
 	// fromEnv are the keys (upstreams.geo.auth.value) whose whole value
 	// was one ${NAME}: where a secret is required to come from.
 	fromEnv map[string]bool
+	// doc is the parsed gateway.yaml, for locating keys (At).
+	doc *yamlconf.Doc
 }
 
 // Server configures the public listener.
@@ -180,4 +186,16 @@ type Plugin struct {
 	ContactEmail        string `yaml:"contact_email"`
 	LegalInfoURL        string `yaml:"legal_info_url"`
 	LogoURL             string `yaml:"logo_url"`
+}
+
+// At returns gateway.yaml's display name and the YAML node of keys in it
+// (nil when absent), so that checks made beside the loader (the pipeline
+// package reads the upstreams' OpenAPI documents) report errors at the
+// key they concern.
+func (c *Config) At(keys ...string) (file string, n ast.Node) {
+	if c == nil || c.doc == nil {
+		return File, nil
+	}
+	n, _ = yamlconf.Lookup(c.doc.Body, keys...)
+	return c.doc.File, n
 }

@@ -54,7 +54,7 @@ func (l *loader) load() *Config {
 	if d == nil {
 		return nil
 	}
-	gw := &Config{}
+	gw := &Config{doc: d}
 	before := len(l.Errs)
 	gw.secrets, gw.fromEnv = l.resolveEnv(d)
 	envMissing := len(l.Errs) > before

@@ -27,6 +27,11 @@ type Upstream struct {
 	// Forwarded sends X-Forwarded-For, -Host, -Proto and Forwarded
 	// (RFC 7239) to this upstream (nil: true).
 	Forwarded *bool `yaml:"forwarded"`
+	// OpenAPI names the upstream's OpenAPI document (a file relative to
+	// the pipeline directory): steps are checked against it and their
+	// answers' schemas inferred from it (see the pipeline package's
+	// upstream_openapi.go).
+	OpenAPI string `yaml:"openapi"`
 	// ErrorDetail passes the reason an upstream gives in a JSON error
 	// body on to callers, as the problem's upstream_detail (default
 	// true); false keeps it to the gateway.

@@ -42,11 +42,18 @@ func newTool(p *pipeline.Compiled) (*tool, error) {
 		InputSchema: json.RawMessage(in),
 		Annotations: annotations(p.Method, p.Summary),
 	}
-	if p.Response != nil && len(p.Response.Schema) > 0 {
-		var out any = p.Response.Schema
-		if !isObjectSchema(p.Response.Schema) {
+	declared := map[string]any(nil)
+	if p.Response != nil {
+		declared = p.Response.Schema
+	}
+	if len(declared) == 0 {
+		declared = p.InferredSchema() // {} when nothing is known
+	}
+	if len(declared) > 0 {
+		var out any = declared
+		if !isObjectSchema(declared) {
 			t.wrap = true
-			out = object{{"type", "object"}, {"properties", object{{"result", p.Response.Schema}}}, {"required", []string{"result"}}}
+			out = object{{"type", "object"}, {"properties", object{{"result", declared}}}, {"required", []string{"result"}}}
 		}
 		raw, err := json.Marshal(out)
 		if err != nil {

@@ -19,7 +19,11 @@ type Plan struct {
 	Dir       string
 	Gateway   *gateway.Config
 	Pipelines []*Compiled // sorted by name
-	byName    map[string]*Compiled
+	// Warnings are what the loader found suspect but not wrong (a field
+	// an upstream's schema lacks, a query parameter its document does
+	// not list): `manifold validate` prints them, serve logs them.
+	Warnings yamlconf.Errors
+	byName   map[string]*Compiled
 }
 
 // Pipeline returns the compiled pipeline called name, or nil.
@@ -35,6 +39,9 @@ type Compiled struct {
 	optional bool
 	// readsClaims: see ReadsClaims.
 	readsClaims bool
+	// inferred and typed: see InferredSchema.
+	inferred map[string]any
+	typed    bool
 }
 
 // StepNames returns the step names in declaration order.
@@ -164,6 +171,9 @@ func (c pctx) compilePipeline(p *Pipeline, gw *gateway.Config) *Compiled {
 	}
 	c.checkPathDefaults(p)
 	c.checkExprs(p)
+	if len(c.l.Errs) == before {
+		c.typecheck(cp, gw)
+	}
 	if len(c.l.Errs) > before {
 		return nil
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/pipeline/typecheck"
 	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
@@ -55,6 +56,10 @@ type loader struct {
 	*yamlconf.Reader
 	env    func(string) (string, bool)
 	listen string
+	// warns are findings that do not stop the load (Plan.Warnings).
+	warns yamlconf.Errors
+	// docs are the upstreams' OpenAPI documents, by upstream name.
+	docs map[string]*typecheck.Doc
 }
 
 func (l *loader) load() *Plan {
@@ -65,6 +70,7 @@ func (l *loader) load() *Plan {
 	}
 	sort.Strings(names)
 	gw := gateway.Load(l.Reader, gateway.Options{LookupEnv: l.env, Listen: l.listen})
+	l.docs = l.loadUpstreamDocs(gw)
 	var pipelines []*Pipeline
 	for _, name := range names {
 		if name == gateway.File || IsTestFile(name) || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
@@ -85,6 +91,8 @@ func (l *loader) load() *Plan {
 	if gw == nil || len(l.Errs) > 0 {
 		return nil
 	}
+	l.warns.Sort()
+	plan.Warnings = l.warns
 	return plan
 }
 

@@ -128,7 +128,8 @@ func startMCPGateway(t *testing.T, translationDown bool) *mcpGateway {
 		t.Helper()
 		fsys := fstest.MapFS{}
 		files, _ := fs.Glob(pipelines.FS, "*.yaml")
-		for _, name := range files {
+		docs, _ := fs.Glob(pipelines.FS, "openapi/*.yaml") // the upstreams' documents
+		for _, name := range append(files, docs...) {
 			b, _ := fs.ReadFile(pipelines.FS, name)
 			if name == "gateway.yaml" {
 				ups := "upstreams:\n  orders: {url: \"${ORDERS_URL}\"}\n" + extra["upstreams"]

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -261,11 +262,14 @@ func TestOpenAPIImportRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := map[string]string{}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		data, _ := os.ReadFile(filepath.Join(dir, e.Name()))
-		files[e.Name()] = string(data)
-	}
+	_ = filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			data, _ := os.ReadFile(path)
+			rel, _ := filepath.Rel(dir, path)
+			files[filepath.ToSlash(rel)] = string(data)
+		}
+		return nil
+	})
 	base, _ := serveDir(t, files)
 
 	near := decode[struct {
