@@ -110,6 +110,11 @@ type StatusError struct {
 	// MaxErrorBody bytes; nil otherwise. Read-only: coalesced callers
 	// share it.
 	Body []byte
+	// Text is the answer's body when it is text (text/*, valid UTF-8) of
+	// at most MaxErrorBody bytes, and ContentType the answer's
+	// Content-Type: what .errors.STEP shows of a non-JSON error answer.
+	Text        string
+	ContentType string
 }
 
 func (e *StatusError) Error() string {

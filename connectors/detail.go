@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Limits of a StatusError's Detail.
@@ -24,8 +25,14 @@ const MaxErrorBody = 64 << 10
 func statusError(resp *http.Response) *StatusError {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, MaxErrorBody+1))
 	e := &StatusError{Status: resp.StatusCode, Detail: errorDetail(resp.Header, b[:min(len(b), detailRead)])}
-	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); len(b) <= MaxErrorBody && isJSON(mt) && json.Valid(b) {
+	e.ContentType = resp.Header.Get("Content-Type")
+	mt, _, _ := mime.ParseMediaType(e.ContentType)
+	switch {
+	case len(b) > MaxErrorBody:
+	case isJSON(mt) && json.Valid(b):
 		e.Body = b
+	case strings.HasPrefix(mt, "text/") && utf8.Valid(b):
+		e.Text = string(b)
 	}
 	return e
 }

@@ -64,7 +64,7 @@ func TestValidateManifestLimits(t *testing.T) {
 		gw + `:5:19: plugin.name_for_model: "not-allowed" may hold only letters, digits and _`,
 		gw + ":6:26: plugin.description_for_human: 101 characters is too long: the plugin manifest allows at most 100",
 		gw + `:7:18: plugin.contact_email: "nobody" is not an email address`,
-		filepath.Join(dir, "ping.yaml") + `:7:16: unknown_query: "drop": want ignore or reject`,
+		filepath.Join(dir, "ping.yaml") + `:7:16: unknown_query: "drop": want ignore, reject or forward`,
 		"5 error(s)",
 	} {
 		if !strings.Contains(stderr, want) {

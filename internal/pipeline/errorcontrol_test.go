@@ -48,8 +48,8 @@ output: '{prices: .prices, why: .errors.prices, stock: .errors.stock, ok: .error
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	want := `{"ok":null,"prices":null,"stock":{"body":null,"error":"upstream call failed","status":null},` +
-		`"why":{"body":{"reason":"maintenance","retry":30},"error":"upstream answered 503","status":503}}`
+	want := `{"ok":null,"prices":null,"stock":{"body":null,"content_type":null,"error":"upstream call failed","status":null},` +
+		`"why":{"body":{"reason":"maintenance","retry":30},"content_type":"application/json","error":"upstream answered 503","status":503}}`
 	if got := string(res.JSON); got != want {
 		t.Errorf("answer\n got %s\nwant %s", got, want)
 	}

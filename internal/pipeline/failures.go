@@ -25,17 +25,23 @@ func (r *run) failures(names []string) map[string]any {
 }
 
 // stepFailure describes a failed step: the upstream's status (null when
-// it did not answer), its JSON body (null when it had none, was not JSON
-// or was over connectors.MaxErrorBody) and a short message in the
+// it did not answer), its body (JSON, or a string for a text/* answer;
+// null when it had none, was neither or was over
+// connectors.MaxErrorBody), its Content-Type, and a short message in the
 // gateway's words.
 func stepFailure(err error) map[string]any {
-	out := map[string]any{"status": nil, "body": nil, "error": failureMessage(err)}
+	out := map[string]any{"status": nil, "body": nil, "content_type": nil, "error": failureMessage(err)}
 	var se *connectors.StatusError
 	if errors.As(err, &se) {
 		out["status"] = se.Status
 		var body any
 		if len(se.Body) > 0 && json.Unmarshal(se.Body, &body) == nil {
 			out["body"] = body
+		} else if se.Text != "" {
+			out["body"] = se.Text // a text answer, as a string
+		}
+		if se.ContentType != "" {
+			out["content_type"] = se.ContentType
 		}
 	}
 	return out

@@ -231,3 +231,18 @@ func forwarding(p *Pipeline, s *Step, gw *gateway.Config, u *gateway.Upstream) (
 	}
 	return compileForward(list, apiKey), u == nil || u.Forwarded == nil || *u.Forwarded
 }
+
+// ForwardsBearer reports whether c is public and one of its steps
+// forwards the caller's Authorization header by name: the caller's
+// token is then the upstream's credential, not the gateway's.
+func (c *Compiled) ForwardsBearer() bool {
+	if c.Access == nil || !c.Access.Public || len(c.Access.Roles) > 0 {
+		return false
+	}
+	for _, st := range c.steps {
+		if st.forward != nil && st.forward.exact["Authorization"] {
+			return true
+		}
+	}
+	return false
+}

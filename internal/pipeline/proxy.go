@@ -79,6 +79,7 @@ func (r *run) passthrough(ctx context.Context, st *step) (*connectors.Response, 
 		return nil, r.errs[0]
 	}
 	req.Stream = true
+	r.callerParts(st, req) // as for any step: a pass-through is no anonymous client
 	resp, err := r.e.upstreams[st.upstream].Do(ctx, req)
 	r.record(st, req, resp, err)
 	var status *connectors.StatusError

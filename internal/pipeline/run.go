@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -93,6 +94,10 @@ type Input struct {
 	// Via is X-Forwarded-For, -Host, -Proto and Forwarded as the server
 	// built them from server.trusted_proxies (nil: none are sent).
 	Via http.Header
+	// Query holds the undeclared query parameters of a pipeline with
+	// unknown_query: forward (see UndeclaredQuery), sent to every http
+	// step.
+	Query url.Values
 }
 
 // Result is the outcome of a run.

@@ -200,10 +200,7 @@ func (r *run) call(ctx context.Context, st *step, in map[string]any) (any, error
 	if err != nil {
 		return nil, err
 	}
-	req.Forward = st.forward.pick(r.in.Header)
-	if st.via {
-		req.Via = r.in.Via
-	}
+	r.callerParts(st, req)
 	resp, err := r.e.upstreams[st.upstream].Do(ctx, req)
 	r.record(st, req, resp, err)
 	if err != nil {

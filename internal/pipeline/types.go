@@ -36,6 +36,9 @@ type Pipeline struct {
 	// ForwardHeaders are the caller's headers every step forwards to its
 	// upstream (see forward.go); a step's own list replaces it.
 	ForwardHeaders *HeaderList `yaml:"forward_headers"`
+	// CacheControl is the Cache-Control header of the pipeline's complete
+	// 2xx answers (see cachecontrol.go); none by default.
+	CacheControl string `yaml:"cache_control"`
 
 	// File is the file the pipeline was read from; ParamOrder and StepOrder
 	// keep the order in which params and steps were written.

@@ -117,6 +117,7 @@ func (l *loader) loadPipeline(d *yamlconf.Doc, gw *gateway.Config) *Pipeline {
 	}
 	c.checkCycles(p)
 	c.validateRelay(p, gw)
+	c.validateCacheControl(p)
 	if len(l.Errs) > before {
 		return nil
 	}
@@ -203,8 +204,8 @@ func (c pctx) validatePipeline(p *Pipeline) {
 	if p.Output != nil && p.Merge != "" {
 		c.keyErrorf([]string{"merge"}, "merge and output cannot both be set")
 	}
-	if p.UnknownQuery != UnknownQueryIgnore && p.UnknownQuery != UnknownQueryReject {
-		c.errorf([]string{"unknown_query"}, "%q: want ignore or reject", p.UnknownQuery)
+	if p.UnknownQuery != UnknownQueryIgnore && p.UnknownQuery != UnknownQueryReject && p.UnknownQuery != UnknownQueryForward {
+		c.errorf([]string{"unknown_query"}, "%q: want ignore, reject or forward", p.UnknownQuery)
 	}
 	if len(p.Steps) == 0 {
 		c.errorf([]string{"steps"}, "a pipeline needs at least one step")

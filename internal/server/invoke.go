@@ -202,7 +202,9 @@ func (rt *Runtime) responseKey(c *Call) string {
 	// The caller's headers the steps forward (Accept-Language) can change
 	// the answer as much as a param.
 	fwd, _ := json.Marshal(c.Pipeline.ForwardedHeaders(c.Input.Header)) // sorted keys
-	return rt.cache.Key(ResponseNamespace(c.Pipeline.Name), params, who, fwd)
+	// So can the query parameters of unknown_query: forward.
+	query, _ := json.Marshal(c.Input.Query) // sorted keys, values in order
+	return rt.cache.Key(ResponseNamespace(c.Pipeline.Name), params, who, fwd, query)
 }
 
 // ResponseNamespace is the cache namespace of a pipeline's answers, for

@@ -63,6 +63,10 @@ type Options struct {
 type routes struct {
 	rt  *Runtime
 	mux *http.ServeMux
+	// upstreamBearer holds the route patterns of public pipelines that
+	// forward the caller's Authorization to their upstream (see
+	// authenticate).
+	upstreamBearer map[string]bool
 }
 
 // New returns a Server serving rt.
@@ -89,11 +93,14 @@ func New(rt *Runtime, opts Options) *Server {
 // If a surface cannot be mounted, nothing changes and the error is
 // returned.
 func (s *Server) Swap(rt *Runtime) error {
-	r := &routes{rt: rt, mux: http.NewServeMux()}
+	r := &routes{rt: rt, mux: http.NewServeMux(), upstreamBearer: map[string]bool{}}
 	r.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, []byte(`{"status":"ok"}`)) })
 	r.mux.HandleFunc("GET /readyz", s.readyz)
 	for _, p := range rt.Plan.Pipelines {
 		r.mux.Handle(p.Method+" "+p.Path, s.pipelineHandler(rt, p))
+		if p.ForwardsBearer() {
+			r.upstreamBearer[p.Method+" "+p.Path] = true
+		}
 	}
 	for _, sf := range s.opts.Surfaces {
 		if err := sf.Mount(r.mux, s, rt); err != nil {
@@ -125,13 +132,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer end()
 		w, r = ow, or
 	}
-	s.route(w, r, cur.mux)
+	s.route(w, r, cur)
 }
 
-// route authenticates a request and routes it on mux.
-func (s *Server) route(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
+// route authenticates a request and routes it on cur's mux.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, cur *routes) {
+	mux := cur.mux
 	if s.opts.Auth != nil {
-		id, err := s.opts.Auth.Authenticate(r)
+		id, err := s.opts.Auth.Authenticate(cur.credentials(r))
 		if err != nil {
 			setChallenge(w.Header(), err)
 			problem.Write(w, problem.From(err))
@@ -195,6 +203,7 @@ func (s *Server) pipelineHandler(rt *Runtime, p *pipeline.Compiled) http.Handler
 		for k, v := range call.Header {
 			w.Header()[k] = v
 		}
+		setCacheControl(w.Header(), p, o)
 		status := WriteOutcome(w, o)
 		s.record(r.Context(), call, o, status)
 	})
@@ -236,6 +245,7 @@ func (s *Server) restInput(w http.ResponseWriter, r *http.Request, rt *Runtime, 
 		return err
 	}
 	call.Input.Params = params
+	call.Input.Query = p.UndeclaredQuery(query)
 	if p.Method != http.MethodGet {
 		call.Input.Body, err = readBody(w, r, maxBody, p.Body != nil)
 	}

@@ -80,7 +80,7 @@ func TestErrorControlREST(t *testing.T) {
 		{"/orders/o7", "application/json", `{"id":"o7","total":3}`, 200},
 		{"/maybe/missing", "application/json", `{"found":false,"order":null}`, 200},
 		{"/quote", "application/json",
-			`{"order":"q1","price":null,"why":{"body":{"reason":"maintenance"},"error":"upstream answered 503","status":503}}`, 200},
+			`{"order":"q1","price":null,"why":{"body":{"reason":"maintenance"},"content_type":"application/json","error":"upstream answered 503","status":503}}`, 200},
 	}
 	for _, c := range cases {
 		t.Run(c.path, func(t *testing.T) {
