@@ -49,6 +49,36 @@ func (s *Server) Ready(ctx context.Context) Readiness {
 	return rd
 }
 
+// Health is the answer of /healthz: the process is alive (always "ok"),
+// the time it answered, and the state of its background agents (the
+// readiness checks: audit publisher...), for a look at what it is doing.
+// Liveness never fails on a dependency: that is what /readyz is for.
+type Health struct {
+	Status string            `json:"status"`
+	Now    string            `json:"now"`    // RFC 3339, UTC
+	Agents map[string]string `json:"agents"` // name: ok or what is wrong
+}
+
+// agentTimeout bounds each check when /healthz reports the agents: a
+// liveness probe must answer at once.
+const agentTimeout = 100 * time.Millisecond
+
+// healthz answers 200 with the Health.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	h := Health{Status: "ok", Now: time.Now().UTC().Format(time.RFC3339), Agents: map[string]string{}}
+	for _, c := range s.opts.Readiness {
+		ctx, cancel := context.WithTimeout(r.Context(), agentTimeout)
+		if err := c.Check(ctx); err != nil {
+			h.Agents[c.Name] = err.Error()
+		} else {
+			h.Agents[c.Name] = "ok"
+		}
+		cancel()
+	}
+	body, _ := json.Marshal(h)
+	writeJSON(w, body)
+}
+
 // readyz answers 200 when ready, 503 otherwise, with the Readiness.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	rd := s.Ready(r.Context())

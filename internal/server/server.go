@@ -94,7 +94,7 @@ func New(rt *Runtime, opts Options) *Server {
 // returned.
 func (s *Server) Swap(rt *Runtime) error {
 	r := &routes{rt: rt, mux: http.NewServeMux(), upstreamBearer: map[string]bool{}}
-	r.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, []byte(`{"status":"ok"}`)) })
+	r.mux.HandleFunc("GET /healthz", s.healthz)
 	r.mux.HandleFunc("GET /readyz", s.readyz)
 	for _, p := range rt.Plan.Pipelines {
 		r.mux.Handle(p.Method+" "+p.Path, s.pipelineHandler(rt, p))

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -77,6 +78,20 @@ func TestKrakenDSuite(t *testing.T) {
 			case refused:
 				if err := c.refusal(status, h, body); err != "" {
 					t.Errorf("want Manifold's refusal (%s): %s", c.reason, err)
+				}
+				if c.typed {
+					// The refusal is the missing media type alone: the same
+					// request, saying it is JSON, gets the expected answer.
+					in := tc.In
+					in.Header = maps.Clone(in.Header)
+					if in.Header == nil {
+						in.Header = map[string]string{}
+					}
+					in.Header["Content-Type"] = "application/json"
+					st, hd, bd := send(t, base, in)
+					for _, d := range compare(st, hd, bd, tc.Out) {
+						t.Errorf("with Content-Type: application/json: %s", d)
+					}
 				}
 			case fail:
 				if len(diffs) == 0 {
