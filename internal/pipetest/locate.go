@@ -15,7 +15,7 @@ import (
 // what the types alone cannot (a name for each test, one way to name the
 // route, one kind of body). It reports through bad.
 func (f *File) locate(body ast.Node, bad func(at ast.Node, key, msg string)) {
-	tests, key := lookup(body, "tests")
+	tests, key := yamlconf.Lookup(body, "tests")
 	if key == nil {
 		bad(body, "tests", "missing: a test file holds a list of tests")
 		return
@@ -29,10 +29,10 @@ func (f *File) locate(body ast.Node, bad func(at ast.Node, key, msg string)) {
 		t.File, t.index, t.node = f.Path, i, seq.Values[i]
 		t.Line = line(t.node)
 		prefix := fmt.Sprintf("tests[%d]", i)
-		if _, k := lookup(t.node, "name"); k == nil || strings.TrimSpace(t.Name) == "" {
+		if _, k := yamlconf.Lookup(t.node, "name"); k == nil || strings.TrimSpace(t.Name) == "" {
 			bad(t.node, prefix+".name", "missing: every test needs a name")
 		} else if first, dup := names[t.Name]; dup {
-			v, _ := lookup(t.node, "name")
+			v, _ := yamlconf.Lookup(t.node, "name")
 			bad(v, prefix+".name", fmt.Sprintf("test %q is already defined at line %d", t.Name, first))
 		} else {
 			names[t.Name] = t.Line
@@ -44,7 +44,7 @@ func (f *File) locate(body ast.Node, bad func(at ast.Node, key, msg string)) {
 }
 
 func (t *Test) locateRequest(prefix string, bad func(at ast.Node, key, msg string)) {
-	req, k := lookup(t.node, "request")
+	req, k := yamlconf.Lookup(t.node, "request")
 	r := &t.Request
 	switch {
 	case k == nil:
@@ -54,16 +54,16 @@ func (t *Test) locateRequest(prefix string, bad func(at ast.Node, key, msg strin
 	case r.Pipeline != "" && (r.Path != "" || r.Method != ""):
 		bad(req, prefix+".request", "pipeline: and method:/path: both name the route: give one")
 	case r.Path != "" && !strings.HasPrefix(r.Path, "/"):
-		v, _ := lookup(req, "path")
+		v, _ := yamlconf.Lookup(req, "path")
 		bad(v, prefix+".request.path", "want a path that starts with /")
 	case r.Pipeline == "" && len(r.Params) > 0:
-		v, _ := lookup(req, "params")
+		v, _ := yamlconf.Lookup(req, "params")
 		bad(v, prefix+".request.params", "params need pipeline: NAME (to know where each goes); with path: use query: and headers:")
 	}
 }
 
 func (t *Test) locateAnswers(prefix string, bad func(at ast.Node, key, msg string)) {
-	answers, _ := lookup(t.node, "answers")
+	answers, _ := yamlconf.Lookup(t.node, "answers")
 	seq, _ := answers.(*ast.SequenceNode)
 	for i, a := range t.Answers {
 		if seq == nil || i >= len(seq.Values) || a == nil {
@@ -72,7 +72,7 @@ func (t *Test) locateAnswers(prefix string, bad func(at ast.Node, key, msg strin
 		n := seq.Values[i]
 		key := fmt.Sprintf("%s.answers[%d]", prefix, i)
 		a.line = line(n)
-		_, bk := lookup(n, "body")
+		_, bk := yamlconf.Lookup(n, "body")
 		a.hasBody = bk != nil
 		switch {
 		case a.Step == "" && a.Upstream == "":
@@ -80,13 +80,13 @@ func (t *Test) locateAnswers(prefix string, bad func(at ast.Node, key, msg strin
 		case a.hasBody && a.Text != nil:
 			bad(n, key, "body: (JSON) and text: (raw) both give the body: give one")
 		case a.Fail != "" && a.Fail != "connection" && a.Fail != "timeout":
-			v, _ := lookup(n, "fail")
+			v, _ := yamlconf.Lookup(n, "fail")
 			bad(v, key+".fail", fmt.Sprintf("%q: want connection or timeout", a.Fail))
 		case a.Status != 0 && (a.Status < 100 || a.Status > 599):
-			v, _ := lookup(n, "status")
+			v, _ := yamlconf.Lookup(n, "status")
 			bad(v, key+".status", fmt.Sprintf("%d is not an HTTP status", a.Status))
 		case a.Method != "" && a.Method != strings.ToUpper(a.Method):
-			v, _ := lookup(n, "method")
+			v, _ := yamlconf.Lookup(n, "method")
 			bad(v, key+".method", fmt.Sprintf("%q: write methods in capitals", a.Method))
 		}
 	}
@@ -94,31 +94,31 @@ func (t *Test) locateAnswers(prefix string, bad func(at ast.Node, key, msg strin
 
 func (t *Test) locateExpect(prefix string, bad func(at ast.Node, key, msg string)) {
 	ex := &t.Expect
-	node, _ := lookup(t.node, "expect")
+	node, _ := yamlconf.Lookup(t.node, "expect")
 	ex.lines = map[string]int{"": t.Line}
-	for _, kv := range entries(node) {
+	for _, kv := range yamlconf.Entries(node) {
 		ex.lines[kv.Key.GetToken().Value] = line(kv.Key)
 	}
-	_, bk := lookup(node, "body")
-	_, ck := lookup(node, "calls")
+	_, bk := yamlconf.Lookup(node, "body")
+	_, ck := yamlconf.Lookup(node, "calls")
 	ex.hasBody, ex.hasCalls = bk != nil, ck != nil
 	if ex.Status != 0 && (ex.Status < 100 || ex.Status > 599) {
-		v, _ := lookup(node, "status")
+		v, _ := yamlconf.Lookup(node, "status")
 		bad(v, prefix+".expect.status", fmt.Sprintf("%d is not an HTTP status", ex.Status))
 	}
-	if jq, _ := lookup(node, "jq"); jq != nil {
+	if jq, _ := yamlconf.Lookup(node, "jq"); jq != nil {
 		if s, ok := jq.(*ast.SequenceNode); ok {
 			for _, v := range s.Values {
 				ex.jqLines = append(ex.jqLines, line(v))
 			}
 		}
 	}
-	calls, _ := lookup(node, "calls")
+	calls, _ := yamlconf.Lookup(node, "calls")
 	if s, ok := calls.(*ast.SequenceNode); ok {
 		for i, v := range s.Values {
 			ex.callLine = append(ex.callLine, line(v))
 			if i < len(ex.Calls) && ex.Calls[i] != nil {
-				_, b := lookup(v, "body")
+				_, b := yamlconf.Lookup(v, "body")
 				ex.Calls[i].hasBody = b != nil
 			}
 		}
@@ -130,44 +130,9 @@ func (t *Test) locateExpect(prefix string, bad func(at ast.Node, key, msg string
 	}
 }
 
-// entries returns the key/value pairs of a mapping node (nil otherwise).
-func entries(n ast.Node) []*ast.MappingValueNode {
-	switch v := n.(type) {
-	case *ast.MappingNode:
-		return v.Values
-	case *ast.MappingValueNode:
-		return []*ast.MappingValueNode{v}
-	case *ast.TagNode:
-		return entries(v.Value)
-	case *ast.AnchorNode:
-		return entries(v.Value)
-	}
-	return nil
-}
-
-// lookup follows keys down nested mappings; it returns the value and key
-// nodes of the last key, or nils when a key is absent.
-func lookup(n ast.Node, keys ...string) (value, key ast.Node) {
-	value = n
-	for _, k := range keys {
-		var found *ast.MappingValueNode
-		for _, kv := range entries(value) {
-			if kv.Key.GetToken().Value == k {
-				found = kv
-				break
-			}
-		}
-		if found == nil {
-			return nil, nil
-		}
-		value, key = found.Value, found.Key
-	}
-	return value, key
-}
-
 // line is the line a node starts at: its first key for a mapping.
 func line(n ast.Node) int {
-	if es := entries(n); len(es) > 0 {
+	if es := yamlconf.Entries(n); len(es) > 0 {
 		n = es[0].Key
 	}
 	if n == nil {
@@ -180,7 +145,7 @@ func line(n ast.Node) int {
 }
 
 func errorAt(file string, n ast.Node, key, msg string) *yamlconf.Error {
-	if es := entries(n); len(es) > 0 && !isMappingValue(n) {
+	if es := yamlconf.Entries(n); len(es) > 0 && !isMappingValue(n) {
 		n = es[0].Key
 	}
 	var tok *token.Token

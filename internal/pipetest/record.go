@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Redacted replaces a secret in a recorded answer.
@@ -47,7 +49,7 @@ func recordAnswers(f *File, t *Test, calls []*Made, secrets []string) error {
 		return err
 	}
 	test := fmt.Sprintf("$.tests[%d]", t.index)
-	if _, k := lookup(t.node, "answers"); k != nil {
+	if _, k := yamlconf.Lookup(t.node, "answers"); k != nil {
 		p, err := yaml.PathString(test + ".answers")
 		if err != nil {
 			return err
