@@ -41,13 +41,22 @@ func Answer(name string) []byte {
 // latency (a timer, not a busy loop); a request whose context ends first is
 // answered 503. Anything else is 404.
 func Handler(name string, latency time.Duration) http.Handler {
-	body := Answer(name)
-	length := strconv.Itoa(len(body))
+	serve := JSON(Answer(name), latency)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != BackendPath || r.Method != http.MethodGet {
 			http.NotFound(w, r)
 			return
 		}
+		serve.ServeHTTP(w, r)
+	})
+}
+
+// JSON answers body as JSON, whatever the request, after latency (a
+// timer, not a busy loop); a request whose context ends first is
+// answered 503.
+func JSON(body []byte, latency time.Duration) http.Handler {
+	length := strconv.Itoa(len(body))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if latency > 0 {
 			t := time.NewTimer(latency)
 			defer t.Stop()

@@ -2,13 +2,12 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing/fstest"
-	"time"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/test/bench"
 )
 
 // proxyRounds is how many turns each target gets in -proxy mode.
@@ -24,7 +23,7 @@ func startProxy(cfg config) (_ *stack, err error) {
 			st.close()
 		}
 	}()
-	backend, err := st.listen(jsonBackend(jsonOfSize(cfg.bodySize), cfg.latency))
+	backend, err := st.listen(bench.JSON(jsonOfSize(cfg.bodySize), cfg.latency))
 	if err != nil {
 		return nil, err
 	}
@@ -74,25 +73,4 @@ func jsonOfSize(n int) []byte {
 	}
 	b.WriteString(`]}`)
 	return []byte(b.String())
-}
-
-// jsonBackend answers body after latency (a timer).
-func jsonBackend(body []byte, latency time.Duration) http.Handler {
-	length := strconv.Itoa(len(body))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if latency > 0 {
-			t := time.NewTimer(latency)
-			defer t.Stop()
-			select {
-			case <-t.C:
-			case <-r.Context().Done():
-				w.WriteHeader(http.StatusServiceUnavailable)
-				return
-			}
-		}
-		h := w.Header()
-		h["Content-Type"] = []string{"application/json"}
-		h["Content-Length"] = []string{length}
-		_, _ = w.Write(body)
-	})
 }
