@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
@@ -88,6 +89,13 @@ func newCredentials(cfg Config) *credentials {
 	}
 	if a := cfg.Auth; a != nil {
 		c.secrets = append(c.secrets, a.Value, a.Token, a.Password, a.ClientSecret)
+		if a.Type == AuthBasic {
+			c.secrets = append(c.secrets, basicValue(a.Username, a.Password))
+		}
+	}
+	if cfg.URL != nil && cfg.URL.User != nil { // sent as basic auth too
+		pass, _ := cfg.URL.User.Password()
+		c.secrets = append(c.secrets, cfg.URL.User.Username(), pass, basicValue(cfg.URL.User.Username(), pass))
 	}
 	if a := cfg.Auth; a != nil && a.Type == AuthAPIKey && a.In == "query" {
 		c.query.Set(a.Name, a.Value)
@@ -96,6 +104,12 @@ func newCredentials(cfg Config) *credentials {
 		c.tokens = newTokenSource(cfg.Name, a, orDefault(cfg.Timeout, tokenTimeout))
 	}
 	return c
+}
+
+// basicValue is the encoded user and password that basic auth sends: an
+// upstream quoting the Authorization header it got would show it.
+func basicValue(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 }
 
 // apply adds the credential and the fixed query to r, which the caller

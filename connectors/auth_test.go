@@ -2,6 +2,7 @@ package connectors
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -281,5 +282,38 @@ func TestClientCredentialsFailure(t *testing.T) {
 	var ae *AuthError
 	if !errors.As(err, &ae) || ae.Reason != "unreachable" {
 		t.Errorf("error %v: want an AuthError saying the token endpoint is unreachable", err)
+	}
+}
+
+// TestBasicCredentialsNotEchoed: an upstream that quotes the Authorization
+// header it refused (as httpbin-like services do) never gets the encoded
+// user and password, from auth: basic or the URL's user part, into the
+// error's detail or body.
+func TestBasicCredentialsNotEchoed(t *testing.T) {
+	echo := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "refused " + r.Header.Get("Authorization")})
+	}
+	srv := server(t, echo)
+	withUser := strings.Replace(srv.URL, "http://", "http://svc:"+testSecret+"@", 1)
+	for name, cfg := range map[string]Config{
+		"auth": func() Config {
+			c := config(t, srv.URL)
+			c.Auth = &AuthConfig{Type: AuthBasic, Username: "svc", Password: testSecret}
+			return c
+		}(),
+		"userinfo": config(t, withUser),
+	} {
+		u := newUpstream(t, cfg, Options{})
+		_, err := u.Do(context.Background(), &Request{Path: "/x"})
+		var serr *StatusError
+		if !errors.As(err, &serr) {
+			t.Fatalf("%s: error %v, want a StatusError", name, err)
+		}
+		encoded := base64.StdEncoding.EncodeToString([]byte("svc:" + testSecret))
+		if strings.Contains(serr.Detail, encoded) || strings.Contains(string(serr.Body), encoded) || !strings.Contains(serr.Detail, Redacted) {
+			t.Errorf("%s: detail %q, body %s: want the credentials REDACTED", name, serr.Detail, serr.Body)
+		}
 	}
 }

@@ -112,13 +112,14 @@ func originOf(u *url.URL) string {
 }
 
 // shownURL is u as traces show it: no user part, the values of the
-// credential and fixed query parameters REDACTED.
+// credential and fixed query parameters REDACTED, and those of any
+// parameter named like a credential (a presigned link's signature).
 func shownURL(u *url.URL, hidden []string) string {
 	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
-	if r.RawQuery != "" && len(hidden) > 0 {
+	if r.RawQuery != "" {
 		q := r.Query()
-		for _, name := range hidden {
-			if _, ok := q[name]; ok {
+		for name := range q {
+			if slices.Contains(hidden, name) || sensitiveQuery.MatchString(name) {
 				q.Set(name, Redacted)
 			}
 		}

@@ -158,3 +158,21 @@ func TestRedirectMethods(t *testing.T) {
 		})
 	}
 }
+
+// TestRedirectURLHidesSignedQuery: the final URL of a redirect to another
+// host (a presigned download link) hides the values of query parameters
+// named like credentials, as every shown URL does.
+func TestRedirectURLHidesSignedQuery(t *testing.T) {
+	var other, own seen
+	otherURL, _ := url.Parse(server(t, other.handler(http.StatusOK)).URL)
+	otherURL.Host = "localhost:" + otherURL.Port()
+	loc := otherURL.String() + "/cdn?X-Amz-Signature=presigned-sig-value&page=2"
+	base := redirector(t, http.StatusFound, func() string { return loc }, &own)
+	resp, err := credentialed(t, base, 3, "localhost").Do(context.Background(), &Request{Path: "/from"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := otherURL.String() + "/cdn?X-Amz-Signature=" + Redacted + "&page=2"; resp.URL != want {
+		t.Errorf("Response.URL = %q, want %q", resp.URL, want)
+	}
+}
