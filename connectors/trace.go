@@ -237,6 +237,9 @@ var sensitiveQuery = regexp.MustCompile(`(?i)(key|token|secret|password|passwd|p
 // gateway.yaml took from the environment); an upstream URL taken from
 // the environment is hidden whole, since it may name internal hosts.
 func TraceURL(base, rel string, secrets []string) string {
+	if strings.Contains(rel, "://") {
+		base = "" // redirected: rel is the final URL, already absolute
+	}
 	shown := ""
 	query := url.Values{}
 	if u, err := url.Parse(base); err == nil && base != "" {

@@ -15,6 +15,8 @@ func TestTraceURL(t *testing.T) {
 		{"http://10.0.0.7:8080/v1", "/markets?city=Berlin", "REDACTED/v1/markets?city=Berlin"},
 		{"http://api.test", "/users/s3cr3t-appid/abc", "http://api.test/users/REDACTED/abc"},
 		{"", "/only/path?x=1", "/only/path?x=1"},
+		// Redirected: the recorded URL is the final one, already absolute.
+		{"http://api.test/v1", "https://cdn.test/files/a.json?sig=s1&v=2", "https://cdn.test/files/a.json?sig=REDACTED&v=2"},
 	} {
 		if got := TraceURL(tt.base, tt.rel, secrets); got != tt.want {
 			t.Errorf("TraceURL(%q, %q) = %q, want %q", tt.base, tt.rel, got, tt.want)

@@ -65,9 +65,6 @@ func (t tracer) url(upstream, rel string) string {
 	if u := t.gw.Upstreams[upstream]; u != nil {
 		base = u.URL
 	}
-	if strings.Contains(rel, "://") { // redirected: the final URL, already absolute
-		base = ""
-	}
 	return connectors.TraceURL(base, rel, t.gw.Secrets())
 }
 
