@@ -14,6 +14,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/refusal"
+	"github.com/manifoldgw/manifold/internal/server"
 )
 
 // Names under which the view counts its refusals (refusal.Counts): the
@@ -108,8 +109,9 @@ type subscriptions struct {
 }
 
 // acquire takes a subscription for client, or returns the bound that
-// refuses it.
+// refuses it. An IPv6 client is counted by its /64 (server.ClientKey).
 func (s *subscriptions) acquire(client string, cfg gateway.GraphQL) (release func(), refused string) {
+	client = server.ClientKey(client)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {

@@ -7,6 +7,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/server"
 )
 
 // Names under which MCP refusals are counted (refusal.Counts): the
@@ -56,8 +57,9 @@ const (
 )
 
 // admit takes a slot for a session opened by client, or names the bound
-// that refuses it.
+// that refuses it. An IPv6 client is counted by its /64 (server.ClientKey).
 func (s *sessions) admit(client string, cfg gateway.MCP) (*slot, string) {
+	client = server.ClientKey(client)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {

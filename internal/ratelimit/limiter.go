@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -201,16 +200,5 @@ func seconds(d time.Duration) int {
 }
 
 // clientKey is the bucket of an anonymous caller: its IPv4 address, or
-// its IPv6 /64, since one host can take any address of its /64 and would
-// otherwise get a fresh bucket per request.
-func clientKey(client string) string {
-	addr, err := netip.ParseAddr(client)
-	if err != nil || !addr.Is6() || addr.Is4In6() {
-		return client
-	}
-	prefix, err := addr.Prefix(64)
-	if err != nil {
-		return client
-	}
-	return prefix.String()
-}
+// its IPv6 /64 (server.ClientKey).
+func clientKey(client string) string { return server.ClientKey(client) }

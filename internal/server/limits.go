@@ -166,6 +166,22 @@ func ClientIP(trusted []string) (func(*http.Request) string, error) {
 	}, nil
 }
 
+// ClientKey is what per-client bounds count a client address under: an
+// IPv4 address as is, an IPv6 address by its /64, since one host can take
+// any address of its /64 and would otherwise get a fresh share per
+// connection. Anything that is not an address is its own key.
+func ClientKey(client string) string {
+	addr, err := netip.ParseAddr(client)
+	if err != nil || !addr.Is6() || addr.Is4In6() {
+		return client
+	}
+	prefix, err := addr.Prefix(64)
+	if err != nil {
+		return client
+	}
+	return prefix.String()
+}
+
 // forwardedFor lists the addresses of every X-Forwarded-For field, in
 // order, without ports or brackets.
 func forwardedFor(h http.Header) []string {

@@ -100,7 +100,7 @@ func (s *Server) UpgradeStream(w http.ResponseWriter, r *http.Request) (http.Res
 // max_concurrent slot and detaches r from its Runtime.
 func (s *Server) admitStream(r *http.Request) (*Stream, error) {
 	cfg := s.Runtime().Plan.Gateway.Server
-	client := s.opts.ClientIP(r)
+	client := ClientKey(s.opts.ClientIP(r)) // an IPv6 host counted by its /64
 	s.streams.mu.Lock()
 	if s.streams.byClient == nil {
 		s.streams.byClient = map[string]int{}

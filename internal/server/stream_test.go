@@ -189,3 +189,18 @@ func TestStreamEndsWhenAReloadRemovesTheCaller(t *testing.T) {
 }
 
 func writeErr(w http.ResponseWriter, err error) { problem.Write(w, problem.From(err)) }
+
+// TestStreamsPerClientCountAnIPv6Slash64: one host may take any address
+// of its /64, so the per-client bound counts the /64, not the address.
+func TestStreamsPerClientCountAnIPv6Slash64(t *testing.T) {
+	g := newStreamGateway(t, "max_streams: 10, max_streams_per_client: 2", 0)
+	g.srv.opts.ClientIP = func(r *http.Request) string { return r.Header.Get("X-Client") }
+	g.open(t, map[string]string{"X-Client": "2001:db8:1:2::1"})
+	g.open(t, map[string]string{"X-Client": "2001:db8:1:2::2"})
+	if resp, st := g.open(t, map[string]string{"X-Client": "2001:db8:1:2:ffff::3"}); st != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a third stream from the same /64: %d, want 503 too-many-streams", resp.StatusCode)
+	}
+	if _, st := g.open(t, map[string]string{"X-Client": "2001:db8:1:3::1"}); st == nil {
+		t.Fatal("a stream from another /64 was refused")
+	}
+}
