@@ -83,7 +83,15 @@ func MaxConcurrent(h http.Handler, n int) http.Handler {
 // mayStream reports whether r may become a long-lived stream: a
 // WebSocket upgrade or a request that accepts an event stream.
 func mayStream(r *http.Request) bool {
-	return r.Header.Get("Upgrade") != "" || strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+	if r.Header.Get("Upgrade") != "" {
+		return true
+	}
+	for _, a := range r.Header.Values("Accept") { // every Accept line counts
+		if strings.Contains(a, "text/event-stream") {
+			return true
+		}
+	}
+	return false
 }
 
 // CleanPaths refuses request paths that could mean one thing to the

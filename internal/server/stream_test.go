@@ -158,6 +158,33 @@ func TestStreamGivesBackItsConcurrencySlot(t *testing.T) {
 	}
 }
 
+// TestStreamWithSecondAcceptLine: text/event-stream asked for on a
+// second Accept line still makes the request a stream that gives its
+// max_concurrent slot back.
+func TestStreamWithSecondAcceptLine(t *testing.T) {
+	g := newStreamGateway(t, "", 1)
+	req, _ := http.NewRequest(http.MethodGet, g.url+"/events", nil)
+	req.Header["Accept"] = []string{"application/json", "text/event-stream"}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	select {
+	case <-g.events.opened:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream was not set up")
+	}
+	plain, err := http.Get(g.url + "/plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.Body.Close()
+	if plain.StatusCode != http.StatusOK {
+		t.Fatalf("a plain request beside the stream: %d, want 200", plain.StatusCode)
+	}
+}
+
 func TestStreamEndsWhenTheCredentialExpires(t *testing.T) {
 	g := newStreamGateway(t, "", 0)
 	_, st := g.open(t, map[string]string{"X-Who": "ann", "X-Expires-In": "200ms"})
