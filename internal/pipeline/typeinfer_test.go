@@ -74,3 +74,41 @@ steps:
 		t.Errorf("inferred %s, want %s", raw, want)
 	}
 }
+
+// TestInferredSchemaOutputs: an expression with several outputs gives an
+// array of them and one with none gives null, so its schema is not the
+// schema of one output.
+func TestInferredSchemaOutputs(t *testing.T) {
+	dir := t.TempDir()
+	shop, err := os.ReadFile("testdata/openapi_warnings/openapi/shop.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"openapi/shop.yaml": string(shop),
+		"gateway.yaml":      "upstreams:\n  shop: {url: http://shop.test, openapi: openapi/shop.yaml}\n",
+		"many.yaml":         "name: many\npath: /many\nsteps:\n  items: {upstream: shop, path: /items, query: {category: food}}\noutput: .items.items[].id\n",
+		"one.yaml":          "name: one\npath: /one\nsteps:\n  items: {upstream: shop, path: /items, query: {category: food}}\noutput: '{ids: [.items.items[].id]}'\n",
+	}
+	if err := os.MkdirAll(dir+"/openapi", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range files {
+		if err := os.WriteFile(dir+"/"+name, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan, err := LoadDir(dir, LoadOptions{LookupEnv: lookupTestEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"many": `{}`, // a string, null or an array of strings
+		"one":  `{"properties":{"ids":{"items":{"type":"string"},"type":"array"}},"type":"object"}`,
+	} {
+		raw, _ := json.Marshal(plan.Pipeline(name).InferredSchema())
+		if string(raw) != want {
+			t.Errorf("%s: inferred %s, want %s", name, raw, want)
+		}
+	}
+}
