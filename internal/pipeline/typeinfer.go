@@ -76,6 +76,9 @@ func (c pctx) inputType(p *Pipeline, optional bool) typecheck.Schema {
 	for name, prm := range p.Params {
 		if prm != nil {
 			params[name] = paramType(prm)
+			if !prm.IsRequired() && prm.Default == nil { // absent: .params.NAME is null
+				params[name] = typecheck.Union(params[name], typecheck.Of("null"))
+			}
 		}
 	}
 	body := typecheck.Any()

@@ -90,6 +90,8 @@ func TestInferredSchemaOutputs(t *testing.T) {
 		"gateway.yaml":      "upstreams:\n  shop: {url: http://shop.test, openapi: openapi/shop.yaml}\n",
 		"many.yaml":         "name: many\npath: /many\nsteps:\n  items: {upstream: shop, path: /items, query: {category: food}}\noutput: .items.items[].id\n",
 		"one.yaml":          "name: one\npath: /one\nsteps:\n  items: {upstream: shop, path: /items, query: {category: food}}\noutput: '{ids: [.items.items[].id]}'\n",
+		"param.yaml": "name: param\npath: /param\nparams:\n  limit: {in: query, type: integer}\n  page: {in: query, type: integer, default: 1}\n" +
+			"steps:\n  items: {upstream: shop, path: /items, query: {category: food}}\noutput: '{limit: .params.limit, page: .params.page}'\n",
 	}
 	if err := os.MkdirAll(dir+"/openapi", 0o755); err != nil {
 		t.Fatal(err)
@@ -104,8 +106,9 @@ func TestInferredSchemaOutputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{
-		"many": `{}`, // a string, null or an array of them
-		"one":  `{"properties":{"ids":{"items":{"type":["string","null"]},"type":"array"}},"type":"object"}`,
+		"many":  `{}`,                                                                                             // a string, null or an array of them
+		"param": `{"properties":{"limit":{"type":["integer","null"]},"page":{"type":"integer"}},"type":"object"}`, // an absent limit is null
+		"one":   `{"properties":{"ids":{"items":{"type":["string","null"]},"type":"array"}},"type":"object"}`,
 	} {
 		raw, _ := json.Marshal(plan.Pipeline(name).InferredSchema())
 		if string(raw) != want {
