@@ -113,3 +113,28 @@ func TestUnionOneSidedProperty(t *testing.T) {
 		t.Errorf("schema = %s, want string or null", raw)
 	}
 }
+
+// TestInferBuiltinsNeverNarrower: builtins whose result depends on their
+// input's type, or that may give null, are not inferred narrower.
+func TestInferBuiltinsNeverNarrower(t *testing.T) {
+	in := ObjectOf(map[string]Schema{
+		"s": Of("string"), "n": Of("number"), "i": Of("integer"),
+		"a": ArrayOf(Of("string")), "aa": ArrayOf(ArrayOf(ArrayOf(Of("integer")))),
+	})
+	for _, tc := range []struct{ expr, want string }{
+		{`.s | index("x")`, `{"type":["integer","null"]}`},
+		{`.a | rindex("x")`, `{"type":["integer","null"]}`},
+		{`.n | length`, `{"type":"number"}`}, // (-1.5 | length) is 1.5
+		{`.s | length`, `{"type":"integer"}`},
+		{`.a | keys`, `{"items":{"type":"integer"},"type":"array"}`},
+		{`.aa | flatten`, `{"type":"array"}`},        // [[[1]]] | flatten is [1]
+		{`.i | ltrimstr("x")`, `{"type":"integer"}`}, // a non-string as it is
+		{`.n | frexp`, `{}`},                         // [mantissa, exponent]
+		{`.a | add(.[0])`, `{}`},
+	} {
+		got := Infer(tc.expr, in, nil)
+		if raw, _ := json.Marshal(got.Schema); string(raw) != tc.want {
+			t.Errorf("Infer(%q) = %s, want %s", tc.expr, raw, tc.want)
+		}
+	}
+}
