@@ -51,13 +51,14 @@ func (c pctx) typecheck(cp *Compiled, gw *gateway.Config) {
 	cp.inferred = out
 }
 
-// infer is the schema of prog's outputs; its warnings are reported at keys.
+// infer is the schema of prog's value (its outputs collapsed as eval
+// does: none is null, several an array); its warnings are reported at keys.
 func (c pctx) infer(keys []string, prog *program, in typecheck.Schema, vars map[string]typecheck.Schema) typecheck.Schema {
 	res := typecheck.Infer(prog.src, in, vars)
 	for _, w := range res.Warnings {
 		c.warnf(keys, "%s", w)
 	}
-	return res.Schema
+	return typecheck.Collapsed(res.Schema, res.One)
 }
 
 // warnf reports a warning located as errorf would locate an error.
@@ -75,6 +76,9 @@ func (c pctx) inputType(p *Pipeline, optional bool) typecheck.Schema {
 	for name, prm := range p.Params {
 		if prm != nil {
 			params[name] = paramType(prm)
+			if !prm.IsRequired() && prm.Default == nil { // absent: .params.NAME is null
+				params[name] = typecheck.Union(params[name], typecheck.Of("null"))
+			}
 		}
 	}
 	body := typecheck.Any()

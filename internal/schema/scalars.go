@@ -50,6 +50,11 @@ func scalar(t reflect.Type) (string, func(*reflector) Schema, bool) {
 				Schema{"type": "string"},
 			}}
 		}, true
+	case reflect.TypeFor[pipeline.HeaderList]():
+		return "HeaderList", func(*reflector) Schema {
+			return Schema{"description": `Caller headers sent on to the upstream: names, prefixes ("X-Tenant-*"), "*" and exclusions ("!X-Debug").`,
+				"type": []any{"array", "null"}, "items": Schema{"type": "string"}}
+		}, true
 	case reflect.TypeFor[gateway.Access]():
 		return "Access", func(r *reflector) Schema {
 			return Schema{"description": "Who may call: `public`, or {roles, rate}, or {public: true, rate}.", "oneOf": []any{

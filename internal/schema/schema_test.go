@@ -77,6 +77,20 @@ func TestDemoFilesValidate(t *testing.T) {
 	}
 }
 
+// TestHeaderListValidates: forward_headers is a list of header names,
+// in a pipeline and in a step, as the loader reads it.
+func TestHeaderListValidates(t *testing.T) {
+	sch := compile(t, "pipeline.schema.json", Pipeline())
+	text := "name: p\nmethod: GET\npath: /p\nforward_headers: [Accept-Language, \"X-Tenant-*\"]\n" +
+		"steps:\n  a: {upstream: u, path: /a, forward_headers: [\"*\", \"!X-Debug\"]}\n"
+	if err := sch.Validate(yamlValue(t, []byte(text))); err != nil {
+		t.Error(err)
+	}
+	if sch.Validate(yamlValue(t, []byte("name: p\nforward_headers: {a: b}\n"))) == nil {
+		t.Error("forward_headers as an object is valid, want an error")
+	}
+}
+
 // TestBrokenFilesFail: what the loader refuses, the schemas refuse too.
 func TestBrokenFilesFail(t *testing.T) {
 	pipelineSchema := compile(t, "pipeline.schema.json", Pipeline())

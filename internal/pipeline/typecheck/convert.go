@@ -1,6 +1,8 @@
 package typecheck
 
 import (
+	"slices"
+
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
@@ -49,6 +51,9 @@ func convert(ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool) Schema {
 		props := map[string]any{}
 		for name, p := range s.Properties {
 			props[name] = convert(p, seen)
+			if !slices.Contains(s.Required, name) {
+				props[name] = nullable(props[name].(Schema)) // .name of an answer without it is null
+			}
 		}
 		out["properties"] = props
 	}

@@ -10,14 +10,15 @@ import (
 var (
 	boolFuncs = set("not", "has", "contains", "inside", "in", "startswith", "endswith", "test",
 		"any", "all", "isempty", "isnan", "isinfinite", "isnormal", "isvalid")
-	stringFuncs = set("tostring", "type", "join", "ascii_downcase", "ascii_upcase", "ltrimstr", "rtrimstr",
+	stringFuncs = set("tostring", "type", "join", "ascii_downcase", "ascii_upcase",
 		"trim", "ltrim", "rtrim", "tojson", "ascii", "sub", "gsub", "implode", "todate", "todateiso8601",
 		"strftime", "strflocaltime", "format", "splits", "@text", "@json", "@base64", "@base64d", "@uri", "@html", "@csv", "@tsv", "@sh")
 	numberFuncs = set("tonumber", "now", "abs", "sqrt", "pow", "log", "exp", "log10", "log2", "infinite",
-		"nan", "fromdate", "fromdateiso8601", "mktime", "significand", "logb", "gamma", "frexp", "ldexp", "scalb", "exp10")
-	integerFuncs = set("length", "utf8bytelength", "floor", "ceil", "round", "index", "rindex", "trunc", "input_line_number")
+		"nan", "fromdate", "fromdateiso8601", "mktime", "significand", "logb", "gamma", "ldexp", "scalb", "exp10")
+	integerFuncs = set("utf8bytelength", "floor", "ceil", "round", "trunc", "input_line_number")
 	// identity gives its input (or a part of it, with its schema).
-	identity = set("select", "sort", "sort_by", "unique", "unique_by", "reverse", "values", "objects", "arrays",
+	// (ltrimstr and rtrimstr give a non-string input as it is.)
+	identity = set("select", "sort", "sort_by", "unique", "unique_by", "reverse", "values", "objects", "arrays", "ltrimstr", "rtrimstr",
 		"strings", "numbers", "booleans", "nulls", "iterables", "scalars", "debug", "stderr", "del", "delpaths",
 		"to_number", "tojson_compat", "recurse_down", "limit_input")
 	// oneItem gives one of its input array's items.
@@ -55,7 +56,14 @@ func (e *inferrer) call(f *gojq.Func, in Schema, env map[string]Schema) Schema {
 		return Of("integer")
 	case identity[f.Name]:
 		return in
-	case oneItem[f.Name] && len(f.Args) <= 1:
+	case f.Name == "index" || f.Name == "rindex":
+		return Union(Of("integer"), Of("null")) // not found: null
+	case f.Name == "length":
+		if t := TypeOf(in); t == "number" || t == "" { // a number's length is its absolute value
+			return Of("number")
+		}
+		return Of("integer")
+	case oneItem[f.Name] && (len(f.Args) == 0 || (f.Name == "nth" && len(f.Args) == 1)):
 		return nullable(Items(in)) // an empty array gives null
 	case never[f.Name]:
 		return nil
@@ -108,8 +116,16 @@ func objectOr(in Schema) string {
 // collections are builtins that build arrays and objects.
 func (e *inferrer) collections(name string, in Schema) Schema {
 	switch name {
-	case "keys", "keys_unsorted", "split":
+	case "split":
 		return ArrayOf(Of("string"))
+	case "keys", "keys_unsorted":
+		switch TypeOf(in) {
+		case "object":
+			return ArrayOf(Of("string"))
+		case "array":
+			return ArrayOf(Of("integer"))
+		}
+		return Of("array")
 	case "to_entries":
 		return ArrayOf(ObjectOf(map[string]Schema{"key": Of("string"), "value": iterate(in)}))
 	case "from_entries":
@@ -125,8 +141,9 @@ func (e *inferrer) collections(name string, in Schema) Schema {
 	case "transpose", "combinations", "paths", "leaf_paths", "to_array":
 		return Of("array")
 	case "flatten":
-		if TypeOf(Items(in)) == "array" {
-			return ArrayOf(Items(Items(in)))
+		// One level down is all only when the items' items are no arrays.
+		if inner := Items(Items(in)); TypeOf(Items(in)) == "array" && TypeOf(inner) != "" && TypeOf(inner) != "array" {
+			return ArrayOf(inner)
 		}
 		return Of("array")
 	}

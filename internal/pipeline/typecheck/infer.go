@@ -12,6 +12,7 @@ import (
 type Inference struct {
 	Schema   Schema
 	Warnings []string
+	One      bool // it surely gives exactly one output (see Collapsed)
 }
 
 // Infer is the schema of what the jq expression src gives for an input
@@ -35,7 +36,7 @@ func Infer(src string, in Schema, vars map[string]Schema) Inference {
 	if out == nil {
 		out = Any()
 	}
-	return Inference{Schema: out, Warnings: e.warns}
+	return Inference{Schema: out, Warnings: e.warns, One: oneOutput(q)}
 }
 
 type inferrer struct {

@@ -76,10 +76,65 @@ func TestUnion(t *testing.T) {
 	a := ObjectOf(map[string]Schema{"x": Of("integer")})
 	b := ObjectOf(map[string]Schema{"x": Of("number"), "y": Of("string")})
 	raw, _ := json.Marshal(Union(a, b))
-	if string(raw) != `{"properties":{"x":{"type":"number"},"y":{"type":"string"}},"type":"object"}` {
+	if string(raw) != `{"properties":{"x":{"type":"number"},"y":{"type":["string","null"]}},"type":"object"}` {
 		t.Errorf("Union = %s", raw)
 	}
 	if got := Union(Of("string"), Of("array")); len(got) != 0 {
 		t.Errorf("Union of string and array = %v, want {}", got)
+	}
+}
+
+// TestNullableKeepsNull: a schema widened to null lets null through its
+// enum and its list of types too.
+func TestNullableKeepsNull(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"type":"string","enum":["a","b"]}`, `{"enum":["a","b",null],"type":["string","null"]}`},
+		{`{"type":["string","integer"]}`, `{"type":["string","integer","null"]}`},
+		{`{"type":["string","null"]}`, `{"type":["string","null"]}`},
+		{`{"properties":{"a":{}}}`, `{"properties":{"a":{}},"type":["object","null"]}`},
+		{`{}`, `{}`},
+	} {
+		var s Schema
+		if err := json.Unmarshal([]byte(tc.in), &s); err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(nullable(s))
+		if string(raw) != tc.want {
+			t.Errorf("nullable(%s) = %s, want %s", tc.in, raw, tc.want)
+		}
+	}
+}
+
+// TestUnionOneSidedProperty: a property only one side has is null when
+// read on a value of the other.
+func TestUnionOneSidedProperty(t *testing.T) {
+	got := Infer(`if .count > 1 then {a: 1} else {b: "x"} end | .b`, answer(), nil)
+	if raw, _ := json.Marshal(got.Schema); string(raw) != `{"type":["string","null"]}` {
+		t.Errorf("schema = %s, want string or null", raw)
+	}
+}
+
+// TestInferBuiltinsNeverNarrower: builtins whose result depends on their
+// input's type, or that may give null, are not inferred narrower.
+func TestInferBuiltinsNeverNarrower(t *testing.T) {
+	in := ObjectOf(map[string]Schema{
+		"s": Of("string"), "n": Of("number"), "i": Of("integer"),
+		"a": ArrayOf(Of("string")), "aa": ArrayOf(ArrayOf(ArrayOf(Of("integer")))),
+	})
+	for _, tc := range []struct{ expr, want string }{
+		{`.s | index("x")`, `{"type":["integer","null"]}`},
+		{`.a | rindex("x")`, `{"type":["integer","null"]}`},
+		{`.n | length`, `{"type":"number"}`}, // (-1.5 | length) is 1.5
+		{`.s | length`, `{"type":"integer"}`},
+		{`.a | keys`, `{"items":{"type":"integer"},"type":"array"}`},
+		{`.aa | flatten`, `{"type":"array"}`},        // [[[1]]] | flatten is [1]
+		{`.i | ltrimstr("x")`, `{"type":"integer"}`}, // a non-string as it is
+		{`.n | frexp`, `{}`},                         // [mantissa, exponent]
+		{`.a | add(.[0])`, `{}`},
+	} {
+		got := Infer(tc.expr, in, nil)
+		if raw, _ := json.Marshal(got.Schema); string(raw) != tc.want {
+			t.Errorf("Infer(%q) = %s, want %s", tc.expr, raw, tc.want)
+		}
 	}
 }

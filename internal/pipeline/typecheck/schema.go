@@ -178,17 +178,39 @@ func unionObjects(a, b Schema) Schema {
 		}
 		props[k] = s
 	}
+	for k, s := range props { // a value without the property reads it as null
+		if pa[k] == nil || pb[k] == nil {
+			props[k] = nullable(s)
+		}
+	}
 	return ObjectOf(props)
 }
 
 // nullable widens s to allow null too.
 func nullable(s Schema) Schema {
-	t := TypeOf(s)
-	if t == "" || t == "null" {
+	if len(s) == 0 || allowsNull(s) || TypeOf(s) == "null" {
 		return s
 	}
 	out := maps.Clone(s)
-	out["type"] = []any{t, "null"}
+	switch t := s["type"].(type) {
+	case string:
+		out["type"] = []any{t, "null"}
+	case []any:
+		out["type"] = append(slices.Clone(t), "null")
+	case []string:
+		list := make([]any, 0, len(t)+1)
+		for _, v := range t {
+			list = append(list, v)
+		}
+		out["type"] = append(list, "null")
+	default: // {properties: ...} without a type; none at all is any type
+		if t := TypeOf(s); t != "" {
+			out["type"] = []any{t, "null"}
+		}
+	}
+	if enum, ok := s["enum"].([]any); ok && !slices.Contains(enum, nil) {
+		out["enum"] = append(slices.Clone(enum), nil)
+	}
 	return out
 }
 
