@@ -246,8 +246,10 @@ type ReloadStatus struct {
 	// rebuilt.
 	Kept    []string `json:"upstreams_kept,omitempty"`
 	Rebuilt []string `json:"upstreams_rebuilt,omitempty"`
-	// RestartNeeded names gateway.yaml sections that changed but only take
-	// effect at the next start (listeners, auth, audit, telemetry).
+	// RestartNeeded names, key by key (server.listen, server.tls,
+	// audit.nats…), the gateway.yaml keys that changed but only take effect
+	// at the next start: the listeners, audit and telemetry. Auth and
+	// consumers apply at once and are never listed.
 	RestartNeeded []string `json:"restart_needed,omitempty"`
 	// ServingSince is when the plan being served was loaded.
 	ServingSince time.Time `json:"serving_since"`

@@ -62,6 +62,9 @@ type Authenticator struct {
 	// failures are the refused credentials per client address; they
 	// outlive reloads (a bucket belongs to one auth.max_failures rate).
 	failures *ratelimit.Failures
+	// pending is the state Mount prepared for a Runtime, switched to by
+	// Commit (see stage.go); guarded by mu.
+	pending *staged
 }
 
 // state is the authentication of one gateway configuration.
@@ -77,7 +80,7 @@ type state struct {
 }
 
 var (
-	_ server.Surface         = (*Authenticator)(nil)
+	_ server.Staged          = (*Authenticator)(nil)
 	_ server.IdentityChecker = (*Authenticator)(nil)
 )
 
@@ -99,12 +102,6 @@ func New(ctx context.Context, cfg gateway.Auth, consumers map[string]*gateway.Co
 	}
 	a.cur.Store(st)
 	return a, nil
-}
-
-// Mount implements server.Surface: it follows the plan of rt.
-func (a *Authenticator) Mount(_ *http.ServeMux, _ *server.Server, rt *server.Runtime) error {
-	gw := rt.Plan.Gateway
-	return a.Update(context.Background(), gw.Auth, gw.Consumers)
 }
 
 // Update switches to cfg and consumers if they differ from the current
@@ -347,5 +344,6 @@ func (a *Authenticator) unexpired(id *pipeline.Identity) bool {
 func (a *Authenticator) Close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.dropPending()
 	a.cur.Load().close()
 }

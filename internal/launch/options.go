@@ -48,21 +48,19 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (
 	// Security: who the caller is (API keys, JWT, introspection), how
 	// often it may call, and its address behind trusted proxies. Auth and
 	// limits are surfaces too, to follow each reloaded plan.
-	clientIP, err := server.ClientIP(plan.Gateway.Server.TrustedProxies)
+	// Trusted proxies follow reloads: a staged surface like auth.
+	proxies, err := server.NewProxies(plan.Gateway.Server.TrustedProxies)
 	if err != nil {
 		return nil, err
 	}
-	via, err := server.Via(plan.Gateway.Server.TrustedProxies)
-	if err != nil {
-		return nil, err
-	}
+	clientIP, via := proxies.ClientIP, proxies.Via
 	authn, err := auth.New(context.Background(), plan.Gateway.Auth, plan.Gateway.Consumers, auth.Options{Logger: log, ClientIP: clientIP, Refusals: refusals})
 	if err != nil {
 		return nil, err
 	}
 	limits := ratelimit.New(plan.Gateway.Server.Rate, ratelimit.Options{ConsumerRate: authn.ConsumerRate})
 	f.opts.ClientIP, f.opts.Via, f.opts.Auth, f.opts.Limiter = clientIP, via, authn, limits
-	f.opts.Surfaces = append(f.opts.Surfaces, authn, limits)
+	f.opts.Surfaces = append(f.opts.Surfaces, proxies, authn, limits)
 	f.closers = append(f.closers, authn.Close)
 
 	// OpenAPI: /openapi.json, /openapi.yaml and the plugin manifest, and

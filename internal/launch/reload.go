@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +13,6 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/manifoldgw/manifold/internal/admin"
-	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/internal/telemetry"
@@ -138,8 +136,8 @@ func (r *reloader) report(ctx context.Context, st admin.ReloadStatus, err error)
 			"added", st.Added, "changed", st.Changed, "removed", st.Removed,
 			"upstreams_kept", len(st.Kept), "upstreams_rebuilt", st.Rebuilt, "took_ms", st.DurationMS)
 		if len(st.RestartNeeded) > 0 {
-			r.log.WarnContext(ctx, "reload: these gateway.yaml sections changed and take effect at the next start",
-				"sections", st.RestartNeeded)
+			r.log.WarnContext(ctx, "reload: these gateway.yaml keys changed and take effect at the next start",
+				"keys", st.RestartNeeded)
 		}
 		details["added"], details["changed"], details["removed"] = st.Added, st.Changed, st.Removed
 	}
@@ -186,29 +184,6 @@ func diffPlans(old, next *server.Runtime, st *admin.ReloadStatus) {
 		}
 	}
 	st.RestartNeeded = restartNeeded(old.Plan.Gateway, next.Plan.Gateway)
-}
-
-// restartNeeded names the gateway.yaml sections that changed but are
-// read once at start: listeners, callers' authentication, audit and
-// telemetry (but its log level).
-func restartNeeded(a, b *gateway.Config) []string {
-	sa, sb := a.Server, b.Server
-	sa.MaxBody, sa.MaxResponse, sa.PublicURL = sb.MaxBody, sb.MaxResponse, sb.PublicURL
-	ta, tb := a.Telemetry, b.Telemetry
-	ta.LogLevel = tb.LogLevel
-	var out []string
-	for _, s := range []struct {
-		name string
-		a, b any
-	}{
-		{"server", sa, sb}, {"admin", a.Admin, b.Admin}, {"auth", a.Auth, b.Auth},
-		{"consumers", a.Consumers, b.Consumers}, {"audit", a.Audit, b.Audit}, {"telemetry", ta, tb},
-	} {
-		if !reflect.DeepEqual(s.a, s.b) {
-			out = append(out, s.name)
-		}
-	}
-	return out
 }
 
 // setLevel applies telemetry.log_level to level, if both are set.

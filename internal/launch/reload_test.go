@@ -66,11 +66,11 @@ func TestRestartNeeded(t *testing.T) {
 		{"listener and admin key", func(g *gateway.Config) {
 			g.Server.Listen = ":8080"
 			g.Admin.Key = "other"
-		}, []string{"server", "admin"}},
-		{"consumers and telemetry", func(g *gateway.Config) {
+		}, []string{"server.listen", "admin.key"}},
+		{"consumers apply, telemetry does not", func(g *gateway.Config) {
 			g.Consumers = map[string]*gateway.Consumer{"c": {}}
 			g.Telemetry.OTLPEndpoint = "http://collector:4318"
-		}, []string{"consumers", "telemetry"}},
+		}, []string{"telemetry.otlp_endpoint"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/gateway"
@@ -28,7 +29,10 @@ func Configure(srv *http.Server, cfg *gateway.Server, log *slog.Logger) error {
 		srv.MaxHeaderBytes = int(cfg.MaxHeaderBytes)
 	}
 	h := CleanPaths(srv.Handler)
-	if cfg.MaxConcurrent > 0 {
+	if gw, ok := srv.Handler.(*Server); ok {
+		// The bound follows server.max_concurrent of each reloaded plan.
+		h = MaxConcurrentOf(h, func() int { return gw.Runtime().Plan.Gateway.Server.MaxConcurrent })
+	} else if cfg.MaxConcurrent > 0 {
 		h = MaxConcurrent(h, cfg.MaxConcurrent)
 	}
 	if cfg.CORS != nil {
@@ -55,28 +59,40 @@ func setDuration(dst *time.Duration, d yamlconf.Duration) {
 // answered at once with a 503 problem and Retry-After, so that a flood
 // queues nowhere. Health checks are never refused.
 func MaxConcurrent(h http.Handler, n int) http.Handler {
-	slots := make(chan struct{}, n)
+	return MaxConcurrentOf(h, func() int { return n })
+}
+
+// MaxConcurrentOf is MaxConcurrent with a bound read at each request
+// (0 or less: unbounded), so that a reload can change it: requests in
+// flight keep their slots, and a lowered bound refuses new ones until
+// enough have finished.
+func MaxConcurrentOf(h http.Handler, limit func() int) http.Handler {
+	var inFlight atomic.Int64
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 			h.ServeHTTP(w, r)
 			return
 		}
-		select {
-		case slots <- struct{}{}:
-			var once sync.Once
-			release := func() { once.Do(func() { <-slots }) }
-			defer release()
-			if mayStream(r) {
-				// A stream set up by this request gives its slot back
-				// (OpenStream): streams have their own bound.
-				r = r.WithContext(context.WithValue(r.Context(), slotKey{}, release))
-			}
-			h.ServeHTTP(w, r)
-		default:
+		n := int64(limit())
+		if n > 0 && inFlight.Add(1) > n {
+			inFlight.Add(-1)
 			p := problem.New("overloaded", http.StatusServiceUnavailable, "the gateway is serving as many requests as it may; retry shortly")
 			p.RetryAfter = 1
 			problem.Write(w, p)
+			return
 		}
+		if n <= 0 {
+			inFlight.Add(1)
+		}
+		var once sync.Once
+		release := func() { once.Do(func() { inFlight.Add(-1) }) }
+		defer release()
+		if mayStream(r) {
+			// A stream set up by this request gives its slot back
+			// (OpenStream): streams have their own bound.
+			r = r.WithContext(context.WithValue(r.Context(), slotKey{}, release))
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

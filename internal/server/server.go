@@ -102,14 +102,25 @@ func (s *Server) Swap(rt *Runtime) error {
 			r.upstreamBearer[p.Method+" "+p.Path] = true
 		}
 	}
-	for _, sf := range s.opts.Surfaces {
+	for i, sf := range s.opts.Surfaces {
 		if err := sf.Mount(r.mux, s, rt); err != nil {
+			stagedDo(s.opts.Surfaces[:i+1], func(st Staged) { st.Discard(rt) })
 			return err
 		}
 	}
+	stagedDo(s.opts.Surfaces, func(st Staged) { st.Commit(rt) })
 	s.current.Store(r)
 	s.recheckStreams()
 	return nil
+}
+
+// stagedDo calls fn on every Staged surface of sfs.
+func stagedDo(sfs []Surface, fn func(Staged)) {
+	for _, sf := range sfs {
+		if st, ok := sf.(Staged); ok {
+			fn(st)
+		}
+	}
 }
 
 // Runtime returns the Runtime being served.
