@@ -73,6 +73,9 @@ type step struct {
 	seesOptional bool
 	forward      *forwardRule // the caller's headers it forwards; nil: none
 	via          bool         // send X-Forwarded-* (the upstream's forwarded)
+	// callerItems: the foreach's elements come from the caller (see
+	// callerItems), who is then to blame for too many.
+	callerItems bool
 }
 
 type named struct {
@@ -206,6 +209,7 @@ func (c pctx) compileStep(p *Pipeline, name string, i int, index map[string]int,
 		st.needs = append(st.needs, index[n])
 	}
 	st.sees = transitiveNeeds(p, name)
+	st.callerItems = callerItems(s.Foreach, st.sees)
 	for _, n := range st.sees {
 		st.seesOptional = st.seesOptional || p.Steps[n].Optional
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -102,12 +103,15 @@ type Input struct {
 
 // Result is the outcome of a run.
 type Result struct {
-	Data     any    // the answer
-	JSON     []byte // the answer, encoded, within the size cap
-	Missing  []string
-	Stale    []string
-	Steps    []StepTrace // in declaration order
-	Duration time.Duration
+	Data    any    // the answer
+	JSON    []byte // the answer, encoded, within the size cap
+	Missing []string
+	Stale   []string
+	// Truncated lists the foreach steps that called for only their first
+	// max_items elements (truncate_items).
+	Truncated []string
+	Steps     []StepTrace // in declaration order
+	Duration  time.Duration
 	// Header holds the headers steps relay to the caller (relay_headers);
 	// nil when none.
 	Header http.Header
@@ -132,6 +136,10 @@ type run struct {
 	mu      sync.Mutex
 	stale   []bool
 	relayed http.Header // guarded by mu
+	// calls counts the upstream calls made or reserved, for max_calls;
+	// truncated marks the foreach steps cut to their max_items.
+	calls     atomic.Int64
+	truncated []bool
 }
 
 // Run executes a compiled pipeline. It never outlives p's timeout, and
@@ -144,7 +152,7 @@ func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (res *Result, e
 	r := &run{
 		e: e, p: p, in: in, start: time.Now(),
 		results: make([]any, n), errs: make([]error, n), traces: make([]StepTrace, n),
-		done: make([]chan struct{}, n), stale: make([]bool, n),
+		done: make([]chan struct{}, n), stale: make([]bool, n), truncated: make([]bool, n),
 		base: baseInput(in, p.readsClaims),
 	}
 	runCtx, cancelTimeout := context.WithTimeout(ctx, p.Timeout.D())
@@ -252,6 +260,7 @@ func (r *run) failure(parent, runCtx context.Context) error {
 func (r *run) result() *Result {
 	res := &Result{Steps: r.traces, Duration: time.Since(r.start), Header: r.relayed}
 	markParallel(res.Steps)
+	r.markTruncated(res)
 	for i, st := range r.p.steps {
 		if r.errs[i] != nil && st.cfg.Optional {
 			res.Missing = append(res.Missing, st.name)

@@ -129,6 +129,9 @@ func (r *run) step(ctx context.Context, st *step) (any, error) {
 		}
 	}
 	if st.foreach == nil {
+		if err := r.reserve(st, 1); err != nil {
+			return nil, err
+		}
 		return r.call(ctx, st, in)
 	}
 	items, err := st.foreach.eval(ctx, in)
@@ -141,6 +144,12 @@ func (r *run) step(ctx context.Context, st *step) (any, error) {
 	}
 	if !ok {
 		return nil, st.foreach.errorf("gave %s, not an array", withArticle(gojq.TypeOf(items)))
+	}
+	if list, err = r.bound(st, list); err != nil {
+		return nil, err
+	}
+	if err := r.reserve(st, len(list)); err != nil {
+		return nil, err
 	}
 	return r.forEach(ctx, st, in, list)
 }

@@ -39,6 +39,9 @@ type Pipeline struct {
 	// CacheControl is the Cache-Control header of the pipeline's complete
 	// 2xx answers (see cachecontrol.go); none by default.
 	CacheControl string `yaml:"cache_control"`
+	// MaxCalls bounds the upstream calls of one run, foreach elements
+	// included (see fanout.go); default DefaultMaxCalls.
+	MaxCalls *int `yaml:"max_calls"`
 
 	// File is the file the pipeline was read from; ParamOrder and StepOrder
 	// keep the order in which params and steps were written.
@@ -106,21 +109,26 @@ type ResponseSpec struct {
 
 // Step is one upstream call (or one per element with foreach).
 type Step struct {
-	Upstream    string               `yaml:"upstream"`
-	Needs       []string             `yaml:"needs"`
-	When        *Expr                `yaml:"when"`
-	Foreach     *Expr                `yaml:"foreach"`
-	Concurrency int                  `yaml:"concurrency"`
-	Method      string               `yaml:"method"`
-	Path        *Template            `yaml:"path"`
-	Query       *StepQuery           `yaml:"query"`
-	Variables   *Template            `yaml:"variables"`
-	Headers     map[string]*Template `yaml:"headers"`
-	Body        *Template            `yaml:"body"`
-	Select      *Expr                `yaml:"select"`
-	Optional    bool                 `yaml:"optional"`
-	Cache       yamlconf.Duration    `yaml:"cache"`
-	Stale       *yamlconf.Duration   `yaml:"stale"`
+	Upstream    string   `yaml:"upstream"`
+	Needs       []string `yaml:"needs"`
+	When        *Expr    `yaml:"when"`
+	Foreach     *Expr    `yaml:"foreach"`
+	Concurrency int      `yaml:"concurrency"`
+	// MaxItems bounds the elements a foreach calls for (default
+	// DefaultMaxItems); over it the step fails before any call, unless
+	// TruncateItems takes only the first MaxItems (see fanout.go).
+	MaxItems      *int                 `yaml:"max_items"`
+	TruncateItems bool                 `yaml:"truncate_items"`
+	Method        string               `yaml:"method"`
+	Path          *Template            `yaml:"path"`
+	Query         *StepQuery           `yaml:"query"`
+	Variables     *Template            `yaml:"variables"`
+	Headers       map[string]*Template `yaml:"headers"`
+	Body          *Template            `yaml:"body"`
+	Select        *Expr                `yaml:"select"`
+	Optional      bool                 `yaml:"optional"`
+	Cache         yamlconf.Duration    `yaml:"cache"`
+	Stale         *yamlconf.Duration   `yaml:"stale"`
 	// RelayHeaders are the headers of the step's answer passed on to the
 	// caller (ETag, Cache-Control, Set-Cookie...). Never hop-by-hop ones.
 	RelayHeaders []string `yaml:"relay_headers"`

@@ -118,6 +118,7 @@ func (l *loader) loadPipeline(d *yamlconf.Doc, gw *gateway.Config) *Pipeline {
 	c.checkCycles(p)
 	c.validateRelay(p, gw)
 	c.validateCacheControl(p)
+	c.validateFanout(p)
 	if len(l.Errs) > before {
 		return nil
 	}
@@ -137,6 +138,9 @@ func applyPipelineDefaults(p *Pipeline, gw *gateway.Config) {
 	}
 	if p.UnknownQuery == "" {
 		p.UnknownQuery = UnknownQueryIgnore
+	}
+	if p.MaxCalls == nil {
+		p.MaxCalls = intPtr(DefaultMaxCalls)
 	}
 	if p.Access == nil && gw != nil {
 		p.Access = gw.Defaults.Access
@@ -166,6 +170,9 @@ func applyPipelineDefaults(p *Pipeline, gw *gateway.Config) {
 		}
 		if s.Concurrency == 0 {
 			s.Concurrency = DefaultForeach
+		}
+		if s.MaxItems == nil && s.Foreach != nil {
+			s.MaxItems = intPtr(DefaultMaxItems)
 		}
 		if s.Cache > 0 && s.Stale == nil {
 			stale := 10 * s.Cache

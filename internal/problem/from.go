@@ -25,6 +25,8 @@ func From(err error) *Problem {
 		known    *Error
 		chosen   *pipeline.ProblemError
 		invalid  *pipeline.InvalidProblemError
+		items    *pipeline.TooManyItemsError
+		calls    *pipeline.TooManyCallsError
 	)
 	switch {
 	case errors.As(err, &known):
@@ -68,6 +70,10 @@ func From(err error) *Problem {
 		p := New("not-acceptable", http.StatusNotAcceptable, binary.Error())
 		p.Pipeline = binary.Pipeline
 		return p
+	case errors.As(err, &items):
+		return named(fromItems(items), err)
+	case errors.As(err, &calls):
+		return named(fromCalls(calls), err)
 	case errors.As(err, &step):
 		return fromStep(step)
 	case errors.Is(err, context.DeadlineExceeded):

@@ -12,7 +12,7 @@ import (
 
 // exposed are the answer headers a browser script may read besides the
 // CORS-safelisted ones.
-var exposed = []string{"Manifold-Incomplete", "Manifold-Stale", "Manifold-Cache", "Age",
+var exposed = []string{"Manifold-Incomplete", "Manifold-Stale", "Manifold-Truncated", "Manifold-Cache", "Age",
 	"RateLimit", "RateLimit-Policy", "Retry-After", "WWW-Authenticate", RequestIDHeader}
 
 // preflightAllowed reports whether the method and every header a
