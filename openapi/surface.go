@@ -29,7 +29,25 @@ func (s *Specs) Mount(mux *http.ServeMux, _ *server.Server, rt *server.Runtime) 
 	mux.Handle("GET "+PathJSON, document(sp.JSON, sp.etags[FormatJSON], "application/json"))
 	mux.Handle("GET "+PathYAML, document(sp.YAML, sp.etags[FormatYAML], "application/yaml"))
 	mux.Handle("GET "+PathManifest, document(sp.Manifest, sp.etags["manifest"], "application/json"))
+	// plugin.logo and plugin.legal, read when the plan was loaded.
+	for _, a := range rt.Plan.Gateway.Assets() {
+		h := document(a.Body, etag(a.Body), a.ContentType)
+		if strings.HasPrefix(a.ContentType, "text/html") {
+			h = sandboxed(h)
+		}
+		mux.Handle("GET "+a.Path, h)
+	}
 	return nil
+}
+
+// sandboxed serves an operator's HTML page under a policy that runs no
+// script and loads nothing but the page's own images and inline styles:
+// the page shares the gateway's origin.
+func sandboxed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // document serves a fixed body with its ETag, answering 304 to a request
