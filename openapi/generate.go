@@ -60,7 +60,7 @@ func Generate(plan *pipeline.Plan) (*openapi3.T, error) {
 	sec := securityOf(gw)
 	doc := &openapi3.T{
 		OpenAPI: Version,
-		Info:    info(gw.Plugin),
+		Info:    info(gw),
 		Servers: openapi3.Servers{{URL: gw.Server.PublicURL}},
 		Paths:   openapi3.NewPaths(),
 	}
@@ -120,13 +120,14 @@ func validationOptions() []openapi3.ValidationOption {
 	return []openapi3.ValidationOption{openapi3.EnableSchemaPatternValidation()}
 }
 
-func info(pl gateway.Plugin) *openapi3.Info {
+func info(gw *gateway.Config) *openapi3.Info {
+	pl := gw.Plugin
 	in := &openapi3.Info{
 		Title:          pl.NameForHuman,
 		Summary:        strings.TrimSpace(pl.DescriptionForHuman),
 		Description:    strings.TrimSpace(pl.DescriptionForModel),
 		Version:        APIVersion,
-		TermsOfService: pl.LegalInfoURL,
+		TermsOfService: gw.LegalInfoURL(),
 	}
 	if in.Title == "" {
 		in.Title = "Manifold gateway"
@@ -134,8 +135,8 @@ func info(pl gateway.Plugin) *openapi3.Info {
 	if pl.ContactEmail != "" {
 		in.Contact = &openapi3.Contact{Email: pl.ContactEmail}
 	}
-	if pl.LogoURL != "" {
-		in.Extensions = map[string]any{"x-logo": map[string]any{"url": pl.LogoURL}}
+	if logo := gw.LogoURL(); logo != "" {
+		in.Extensions = map[string]any{"x-logo": map[string]any{"url": logo}}
 	}
 	return in
 }

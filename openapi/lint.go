@@ -181,18 +181,26 @@ func (l *linter) auth(doc *openapi3.T, file, key string, op *openapi3.Operation)
 
 // plugin warns about manifest fields left to fallbacks.
 func (l *linter) plugin() {
-	pl := l.plan.Gateway.Plugin
+	gw := l.plan.Gateway
+	pl := gw.Plugin
 	for _, f := range []struct{ key, value string }{
 		{"name_for_human", pl.NameForHuman},
 		{"name_for_model", pl.NameForModel},
 		{"description_for_human", pl.DescriptionForHuman},
 		{"description_for_model", pl.DescriptionForModel},
 		{"contact_email", pl.ContactEmail},
-		{"legal_info_url", pl.LegalInfoURL},
-		{"logo_url", pl.LogoURL},
 	} {
 		if strings.TrimSpace(f.value) == "" {
 			l.add(SeverityWarning, l.gateway, "plugin."+f.key, "not set: the plugin manifest needs it")
 		}
+	}
+	// A warning, not an error: a gateway that is not published as a
+	// plugin must still start; validate says what a manifest check
+	// would refuse.
+	if gw.LogoURL() == "" {
+		l.add(SeverityWarning, l.gateway, "plugin.logo_url", "the plugin manifest is incomplete: it has no logo_url; set plugin.logo (an image in this directory) or plugin.logo_url")
+	}
+	if gw.LegalInfoURL() == "" {
+		l.add(SeverityWarning, l.gateway, "plugin.legal_info_url", "the plugin manifest is incomplete: it has no legal_info_url; set plugin.legal (a .md or .html file in this directory) or plugin.legal_info_url")
 	}
 }

@@ -62,9 +62,9 @@ func NewManifest(plan *pipeline.Plan) Manifest {
 		DescriptionForModel: strings.TrimSpace(pl.DescriptionForModel),
 		Auth:                manifestAuth(gw),
 		API:                 ManifestAPI{Type: "openapi", URL: gw.Server.PublicURL + "/openapi.yaml"},
-		LogoURL:             pl.LogoURL,
+		LogoURL:             gw.LogoURL(),
 		ContactEmail:        pl.ContactEmail,
-		LegalInfoURL:        pl.LegalInfoURL,
+		LegalInfoURL:        gw.LegalInfoURL(),
 	}
 	if m.NameForHuman == "" {
 		m.NameForHuman = defaultNameForHuman

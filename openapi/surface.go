@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -29,7 +30,26 @@ func (s *Specs) Mount(mux *http.ServeMux, _ *server.Server, rt *server.Runtime) 
 	mux.Handle("GET "+PathJSON, document(sp.JSON, sp.etags[FormatJSON], "application/json"))
 	mux.Handle("GET "+PathYAML, document(sp.YAML, sp.etags[FormatYAML], "application/yaml"))
 	mux.Handle("GET "+PathManifest, document(sp.Manifest, sp.etags["manifest"], "application/json"))
+	mountRoot(mux, sp)
+	// plugin.logo and plugin.legal, read when the plan was loaded.
+	for _, a := range rt.Plan.Gateway.Assets() {
+		h := document(a.Body, etag(a.Body), a.ContentType)
+		if strings.HasPrefix(a.ContentType, "text/html") {
+			h = sandboxed(h)
+		}
+		mux.Handle("GET "+a.Path, h)
+	}
 	return nil
+}
+
+// sandboxed serves an operator's HTML page under a policy that runs no
+// script and loads nothing but the page's own images and inline styles:
+// the page shares the gateway's origin.
+func sandboxed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // document serves a fixed body with its ETag, answering 304 to a request
@@ -67,4 +87,32 @@ func matches(header, tag string) bool {
 		}
 	}
 	return false
+}
+
+// PathRoot is the servers URL itself: GET / answers an index of the
+// documents, so that a client checking the URLs the documents name finds
+// every one of them (a pipeline at / takes precedence).
+const PathRoot = "/{$}"
+
+// rootIndex is the body of GET /.
+type rootIndex struct {
+	Name     string `json:"name"`
+	OpenAPI  string `json:"openapi"`
+	Manifest string `json:"manifest"`
+}
+
+// mountRoot serves the index at / unless a pipeline is there.
+func mountRoot(mux *http.ServeMux, sp *Spec) {
+	for _, p := range sp.Plan.Pipelines {
+		if p.Path == "/" {
+			return
+		}
+	}
+	base := sp.Plan.Gateway.Server.PublicURL
+	body, _ := json.MarshalIndent(rootIndex{ // only strings: cannot fail
+		Name:     sp.Doc.Info.Title,
+		OpenAPI:  base + PathJSON,
+		Manifest: base + PathManifest,
+	}, "", "  ")
+	mux.Handle("GET "+PathRoot, document(body, etag(body), "application/json"))
 }

@@ -7,5 +7,5 @@ import "embed"
 
 // FS is the demo directory.
 //
-//go:embed *.yaml openapi/*.yaml
+//go:embed *.yaml openapi/*.yaml logo.png legal.md
 var FS embed.FS

@@ -41,7 +41,7 @@ func TestValidatePrintsLintWarnings(t *testing.T) {
 	for _, want := range []string{
 		"warning: " + filepath.Join(dir, "gateway.yaml") + `: server.public_url: "http://localhost:9080" is not https`,
 		"warning: " + filepath.Join(dir, "ping.yaml") + ": ping: response.schema: the 200 answer has no schema",
-		"warning: " + filepath.Join(dir, "gateway.yaml") + ": plugin.logo_url: not set",
+		"warning: " + filepath.Join(dir, "gateway.yaml") + ": plugin.logo_url: the plugin manifest is incomplete: it has no logo_url",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("validate output lacks %q:\n%s", want, stderr)

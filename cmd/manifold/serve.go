@@ -32,12 +32,14 @@ flush audit events and exit 0.`,
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			log, level := logs.logger("json")
-			plan, err := pipeline.LoadDir(dir, pipeline.LoadOptions{})
+			// --listen also decides a public_url gateway.yaml leaves out.
+			lo := pipeline.LoadOptions{Listen: listen}
+			plan, err := pipeline.LoadDir(dir, lo)
 			if err != nil {
 				return err
 			}
 			return launch.Serve(ctx, plan, launch.Options{
-				Listen: listen, Logger: log, LogLevel: level, Dir: dir, Reload: hangups(ctx),
+				LoadOptions: lo, Listen: listen, Logger: log, LogLevel: level, Dir: dir, Reload: hangups(ctx),
 				AdminListen: adminListen, DrainTimeout: drain, ShutdownDelay: delay, Version: version,
 			})
 		},

@@ -30,6 +30,11 @@ type Config struct {
 	fromEnv map[string]bool
 	// doc is the parsed gateway.yaml, for locating keys (At).
 	doc *yamlconf.Doc
+	// assets are plugin.logo and plugin.legal, read at load.
+	assets []Asset
+	// urlFollowsListener: public_url was derived from an ephemeral listen
+	// address, so it follows the port the listener gets (Bound).
+	urlFollowsListener bool
 }
 
 // Server configures the public listener.
@@ -186,6 +191,11 @@ type Plugin struct {
 	ContactEmail        string `yaml:"contact_email"`
 	LegalInfoURL        string `yaml:"legal_info_url"`
 	LogoURL             string `yaml:"logo_url"`
+	// Logo and Legal are files of the pipeline directory the gateway
+	// serves itself (at LogoPath and LegalPath); they stand in for
+	// logo_url and legal_info_url.
+	Logo  string `yaml:"logo"`
+	Legal string `yaml:"legal"`
 }
 
 // At returns gateway.yaml's display name and the YAML node of keys in it

@@ -41,11 +41,7 @@ func applyDefaults(gw *Config) {
 		s.Listen = DefaultListen
 	}
 	if s.PublicURL == "" {
-		host := s.Listen
-		if strings.HasPrefix(host, ":") {
-			host = "localhost" + host
-		}
-		s.PublicURL = "http://" + host
+		s.PublicURL = publicURLOf(s.Listen)
 	}
 	s.PublicURL = strings.TrimSuffix(s.PublicURL, "/")
 	if s.MaxBody == 0 {

@@ -77,6 +77,7 @@ func (l *loader) load() *Config {
 	if l.listen != "" && !ephemeral {
 		gw.Server.Listen = l.listen
 	}
+	gw.urlFollowsListener = ephemeral && gw.Server.PublicURL == ""
 	applyDefaults(gw)
 	if ephemeral {
 		gw.Server.Listen = l.listen

@@ -50,6 +50,7 @@ func (l *loader) validate(d *yamlconf.Doc, gw *Config) {
 	l.validateGraphQL(d, gw.GraphQL, at)
 	l.validateMCP(d, gw.MCP, at)
 	l.validatePlugin(d, gw.Plugin, at)
+	l.loadAssets(d, gw, at)
 }
 
 func (l *loader) validateUpstream(d *yamlconf.Doc, name string, u *Upstream) {

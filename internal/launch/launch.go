@@ -70,6 +70,8 @@ type Options struct {
 
 	// load reloads the plan; nil: LoadDir(Dir, LoadOptions) if Dir is set.
 	load func() (*pipeline.Plan, error)
+	// bound is the listener's address, once Serve has it.
+	bound string
 }
 
 // Serve runs the gateway for plan until ctx ends, then drains: the
@@ -81,6 +83,15 @@ func Serve(ctx context.Context, plan *pipeline.Plan, opts Options) error {
 	if listen == "" {
 		listen = plan.Gateway.Server.Listen
 	}
+	// Listening first lets a public_url derived from an ephemeral port
+	// name the port got, in the documents built below.
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	opts.bound = ln.Addr().String()
+	plan.Gateway.Bound(opts.bound)
 	log, tel, err := observability(ctx, plan, opts)
 	if err != nil {
 		return err
@@ -115,10 +126,6 @@ func Serve(ctx context.Context, plan *pipeline.Plan, opts Options) error {
 		return err
 	}
 	defer ops.stop()
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return err
-	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "pipelines", len(plan.Pipelines))
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr().String())

@@ -46,6 +46,16 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 		dir, lo := opts.Dir, opts.LoadOptions
 		r.load = func() (*pipeline.Plan, error) { return pipeline.LoadDir(dir, lo) }
 	}
+	if load, addr := r.load, opts.bound; load != nil && addr != "" {
+		// A reloaded plan names the port served, as the first one does.
+		r.load = func() (*pipeline.Plan, error) {
+			plan, err := load()
+			if err == nil {
+				plan.Gateway.Bound(addr)
+			}
+			return plan, err
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &ops{reloader: r, cancel: cancel}
 	if opts.Dir != "" || opts.Reload != nil {

@@ -129,6 +129,7 @@ func startMCPGateway(t *testing.T, translationDown bool) *mcpGateway {
 		fsys := fstest.MapFS{}
 		files, _ := fs.Glob(pipelines.FS, "*.yaml")
 		docs, _ := fs.Glob(pipelines.FS, "openapi/*.yaml") // the upstreams' documents
+		files = append(files, "logo.png", "legal.md")      // plugin.logo, plugin.legal
 		for _, name := range append(files, docs...) {
 			b, _ := fs.ReadFile(pipelines.FS, name)
 			if name == "gateway.yaml" {

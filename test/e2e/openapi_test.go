@@ -65,9 +65,10 @@ func TestOpenAPIDemo(t *testing.T) {
 		}
 	}
 	// The demo's backends listen on ports picked at start; the document
-	// does not show them, so it is byte for byte the golden one.
+	// does not show them. It names the gateway's own port (public_url
+	// follows the listener), else it is byte for byte the golden one.
 	want, err := os.ReadFile("../../openapi/testdata/demo.openapi.yaml")
-	if err != nil || string(yaml.body) != string(want) {
+	if err != nil || strings.ReplaceAll(string(yaml.body), base, "http://localhost:9080") != string(want) {
 		t.Errorf("served /openapi.yaml differs from openapi/testdata/demo.openapi.yaml (%v)", err)
 	}
 	for _, c := range []struct {
