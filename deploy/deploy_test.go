@@ -41,7 +41,7 @@ func TestNATSClusterConfig(t *testing.T) {
 func TestGatewayConfigLoads(t *testing.T) {
 	dir := t.TempDir()
 	files, _ := filepath.Glob("../pipelines/*.yaml")
-	files = append(files, "config/gateway.yaml")
+	files = append(files, "../pipelines/logo.png", "../pipelines/legal.md", "config/gateway.yaml") // as the Dockerfile copies them
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
