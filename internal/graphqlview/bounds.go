@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -99,51 +98,25 @@ func (q queryLimit) checkShape(query string) *requestError {
 	return rerr
 }
 
-// subscriptions counts the open subscriptions, in all and per client
-// address, across WebSocket and SSE. It outlives reloads, as the
-// subscriptions do.
-type subscriptions struct {
-	mu       sync.Mutex
-	total    int
-	byClient map[string]int
-}
+// subscriptions counts the open subscriptions, in all and per client,
+// across WebSocket and SSE. It outlives reloads, as the subscriptions do.
+type subscriptions struct{ q server.Quota }
 
 // acquire takes a subscription for client, or returns the bound that
-// refuses it. An IPv6 client is counted by its /64 (server.ClientKey).
+// refuses it.
 func (s *subscriptions) acquire(client string, cfg gateway.GraphQL) (release func(), refused string) {
-	client = server.ClientKey(client)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.total >= cfg.MaxSubscriptions:
+	release, over := s.q.Take(client, cfg.MaxSubscriptions, cfg.MaxSubscriptionsPerClient)
+	switch over {
+	case server.OverTotal:
 		return nil, RefusedSubscriptions
-	case s.byClient[client] >= cfg.MaxSubscriptionsPerClient:
+	case server.OverClient:
 		return nil, RefusedClientSubs
 	}
-	if s.byClient == nil {
-		s.byClient = map[string]int{}
-	}
-	s.total++
-	s.byClient[client]++
-	var once sync.Once
-	return func() { once.Do(func() { s.release(client) }) }, ""
-}
-
-func (s *subscriptions) release(client string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.total--
-	if s.byClient[client]--; s.byClient[client] <= 0 {
-		delete(s.byClient, client)
-	}
+	return release, ""
 }
 
 // Open is how many subscriptions are open.
-func (s *subscriptions) Open() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
-}
+func (s *subscriptions) Open() int { return s.q.Held() }
 
 // operationLimit bounds the operations active at once on one WebSocket
 // and the subscriptions open at once. An operation past a bound is

@@ -24,7 +24,7 @@ func TestSubscriptionsPerClientCountAnIPv6Slash64(t *testing.T) {
 		t.Fatalf("another /64 refused by %s", refused)
 	}
 	release()
-	if subs.Open() != 2 || len(subs.byClient) != 1 {
-		t.Errorf("after a release: %d open, %d clients; want 2, 1", subs.Open(), len(subs.byClient))
+	if subs.Open() != 2 || subs.q.Clients() != 1 {
+		t.Errorf("after a release: %d open, %d clients; want 2, 1", subs.Open(), subs.q.Clients())
 	}
 }

@@ -24,7 +24,7 @@ func TestSessionsPerClientCountAnIPv6Slash64(t *testing.T) {
 		t.Fatalf("another /64 refused by %s", refused)
 	}
 	sl.settle()
-	if s.count() != 2 || len(s.byClient) != 1 {
-		t.Errorf("after a settle: %d counted, %d clients; want 2, 1", s.count(), len(s.byClient))
+	if s.count() != 2 || s.quota.Clients() != 1 {
+		t.Errorf("after a settle: %d counted, %d clients; want 2, 1", s.count(), s.quota.Clients())
 	}
 }

@@ -26,23 +26,22 @@ const (
 // session its initialize creates, or given back when the request ends
 // without one (the SDK closes such sessions at once).
 type sessions struct {
-	mu       sync.Mutex
-	total    int
-	byClient map[string]int
-	open     map[string]*session // by session ID, once initialize succeeded
+	quota server.Quota
+	mu    sync.Mutex
+	open  map[string]*session // by session ID, once initialize succeeded
 }
 
 // session is one counted session the SDK keeps.
 type session struct {
-	id, client string
-	init       *time.Timer // closes the session unless notifications/initialized comes first
-	once       sync.Once
+	id      string
+	release func()      // gives the slot back
+	init    *time.Timer // closes the session unless notifications/initialized comes first
+	once    sync.Once
 }
 
 // slot is the place of one session-opening request.
 type slot struct {
-	s      *sessions
-	client string
+	release func() // gives the slot back
 
 	mu    sync.Mutex
 	state slotState
@@ -57,33 +56,16 @@ const (
 )
 
 // admit takes a slot for a session opened by client, or names the bound
-// that refuses it. An IPv6 client is counted by its /64 (server.ClientKey).
+// that refuses it.
 func (s *sessions) admit(client string, cfg gateway.MCP) (*slot, string) {
-	client = server.ClientKey(client)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case cfg.MaxSessions > 0 && s.total >= cfg.MaxSessions:
+	release, over := s.quota.Take(client, cfg.MaxSessions, cfg.MaxSessionsPerClient)
+	switch over {
+	case server.OverTotal:
 		return nil, RefusedSessions
-	case cfg.MaxSessionsPerClient > 0 && s.byClient[client] >= cfg.MaxSessionsPerClient:
+	case server.OverClient:
 		return nil, RefusedSessionsPerClient
 	}
-	if s.byClient == nil {
-		s.byClient = map[string]int{}
-		s.open = map[string]*session{}
-	}
-	s.total++
-	s.byClient[client]++
-	return &slot{s: s, client: client}, ""
-}
-
-func (s *sessions) release(client string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.total--
-	if s.byClient[client]--; s.byClient[client] <= 0 {
-		delete(s.byClient, client)
-	}
+	return &slot{release: release}, ""
 }
 
 // claim hands the slot to the session being initialized. It fails when
@@ -108,7 +90,7 @@ func (sl *slot) settle() {
 	}
 	sl.mu.Unlock()
 	if pending {
-		sl.s.release(sl.client)
+		sl.release()
 	}
 }
 
@@ -117,8 +99,11 @@ func (sl *slot) settle() {
 // within initTimeout. Call it before initialize is answered, so that the
 // notification cannot come before the session is known.
 func (s *sessions) keep(ss *mcp.ServerSession, sl *slot, initTimeout time.Duration) {
-	e := &session{id: ss.ID(), client: sl.client}
+	e := &session{id: ss.ID(), release: sl.release}
 	s.mu.Lock()
+	if s.open == nil {
+		s.open = map[string]*session{}
+	}
 	e.init = time.AfterFunc(initTimeout, func() {
 		_ = ss.Close()
 		s.end(e)
@@ -142,7 +127,7 @@ func (s *sessions) end(e *session) {
 			delete(s.open, e.id)
 		}
 		s.mu.Unlock()
-		s.release(e.client)
+		e.release()
 	})
 }
 
@@ -176,8 +161,4 @@ func (s *sessions) known(id string) bool {
 }
 
 // count returns the sessions counted now, opening requests included.
-func (s *sessions) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
-}
+func (s *sessions) count() int { return s.quota.Held() }

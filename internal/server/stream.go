@@ -54,15 +54,9 @@ func (st *Stream) Close() { st.once.Do(st.close) }
 // streams counts the open streams, in all and per client, and remembers
 // them so that a reload can end those whose caller it removed.
 type streams struct {
-	mu       sync.Mutex
-	total    int
-	byClient map[string]int
-	open     map[*Stream]streamCaller
-}
-
-type streamCaller struct {
-	client string
-	check  func() bool // false once the caller is no longer valid
+	quota Quota
+	mu    sync.Mutex
+	open  map[*Stream]func() bool // false once the caller is no longer valid
 }
 
 // OpenStream sets up a long-lived stream on r: call it once the request
@@ -100,29 +94,18 @@ func (s *Server) UpgradeStream(w http.ResponseWriter, r *http.Request) (http.Res
 // max_concurrent slot and detaches r from its Runtime.
 func (s *Server) admitStream(r *http.Request) (*Stream, error) {
 	cfg := s.Runtime().Plan.Gateway.Server
-	client := ClientKey(s.opts.ClientIP(r)) // an IPv6 host counted by its /64
-	s.streams.mu.Lock()
-	if s.streams.byClient == nil {
-		s.streams.byClient = map[string]int{}
-		s.streams.open = map[*Stream]streamCaller{}
-	}
-	refused := ""
-	switch {
-	case cfg.MaxStreams > 0 && s.streams.total >= cfg.MaxStreams:
-		refused = RefusedStreams
-	case cfg.MaxStreamsPerClient > 0 && s.streams.byClient[client] >= cfg.MaxStreamsPerClient:
-		refused = RefusedStreamsPerClient
-	}
-	if refused != "" {
-		s.streams.mu.Unlock()
+	release, over := s.streams.quota.Take(s.opts.ClientIP(r), cfg.MaxStreams, cfg.MaxStreamsPerClient)
+	if over != Taken {
+		refused := RefusedStreams
+		if over == OverClient {
+			refused = RefusedStreamsPerClient
+		}
 		s.opts.Refusals.Add(refused)
 		p := problem.New("too-many-streams", http.StatusServiceUnavailable,
 			"the gateway holds as many long-lived streams as "+refused+" allows; close one or retry later")
 		p.RetryAfter = 5
 		return nil, &problem.Error{P: p, Err: ErrTooManyStreams}
 	}
-	s.streams.total++
-	s.streams.byClient[client]++
 	ctx, cancel := context.WithCancel(r.Context())
 	st := &Stream{ctx: ctx, cancel: cancel}
 	id := IdentityFrom(r.Context())
@@ -135,7 +118,11 @@ func (s *Server) admitStream(r *http.Request) (*Stream, error) {
 	if c, ok := s.opts.Auth.(IdentityChecker); ok && id != nil {
 		check = func() bool { return c.StillValid(id) }
 	}
-	s.streams.open[st] = streamCaller{client: client, check: check}
+	s.streams.mu.Lock()
+	if s.streams.open == nil {
+		s.streams.open = map[*Stream]func() bool{}
+	}
+	s.streams.open[st] = check
 	s.streams.mu.Unlock()
 	st.close = func() {
 		cancel()
@@ -143,12 +130,9 @@ func (s *Server) admitStream(r *http.Request) (*Stream, error) {
 			stop()
 		}
 		s.streams.mu.Lock()
-		defer s.streams.mu.Unlock()
 		delete(s.streams.open, st)
-		s.streams.total--
-		if s.streams.byClient[client]--; s.streams.byClient[client] <= 0 {
-			delete(s.streams.byClient, client)
-		}
+		s.streams.mu.Unlock()
+		release()
 	}
 	releaseSlot(r.Context())
 	Detach(r.Context())
@@ -160,8 +144,8 @@ func (s *Server) admitStream(r *http.Request) (*Stream, error) {
 func (s *Server) recheckStreams() {
 	s.streams.mu.Lock()
 	var gone []*Stream
-	for st, c := range s.streams.open {
-		if !c.check() {
+	for st, stillValid := range s.streams.open {
+		if !stillValid() {
 			gone = append(gone, st)
 		}
 	}
@@ -172,11 +156,7 @@ func (s *Server) recheckStreams() {
 }
 
 // StreamCount returns the streams open now (for tests and the admin API).
-func (s *Server) StreamCount() int {
-	s.streams.mu.Lock()
-	defer s.streams.mu.Unlock()
-	return s.streams.total
-}
+func (s *Server) StreamCount() int { return s.streams.quota.Held() }
 
 // upgradeWriter lifts the deadlines of the connection it hijacks.
 type upgradeWriter struct {
