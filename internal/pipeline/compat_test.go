@@ -66,7 +66,7 @@ steps:
 `)
 	in := pipeline.Input{
 		Header: http.Header{"Accept-Language": {"de"}},
-		Via:    http.Header{"X-Forwarded-For": {"127.0.0.1"}},
+		Via:    func() http.Header { return http.Header{"X-Forwarded-For": {"127.0.0.1"}} },
 		Query:  url.Values{"ignored": {"1"}},
 	}
 	pt, err := rt.Engine.Proxy(context.Background(), rt.Plan.Pipeline("pass"), in)

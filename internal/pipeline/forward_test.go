@@ -71,7 +71,7 @@ func TestForwardPrecedence(t *testing.T) {
 	})
 	rt := load(t, map[string]string{"up": b.URL}, "name: p\npath: /p\nforward_headers: [\"*\"]\nsteps:\n  s: {upstream: up, path: /s, headers: {X-Mine: step}}\n")
 	via := http.Header{"X-Forwarded-For": {"9.9.9.9"}}
-	if _, err := rt.Engine.Run(context.Background(), rt.Plan.Pipeline("p"), pipeline.Input{Header: http.Header{"X-Mine": {"caller"}, "X-Forwarded-For": {"6.6.6.6"}}, Via: via}); err != nil {
+	if _, err := rt.Engine.Run(context.Background(), rt.Plan.Pipeline("p"), pipeline.Input{Header: http.Header{"X-Mine": {"caller"}, "X-Forwarded-For": {"6.6.6.6"}}, Via: func() http.Header { return via }}); err != nil {
 		t.Fatal(err)
 	}
 	got := <-seen

@@ -42,8 +42,8 @@ func (c *Compiled) UndeclaredQuery(q url.Values) url.Values {
 // parameter the step sets itself wins).
 func (r *run) callerParts(st *step, req *connectors.Request) {
 	req.Forward = st.forward.pick(r.in.Header)
-	if st.via {
-		req.Via = r.in.Via
+	if st.via && r.in.Via != nil {
+		req.Via = r.in.Via()
 	}
 	if st.graphql || len(r.in.Query) == 0 {
 		return

@@ -92,9 +92,11 @@ type Input struct {
 	// Header is the caller's request headers, which steps forward as
 	// their forward_headers say (nil: none).
 	Header http.Header
-	// Via is X-Forwarded-For, -Host, -Proto and Forwarded as the server
-	// built them from server.trusted_proxies (nil: none are sent).
-	Via http.Header
+	// Via gives X-Forwarded-For, -Host, -Proto and Forwarded as the server
+	// builds them from server.trusted_proxies (nil: none are sent). It is
+	// called only when a step calls an upstream that takes them, so that
+	// an answer from the cache builds none.
+	Via func() http.Header
 	// Query holds the undeclared query parameters of a pipeline with
 	// unknown_query: forward (see UndeclaredQuery), sent to every http
 	// step.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 
 	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
@@ -100,12 +101,15 @@ func forwardedValue(s string) string {
 // that surfaces (GraphQL, MCP) make on behalf of the request.
 type callerKey struct{}
 
-type callerHeaders struct{ header, via http.Header }
+type callerHeaders struct {
+	header http.Header
+	via    func() http.Header // built once, when a call first needs it
+}
 
 // withCaller keeps the request's headers and X-Forwarded-* in its
 // context, for Invoke.
 func (s *Server) withCaller(r *http.Request) *http.Request {
-	ch := callerHeaders{header: r.Header, via: s.opts.Via(r)}
+	ch := callerHeaders{header: r.Header, via: sync.OnceValue(func() http.Header { return s.opts.Via(r) })}
 	return r.WithContext(context.WithValue(r.Context(), callerKey{}, ch))
 }
 

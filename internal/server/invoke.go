@@ -201,9 +201,14 @@ func (rt *Runtime) responseKey(c *Call) string {
 	}
 	// The caller's headers the steps forward (Accept-Language) can change
 	// the answer as much as a param.
-	fwd, _ := json.Marshal(c.Pipeline.ForwardedHeaders(c.Input.Header)) // sorted keys
+	var fwd, query []byte
+	if h := c.Pipeline.ForwardedHeaders(c.Input.Header); len(h) > 0 {
+		fwd, _ = json.Marshal(h) // sorted keys
+	}
 	// So can the query parameters of unknown_query: forward.
-	query, _ := json.Marshal(c.Input.Query) // sorted keys, values in order
+	if len(c.Input.Query) > 0 {
+		query, _ = json.Marshal(c.Input.Query) // sorted keys, values in order
+	}
 	return rt.cache.Key(ResponseNamespace(c.Pipeline.Name), params, who, fwd, query)
 }
 
