@@ -2,7 +2,6 @@ package docs
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,9 +12,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/manifoldgw/manifold/internal/launch"
+	"github.com/manifoldgw/manifold/internal/launch/launchtest"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -163,26 +162,8 @@ func checkSent(t *testing.T, backend string, a cannedAnswer, h http.Header, body
 
 // serve runs the plan's gateway on an ephemeral port until the test ends.
 func serve(t *testing.T, plan *pipeline.Plan) string {
-	ctx, cancel := context.WithCancel(context.Background())
-	addr, done := make(chan string, 1), make(chan error, 1)
-	go func() {
-		done <- launch.Serve(ctx, plan, launch.Options{Listen: "127.0.0.1:0", Ready: func(a string) { addr <- a }})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the gateway did not start within 10s")
-	}
-	return ""
+	base, _ := launchtest.Serve(t, plan, launch.Options{})
+	return base
 }
 
 func checkRequest(t *testing.T, dir, base string, r exampleRequest) {

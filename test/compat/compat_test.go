@@ -7,7 +7,6 @@ package compat
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/launch"
+	"github.com/manifoldgw/manifold/internal/launch/launchtest"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -121,21 +121,8 @@ func startGateway(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr, done := make(chan string, 1), make(chan error, 1)
-	go func() {
-		done <- launch.Serve(ctx, plan, launch.Options{Listen: "127.0.0.1:0", Ready: func(a string) { addr <- a }})
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("the gateway did not start")
-	}
-	return ""
+	base, _ := launchtest.Serve(t, plan, launch.Options{})
+	return base
 }
 
 func loadSpecs(t *testing.T) []TestCase {

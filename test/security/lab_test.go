@@ -27,6 +27,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/launch"
+	"github.com/manifoldgw/manifold/internal/launch/launchtest"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -167,32 +168,7 @@ func startLab(t testing.TB) *lab {
 // serve runs launch.Serve as `manifold serve` does, on ephemeral ports.
 func serve(t testing.TB, plan *pipeline.Plan, opts launch.Options) (base, admin string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	addr, adminAddr, done := make(chan string, 1), make(chan string, 1), make(chan error, 1)
-	opts.Listen = "127.0.0.1:0"
-	opts.Ready = func(a string) { addr <- a }
-	opts.AdminReady = func(a string) { adminAddr <- a }
-	go func() { done <- launch.Serve(ctx, plan, opts) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
-	case <-time.After(15 * time.Second):
-		t.Fatal("the gateway did not start within 15s")
-	}
-	select {
-	case a := <-adminAddr:
-		admin = "http://" + a
-	default:
-	}
-	return base, admin
+	return launchtest.Serve(t, plan, opts)
 }
 
 // loadFiles writes files (name → content) into a fresh directory and
