@@ -38,11 +38,7 @@ func TestGraphQLConfig(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			fsys := fstest.MapFS{
-				"gateway.yaml": {Data: []byte("upstreams:\n  up: {url: \"http://127.0.0.1:1\"}\n" + c.block)},
-				"a.yaml":       {Data: []byte("name: a\npath: /a\nsteps:\n  s: {upstream: up, path: /}\n")},
-			}
-			plan, err := Load(fsys, ".", LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+			plan, err := loadGatewayBlock(c.block)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error %v, want one with %q", err, c.err)
@@ -70,4 +66,14 @@ func TestGraphQLConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// loadGatewayBlock loads a directory whose gateway.yaml has one upstream
+// plus block, with one pipeline on it and an empty environment.
+func loadGatewayBlock(block string) (*Plan, error) {
+	fsys := fstest.MapFS{
+		"gateway.yaml": {Data: []byte("upstreams:\n  up: {url: \"http://127.0.0.1:1\"}\n" + block)},
+		"a.yaml":       {Data: []byte("name: a\npath: /a\nsteps:\n  s: {upstream: up, path: /}\n")},
+	}
+	return Load(fsys, ".", LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
 }

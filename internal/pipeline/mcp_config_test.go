@@ -3,7 +3,6 @@ package pipeline
 import (
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/gateway"
@@ -38,11 +37,7 @@ func TestMCPConfig(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			fsys := fstest.MapFS{
-				"gateway.yaml": {Data: []byte("upstreams:\n  up: {url: \"http://127.0.0.1:1\"}\n" + c.block)},
-				"a.yaml":       {Data: []byte("name: a\npath: /a\nsteps:\n  s: {upstream: up, path: /}\n")},
-			}
-			plan, err := Load(fsys, ".", LoadOptions{LookupEnv: func(string) (string, bool) { return "", false }})
+			plan, err := loadGatewayBlock(c.block)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error %v, want one with %q", err, c.err)
