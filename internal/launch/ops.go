@@ -59,11 +59,11 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 	ctx, cancel := context.WithCancel(context.Background())
 	o := &ops{reloader: r, cancel: cancel}
 	if opts.Dir != "" || opts.Reload != nil {
-		o.done.Go(func() {
-			if err := r.watch(ctx, opts.Dir, opts.Reload); err != nil {
-				log.Warn("hot reload on file changes is off", "err", err)
-			}
-		})
+		w, err := watcher(opts.Dir)
+		if err != nil {
+			log.Warn("hot reload on file changes is off", "err", err)
+		}
+		o.done.Go(func() { r.watch(ctx, w, opts.Reload) })
 	}
 	if err := o.startAdmin(plan, gw, tel, opts, log); err != nil {
 		o.stop()

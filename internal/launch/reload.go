@@ -197,20 +197,32 @@ func setLevel(level *slog.LevelVar, plan *pipeline.Plan) {
 	}
 }
 
-// watch reloads on changes to the pipeline files of dir, debounced, and
-// on every receive from signals, until ctx ends.
-func (r *reloader) watch(ctx context.Context, dir string, signals <-chan struct{}) error {
+// watcher watches dir for changes to its pipeline files; nil when dir
+// is "". It is made before the gateway says it is ready, so an edit made
+// right after start is seen.
+func watcher(dir string) (*fsnotify.Watcher, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("watching %s: %w", dir, err)
+	}
+	if err := w.Add(dir); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("watching %s: %w", dir, err)
+	}
+	return w, nil
+}
+
+// watch reloads on changes to the pipeline files w sees (w may be nil),
+// debounced, and on every receive from signals, until ctx ends. It
+// closes w.
+func (r *reloader) watch(ctx context.Context, w *fsnotify.Watcher, signals <-chan struct{}) {
 	var events <-chan fsnotify.Event
 	var errs <-chan error
-	if dir != "" {
-		w, err := fsnotify.NewWatcher()
-		if err != nil {
-			return fmt.Errorf("watching %s: %w", dir, err)
-		}
+	if w != nil {
 		defer w.Close()
-		if err := w.Add(dir); err != nil {
-			return fmt.Errorf("watching %s: %w", dir, err)
-		}
 		events, errs = w.Events, w.Errors
 	}
 	timer := time.NewTimer(time.Hour)
@@ -219,7 +231,7 @@ func (r *reloader) watch(ctx context.Context, dir string, signals <-chan struct{
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case ev, ok := <-events:
 			if ok && relevant(ev) {
 				timer.Reset(Debounce)
