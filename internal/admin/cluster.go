@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/manifoldgw/manifold/internal/control"
 	"github.com/manifoldgw/manifold/internal/problem"
@@ -23,7 +25,8 @@ type Cluster interface {
 }
 
 // ReplicasView is the "replicas" member of an action's answer in cluster
-// mode: this replica first among acted or failed, then the others.
+// mode, each list sorted by replica id; this replica's entry carries no
+// result (the answer's body is its result).
 type ReplicasView struct {
 	Acted       []control.Reply   `json:"acted"`
 	Failed      []control.Reply   `json:"failed"`
@@ -62,6 +65,9 @@ func (a *API) answer(w http.ResponseWriter, r *http.Request, res any, err error,
 	view.Acted = append(view.Acted, out.Acted...)
 	view.Failed = append(view.Failed, out.Failed...)
 	view.NotAnswered = append(view.NotAnswered, out.NotAnswered...)
+	byID := func(a, b control.Reply) int { return strings.Compare(a.Replica, b.Replica) }
+	slices.SortFunc(view.Acted, byID)
+	slices.SortFunc(view.Failed, byID)
 	body["replicas"] = view
 	if err != nil && res == nil {
 		writeProblemMap(w, status, body)
