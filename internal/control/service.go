@@ -54,6 +54,15 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// pendingMsgs and pendingBytes bound the requests an endpoint holds
+// while it acts on one: a flood of control requests costs a replica at
+// most this much memory, the rest are dropped (and reported to the
+// ErrorHandler as a slow consumer).
+const (
+	pendingMsgs  = 64
+	pendingBytes = 1 << 20
+)
+
 // Defaults of Config.
 const (
 	DefaultActionTimeout = time.Minute
@@ -170,7 +179,8 @@ func (s *Service) register(plan Plan) error {
 	for name, h := range map[string]func(micro.Request, Request){
 		EndpointStatus: s.status, EndpointReload: s.reload, EndpointPurge: s.purge, EndpointBreaker: s.breaker,
 	} {
-		if err := svc.AddEndpoint(name, s.handler(h), micro.WithEndpointSubject(Subject(s.cfg.Cluster, name))); err != nil {
+		if err := svc.AddEndpoint(name, s.handler(h), micro.WithEndpointSubject(Subject(s.cfg.Cluster, name)),
+			micro.WithEndpointPendingLimits(pendingMsgs, pendingBytes)); err != nil {
 			_ = svc.Stop()
 			return fmt.Errorf("control: endpoint %s: %w", name, err)
 		}
