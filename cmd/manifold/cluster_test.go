@@ -64,16 +64,23 @@ func startCluster(t *testing.T) (*natstest.Cluster, []*replicaLocal) {
 		t.Cleanup(func() { _ = svc.Stop() })
 		locals = append(locals, l)
 	}
-	nc, err := nats.Connect(c.Nodes[0].URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	cli, _ := control.NewClient(nc, "prod", control.ClientOptions{})
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		if got, _ := cli.Discover(t.Context()); len(got) == 3 {
-			break
+	deadline := time.Now().Add(10 * time.Second)
+	for _, node := range c.Nodes {
+		nc, err := nats.Connect(node.URL())
+		if err != nil {
+			t.Fatal(err)
 		}
+		cli, _ := control.NewClient(nc, "prod", control.ClientOptions{Timeout: time.Second, Remember: -1})
+		for {
+			res, err := cli.Status(t.Context())
+			if err == nil && len(res.Acted) == 3 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the replicas do not all answer through %s: %+v %v", node.URL(), res, err)
+			}
+		}
+		nc.Close()
 	}
 	return c, locals
 }

@@ -110,10 +110,19 @@ func startClusterReplicas(t *testing.T, c *natstest.Cluster) []*clusterReplica {
 		}
 		out = append(out, r)
 	}
-	cli, _ := control.NewClient(connectTo(t, c.Nodes[0].URL()), "prod", control.ClientOptions{})
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if got, _ := cli.Discover(t.Context()); len(got) == len(c.Nodes) || time.Now().After(deadline) {
-			break
+	// Every replica answers through every node (status is the endpoint a
+	// replica subscribes last).
+	deadline := time.Now().Add(10 * time.Second)
+	for _, node := range c.Nodes {
+		cli, _ := control.NewClient(connectTo(t, node.URL()), "prod", control.ClientOptions{Timeout: time.Second, Remember: -1})
+		for {
+			res, err := cli.Status(t.Context())
+			if err == nil && len(res.Acted) == len(c.Nodes) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the replicas do not all answer through %s: %+v %v", node.URL(), res, err)
+			}
 		}
 	}
 	return out
@@ -206,7 +215,13 @@ func TestAdminActionsReachEveryReplica(t *testing.T) {
 // as not answering, and the others still act.
 func TestAdminFanOutReportsAStoppedReplica(t *testing.T) {
 	reps := startClusterReplicas(t, natstest.StartCluster(t, 3))
-	// r1's client has discovered the others (it does every 50 ms here).
+	// r1's client has seen the others: it remembers them.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		res, err := reps[0].svc.Client().Status(t.Context())
+		if err == nil && len(res.Acted) == 2 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err := reps[2].svc.Stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -232,5 +247,35 @@ func TestAdminFanOutRefusals(t *testing.T) {
 	status, body = call(t, reps[0].api, "PUT", "/upstreams/nope/breaker", `{"state": "open"}`)
 	if status != 404 || !slices.Equal(replicaIDs(body, "failed"), []string{"r1", "r2", "r3"}) || body["detail"] != "no upstream nope" {
 		t.Errorf("unknown upstream: %d %v", status, body)
+	}
+}
+
+// downCluster is a cluster whose NATS is away.
+type downCluster struct{}
+
+func (downCluster) Replica() (string, string) { return "r1", "10.0.0.1:8080" }
+func (downCluster) Reload(context.Context) (control.Result, error) {
+	return control.Result{}, control.ErrNoNATS
+}
+func (downCluster) Purge(context.Context, control.PurgeScope) (control.Result, error) {
+	return control.Result{}, control.ErrNoNATS
+}
+func (downCluster) ForceBreaker(context.Context, string, string) (control.Result, error) {
+	return control.Result{}, control.ErrNoNATS
+}
+
+// TestAdminFanOutWithoutNATS: with NATS away the action still happens on
+// this replica, and the answer says the others were not asked.
+func TestAdminFanOutWithoutNATS(t *testing.T) {
+	api, _ := newAPI(t)
+	api.opts.Cluster = downCluster{}
+	status, body := call(t, api, "PUT", "/upstreams/inventory/breaker", `{"state": "open"}`)
+	reps, _ := body["replicas"].(map[string]any)
+	if status != 200 || !slices.Equal(replicaIDs(body, "acted"), []string{"r1"}) ||
+		reps["error"] != "the other replicas were not asked: control: NATS is not connected" {
+		t.Errorf("breaker with NATS away: %d %v", status, body)
+	}
+	if st := api.runtime().Upstream("inventory").BreakerState(); st != "open" {
+		t.Errorf("breaker %s, want open", st)
 	}
 }

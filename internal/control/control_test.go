@@ -109,7 +109,28 @@ func startReplicas(t *testing.T, c *natstest.Cluster, name string, n int) []*rep
 		r.svc = svc
 		out[i] = r
 	}
+	waitServing(t, c, name, n)
 	return out
+}
+
+// waitServing waits until n replicas of cluster answer status through
+// every node: a subscription made on one node reaches the others' routes
+// shortly after, and status is the last endpoint a replica subscribes.
+func waitServing(t *testing.T, c *natstest.Cluster, cluster string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, node := range c.Nodes {
+		cli := newClient(t, connect(t, node.URL()), cluster, ClientOptions{Timeout: time.Second, Remember: -1})
+		for {
+			res, err := cli.Status(t.Context())
+			if err == nil && len(res.Acted) == n {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d replicas of %s do not all answer through %s: %+v, %v", n, cluster, node.URL(), res, err)
+			}
+		}
+	}
 }
 
 func newClient(t *testing.T, nc *nats.Conn, cluster string, opts ClientOptions) *Client {

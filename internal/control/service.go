@@ -176,10 +176,13 @@ func (s *Service) register(plan Plan) error {
 	if err != nil {
 		return fmt.Errorf("control: registering the service: %w", err)
 	}
-	for name, h := range map[string]func(micro.Request, Request){
-		EndpointStatus: s.status, EndpointReload: s.reload, EndpointPurge: s.purge, EndpointBreaker: s.breaker,
-	} {
-		if err := svc.AddEndpoint(name, s.handler(h), micro.WithEndpointSubject(Subject(s.cfg.Cluster, name)),
+	// status comes last: a replica that answers status serves the rest.
+	for _, e := range []struct {
+		name string
+		h    func(micro.Request, Request)
+	}{{EndpointReload, s.reload}, {EndpointPurge, s.purge}, {EndpointBreaker, s.breaker}, {EndpointStatus, s.status}} {
+		name := e.name
+		if err := svc.AddEndpoint(name, s.handler(e.h), micro.WithEndpointSubject(Subject(s.cfg.Cluster, name)),
 			micro.WithEndpointPendingLimits(pendingMsgs, pendingBytes)); err != nil {
 			_ = svc.Stop()
 			return fmt.Errorf("control: endpoint %s: %w", name, err)
