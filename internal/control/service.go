@@ -39,7 +39,8 @@ type Config struct {
 	Version string // the binary's version; not SemVer becomes 0.0.0-<it>
 	// Plan reports the revision and hash of the plan being served; nil
 	// reports none. It is read at each status request, and every
-	// RefreshEvery for the registration's metadata.
+	// RefreshEvery for the registration's metadata, from other goroutines:
+	// it must be safe for concurrent use.
 	Plan  func() Plan
 	Local Local
 	// ActionTimeout bounds one local action (a reload builds a plan); 0
