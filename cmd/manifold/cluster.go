@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -50,6 +51,9 @@ func (c *clusterConn) run(ctx context.Context, f func(*control.Client, context.C
 		return control.Result{}, fmt.Errorf("cannot reach the cluster: %w", err)
 	}
 	defer nc.Close()
+	// Asynchronous NATS errors (a permission refused) come back as the
+	// command's error; the default handler would print them twice.
+	nc.SetErrorHandler(func(*nats.Conn, *nats.Subscription, error) {})
 	client, err := control.NewClient(nc, c.cluster, control.ClientOptions{Timeout: c.timeout})
 	if err != nil {
 		return control.Result{}, err

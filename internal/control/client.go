@@ -143,13 +143,21 @@ func (c *Client) fanOut(ctx context.Context, endpoint string, in Request) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("control: encoding the request: %w", err)
 	}
-	g, err := c.start(ctx, Subject(c.cluster, endpoint), body)
+	subject := Subject(c.cluster, endpoint)
+	g, err := c.start(ctx, subject, body)
 	if err != nil {
 		return Result{}, err
 	}
 	defer g.close()
 	g.expected = c.remembered()
 	g.collect(g.complete)
+	if len(g.replies) == 0 {
+		// NATS refuses a publish without permission asynchronously: say
+		// so rather than that no replica answered.
+		if err := c.nc.LastError(); errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"`+subject+`"`) {
+			return g.result(), fmt.Errorf("control: NATS does not let this user ask the cluster: %w", err)
+		}
+	}
 	return g.result(), nil
 }
 
