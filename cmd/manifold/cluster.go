@@ -17,6 +17,7 @@ import (
 	"github.com/manifoldgw/manifold/internal/audit"
 	"github.com/manifoldgw/manifold/internal/control"
 	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/redact"
 )
 
 // clusterConn is how the cluster commands reach a cluster's control plane.
@@ -64,7 +65,7 @@ func (c *clusterConn) run(ctx context.Context, f func(*control.Client, context.C
 	}
 	if len(res.Acted)+len(res.Failed) == 0 {
 		return res, fmt.Errorf("no replica of cluster %q answered within %s on %s: are the replicas running with cluster.name %q on this NATS?",
-			c.cluster, c.timeout, c.nats.Servers, c.cluster)
+			c.cluster, c.timeout, redact.URLs(c.nats.Servers), c.cluster)
 	}
 	return res, nil
 }

@@ -121,9 +121,12 @@ func TestClusterStatus(t *testing.T) {
 // cluster, are errors that say so.
 func TestClusterStatusErrors(t *testing.T) {
 	c, _ := startCluster(t)
-	_, _, err := execute(t, "cluster", "status", "--nats", c.Nodes[0].URL(), "--cluster", "staging", "--timeout", "500ms")
+	withPassword := strings.Replace(c.Nodes[0].URL(), "nats://", "nats://ops:s3cret-pass@", 1)
+	_, _, err := execute(t, "cluster", "status", "--nats", withPassword, "--cluster", "staging", "--timeout", "500ms")
 	if err == nil || !strings.Contains(err.Error(), `no replica of cluster "staging" answered`) {
 		t.Errorf("wrong cluster: %v", err)
+	} else if strings.Contains(err.Error(), "s3cret-pass") {
+		t.Errorf("the error shows the NATS password: %v", err)
 	}
 	down := natstest.Server(t)
 	url := down.URL()
