@@ -224,7 +224,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // ReloadStatus is the outcome of a reload, as GET /reload shows it.
 type ReloadStatus struct {
 	OK         bool      `json:"ok"`
-	Trigger    string    `json:"trigger"` // start, file, signal or admin
+	Trigger    string    `json:"trigger"` // start, file, signal, admin or cluster (asked by another replica)
 	At         time.Time `json:"at"`
 	DurationMS float64   `json:"duration_ms"`
 	// Errors are the load errors, each file:line:column: key: message.
