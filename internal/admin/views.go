@@ -1,13 +1,11 @@
 package admin
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 
 	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/pipeline"
-	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
 )
 
@@ -57,12 +55,7 @@ type BreakerView struct {
 func (a *API) runtime() *server.Runtime { return a.opts.Server.Runtime() }
 
 func (a *API) listPipelines(w http.ResponseWriter, _ *http.Request) {
-	plan := a.runtime().Plan
-	out := make([]PipelineView, 0, len(plan.Pipelines))
-	for _, p := range plan.Pipelines {
-		out = append(out, pipelineView(p))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"pipelines": out})
+	writeJSON(w, http.StatusOK, map[string]any{"pipelines": a.Pipelines()})
 }
 
 func (a *API) getPipeline(w http.ResponseWriter, r *http.Request) {
@@ -98,12 +91,7 @@ func pipelineView(p *pipeline.Compiled) PipelineView {
 }
 
 func (a *API) listUpstreams(w http.ResponseWriter, _ *http.Request) {
-	rt := a.runtime()
-	out := []UpstreamView{}
-	for _, u := range rt.Upstreams() {
-		out = append(out, upstreamView(rt, u))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"upstreams": out})
+	writeJSON(w, http.StatusOK, map[string]any{"upstreams": a.Upstreams()})
 }
 
 func (a *API) getUpstream(w http.ResponseWriter, r *http.Request) {
@@ -135,12 +123,6 @@ func upstreamView(rt *server.Runtime, u *connectors.Upstream) UpstreamView {
 }
 
 func (a *API) forceBreaker(w http.ResponseWriter, r *http.Request) {
-	rt := a.runtime()
-	u := rt.Upstream(r.PathValue("name"))
-	if u == nil {
-		fail(w, notFound("no upstream "+r.PathValue("name")))
-		return
-	}
 	var in struct {
 		State string `json:"state"`
 	}
@@ -148,66 +130,27 @@ func (a *API) forceBreaker(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	if err := u.ForceBreaker(in.State); errors.Is(err, connectors.ErrBreakerMode) {
-		fail(w, badRequest(`"state" must be "open", "closed" or "auto"`))
+	v, err := a.ForceBreaker(r.Context(), r.PathValue("name"), in.State)
+	if err != nil {
+		fail(w, err)
 		return
 	}
-	a.audit(r.Context(), "breaker.force", map[string]any{"upstream": u.Name(), "state": in.State})
-	writeJSON(w, http.StatusOK, upstreamView(rt, u))
+	writeJSON(w, http.StatusOK, v)
 }
 
 // purge empties the cache: all of it, a pipeline's whole answers, or an
 // upstream's step answers.
 func (a *API) purge(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		All      bool   `json:"all"`
-		Pipeline string `json:"pipeline"`
-		Upstream string `json:"upstream"`
-	}
+	var in PurgeScope
 	if err := readJSON(w, r, &in); err != nil {
 		fail(w, err)
 		return
 	}
-	// Purging everything is asked for by name: an empty or half-typed
-	// request must not empty the cache.
-	if n := btoi(in.All) + btoi(in.Pipeline != "") + btoi(in.Upstream != ""); n != 1 {
-		fail(w, badRequest(`say what to purge: {"all": true}, {"pipeline": NAME} or {"upstream": NAME}`))
+	details, err := a.Purge(r.Context(), in)
+	if err != nil {
+		fail(w, err)
 		return
 	}
-	rt := a.runtime()
-	c := rt.Cache()
-	if c == nil {
-		problem.Write(w, problem.New("no-cache", http.StatusConflict, "the gateway has no cache"))
-		return
-	}
-	details := map[string]any{"scope": "all"}
-	switch {
-	case in.Pipeline != "":
-		if rt.Plan.Pipeline(in.Pipeline) == nil {
-			fail(w, notFound("no pipeline "+in.Pipeline))
-			return
-		}
-		c.PurgeNamespace(server.ResponseNamespace(in.Pipeline))
-		details = map[string]any{"scope": "pipeline", "pipeline": in.Pipeline}
-	case in.Upstream != "":
-		if rt.Upstream(in.Upstream) == nil {
-			fail(w, notFound("no upstream "+in.Upstream))
-			return
-		}
-		// The whole answers built from the upstream's answers go too.
-		c.PurgeNamespace(in.Upstream)
-		var dependents []string
-		for _, p := range rt.Plan.Pipelines {
-			if slices.Contains(pipelineView(p).Upstreams, in.Upstream) {
-				c.PurgeNamespace(server.ResponseNamespace(p.Name))
-				dependents = append(dependents, p.Name)
-			}
-		}
-		details = map[string]any{"scope": "upstream", "upstream": in.Upstream, "pipelines": dependents}
-	default:
-		c.Purge()
-	}
-	a.audit(r.Context(), "cache.purge", details)
 	writeJSON(w, http.StatusOK, map[string]any{"purged": details})
 }
 
