@@ -245,7 +245,9 @@ func (b *console) breaker() {
 	if st := eval[string](b, `document.querySelector('tr[data-upstream=markets] .state').dataset.state`); st != "open" {
 		b.t.Errorf("markets is shown %q after forcing it open", st)
 	}
-	var v struct{ Breaker struct{ State, Override string } }
+	var v struct {
+		Breaker struct{ State, Override string }
+	}
 	adminGet(b.t, b.admin, consoleKey, "/upstreams/markets", &v)
 	if v.Breaker.Override != "open" {
 		b.t.Errorf("the admin API says markets is forced %q", v.Breaker.Override)
