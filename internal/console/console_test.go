@@ -204,6 +204,22 @@ func TestPagesRenderForTheDemo(t *testing.T) {
 	if status != http.StatusOK || !slices.Equal(names, []string{"markets", "deals", "products", "translate"}) || !strings.Contains(run, `id="result-status">200<`) {
 		t.Fatalf("run of cityDeals: %d, waterfall bars %v, want 200 and a bar per step", status, names)
 	}
+	// deals is a foreach: a bar per upstream call under its step's bar.
+	for _, b := range bars {
+		calls := findAll(doc, func(n *html.Node) bool {
+			return n.Data == "g" && hasClass(n, "callbar") && attr(n, "data-step") == attr(b, "data-step")
+		})
+		want, _ := strconv.Atoi(attr(b, "data-calls"))
+		if want < 2 {
+			want = 0 // one call: the step's bar is the call's
+		}
+		if len(calls) != want {
+			t.Errorf("step %s made %s calls and has %d call bars", attr(b, "data-step"), attr(b, "data-calls"), len(calls))
+		}
+	}
+	if attr(bars[1], "data-calls") < "2" {
+		t.Errorf("cityDeals' deals step made %s calls, want one per market", attr(bars[1], "data-calls"))
+	}
 	weights["run"] = gzipLen(run)
 	id := regexp.MustCompile(`Request id <code>([0-9a-f]+)</code>`).FindStringSubmatch(run)
 	if id == nil {

@@ -1,6 +1,8 @@
 package console
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/audit"
@@ -29,6 +31,18 @@ type wfBar struct {
 	Class             string // ok, failed, skipped, cached
 }
 
+// wfCall is one upstream call of a step that made several (foreach),
+// on the same time axis, in the rows under its step.
+type wfCall struct {
+	Step             string
+	N                int // 1-based, in the order the calls ended
+	X, W, Y          int
+	Start, Duration  time.Duration
+	Status, Attempts int
+	Cache, Breaker   string
+	Class            string
+}
+
 // waterfall is a call's steps drawn as bars.
 type waterfall struct {
 	W, H  int
@@ -36,6 +50,7 @@ type waterfall struct {
 	Total time.Duration
 	Ticks []wfTick
 	Bars  []wfBar
+	Calls []wfCall
 }
 
 // wfTick is a time mark on the axis.
@@ -50,19 +65,23 @@ func waterfallOf(total time.Duration, steps []pipeline.StepTrace) waterfall {
 		total = max(total, s.Start+s.Duration)
 	}
 	total = max(total, time.Millisecond)
-	wf := waterfall{W: wfLabel + wfPlot + 16, H: wfRow*(len(steps)+1) + 8, Label: wfLabel, Total: total}
+	wf := waterfall{Label: wfLabel, Total: total}
 	for i := range 5 {
 		d := total * time.Duration(i) / 4
-		wf.Ticks = append(wf.Ticks, wfTick{X: wfLabel + int(int64(wfPlot)*int64(i)/4), Text: duration(d)})
+		text := duration(d)
+		if i == 0 {
+			text = "0"
+		}
+		wf.Ticks = append(wf.Ticks, wfTick{X: wfLabel + int(int64(wfPlot)*int64(i)/4), Text: text})
 	}
-	for i, s := range steps {
+	row := 1
+	for _, s := range steps {
 		b := wfBar{
-			Name: s.Name, Upstream: s.Upstream, Y: wfRow * (i + 1), Start: s.Start, Duration: s.Duration,
+			Name: s.Name, Upstream: s.Upstream, Y: wfRow * row, Start: s.Start, Duration: s.Duration,
 			Calls: s.Calls, Attempts: s.Attempts, Status: s.Status, Cache: s.Cache, Breaker: s.Breaker,
 			Skipped: s.Skipped, Optional: s.Optional, Error: audit.CallDataOf(&event.Call{Steps: []pipeline.StepTrace{s}}).Steps[0].Error,
 		}
-		b.X = wfLabel + int(int64(wfPlot)*int64(s.Start)/int64(total))
-		b.W = max(2, int(int64(wfPlot)*int64(s.Duration)/int64(total)))
+		b.X, b.W = span(s.Start, s.Duration, total)
 		switch {
 		case s.Skipped:
 			b.Class, b.W = "skipped", 2
@@ -74,6 +93,30 @@ func waterfallOf(total time.Duration, steps []pipeline.StepTrace) waterfall {
 			b.Class = "ok"
 		}
 		wf.Bars = append(wf.Bars, b)
+		row++
+		if len(s.CallTraces) < 2 {
+			continue
+		}
+		calls := slices.Clone(s.CallTraces)
+		slices.SortStableFunc(calls, func(a, b pipeline.CallTrace) int { return cmp.Compare(a.Start, b.Start) })
+		for n, ct := range calls {
+			c := wfCall{Step: s.Name, N: n + 1, Y: wfRow * row, Start: ct.Start, Duration: ct.Duration, Status: ct.Status,
+				Attempts: ct.Attempts, Cache: ct.Cache, Breaker: ct.Breaker, Class: "ok"}
+			c.X, c.W = span(ct.Start, ct.Duration, total)
+			if ct.Failed {
+				c.Class = "failed"
+			} else if ct.Cache == "hit" {
+				c.Class = "cached"
+			}
+			wf.Calls = append(wf.Calls, c)
+			row++
+		}
 	}
+	wf.W, wf.H = wfLabel+wfPlot+16, wfRow*row+8
 	return wf
+}
+
+// span places a bar from start for d on an axis of total.
+func span(start, d, total time.Duration) (x, w int) {
+	return wfLabel + int(int64(wfPlot)*int64(start)/int64(total)), max(2, int(int64(wfPlot)*int64(d)/int64(total)))
 }

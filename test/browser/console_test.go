@@ -233,6 +233,10 @@ func (b *console) runCityDeals(want []string) {
 	if !slices.Equal(bars, want) {
 		b.t.Errorf("waterfall bars %v, want one per step %v", bars, want)
 	}
+	calls := eval[[]int](b, `[document.querySelectorAll('.waterfall g.callbar[data-step=deals]').length, +document.querySelector('.waterfall g.bar[data-step=deals]').dataset.calls]`)
+	if calls[0] < 2 || calls[0] != calls[1] {
+		b.t.Errorf("the foreach step deals made %d calls and has %d call bars, want one bar per call", calls[1], calls[0])
+	}
 	b.do("scroll to the result", chromedp.ScrollIntoView(chromedp.CSS("#result")))
 	b.shot("run")
 }
