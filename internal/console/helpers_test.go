@@ -26,13 +26,17 @@ type demoGW struct {
 
 // startDemo runs the demo with the admin API (and so the console) on
 // ephemeral loopback ports until t ends.
-func startDemo(t *testing.T) demoGW {
+func startDemo(t *testing.T) demoGW { return startDemoDir(t, "") }
+
+// startDemoDir is startDemo with the pipelines of dir ("" the embedded
+// demo set), reloaded when they change.
+func startDemoDir(t *testing.T, dir string) demoGW {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr, adminAddr, done := make(chan string, 1), make(chan string, 1), make(chan error, 1)
 	go func() {
 		var out strings.Builder
-		done <- launch.Demo(ctx, launch.Options{Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", AdminKey: adminKey,
+		done <- launch.Demo(ctx, launch.Options{Dir: dir, Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", AdminKey: adminKey,
 			Ready: func(a string) { addr <- a }, AdminReady: func(a string) { adminAddr <- a }}, &out)
 	}()
 	t.Cleanup(func() {
