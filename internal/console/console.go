@@ -246,6 +246,7 @@ var funcs = template.FuncMap{
 	"duration":  duration,
 	"spark":     sparkPoints,
 	"sparkWith": sparkWith,
+	"sparkText": sparkText,
 	"list":      func(s ...string) []string { return s },
 	"ms":        func(d time.Duration) string { return fmt.Sprintf("%.1f ms", ms(d)) },
 	"clock":     func(t time.Time) string { return t.Format("15:04:05") },

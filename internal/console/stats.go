@@ -109,6 +109,18 @@ func sparkWith(values, scale []float64) string {
 	return b.String()
 }
 
+// sparkText describes a sparkline for assistive technology: the last
+// minute and the peak.
+func sparkText(values []float64) string {
+	if len(values) == 0 {
+		return "no data"
+	}
+	last := values[len(values)-1]
+	peak := slices.Max(values)
+	return fmt.Sprintf("last %d minutes: %s in the last minute, peak %s", len(values),
+		strconv.FormatFloat(last, 'g', 3, 64), strconv.FormatFloat(peak, 'g', 3, 64))
+}
+
 // percent formats a 0..1 ratio.
 func percent(v float64) string { return fmt.Sprintf("%.1f%%", v*100) }
 
