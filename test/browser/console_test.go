@@ -110,7 +110,13 @@ func (b *console) shot(name string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	var png []byte
+	var err error
+	for range 3 { // a capture can fail while the page repaints: a tooling hiccup, not the console's
+		if png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+			break
+		}
+	}
 	if err != nil {
 		b.t.Errorf("screenshot %s: %v", name, err)
 		return
@@ -173,7 +179,7 @@ func (b *console) pipelines() map[string][]string {
 func (b *console) graphs(steps map[string][]string) {
 	for name, want := range steps {
 		b.open("/console/pipelines/"+name, "svg.graph")
-		names := b.axGroups()
+		names := b.axGroups(want)
 		for _, step := range want {
 			if n := countOf(names, step); n != 1 {
 				b.t.Errorf("%s: %d accessible nodes named %q in the graph, want 1 (groups: %v)", name, n, step, names)
@@ -188,8 +194,24 @@ func (b *console) graphs(steps map[string][]string) {
 }
 
 // axGroups returns the names of the group nodes of the page's
-// accessibility tree.
-func (b *console) axGroups() []string {
+// accessibility tree, once it names every one of want or 5s have passed
+// (Chromium builds the tree after the page is shown).
+func (b *console) axGroups(want []string) []string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		names := b.axGroupsNow()
+		complete := true
+		for _, w := range want {
+			complete = complete && slices.Contains(names, w)
+		}
+		if complete || time.Now().After(deadline) {
+			return names
+		}
+		time.Sleep(100 * time.Millisecond) // polling the browser's tree, not waiting for the gateway
+	}
+}
+
+func (b *console) axGroupsNow() []string {
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
 	var names []string
