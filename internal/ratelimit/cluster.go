@@ -103,6 +103,9 @@ func (l *Limiter) Close() {
 	close(x.stop)
 	<-x.done
 	_ = x.sub.Unsubscribe()
+	if x.nc.IsConnected() {
+		x.leave()
+	}
 }
 
 // ClusterState is the number of replicas the limits are shared among
@@ -147,30 +150,48 @@ func (x *exchange) run() {
 }
 
 // count is the replicas sharing the limits: self and the peers heard
-// from lately while connected; the last such count while NATS is away.
+// from lately. While NATS is unreachable, or when every peer fell silent
+// at once (a partition looks the same as their death from here), it is
+// the last count and this replica falls back to its share alone. A peer
+// that shuts down says goodbye, and leaves the count at once.
 func (x *exchange) count(now time.Time) (int, bool) {
 	x.peersMu.Lock()
 	defer x.peersMu.Unlock()
 	_, was, wasFallback := unpackTerms(x.terms.Load())
-	if !x.nc.IsConnected() {
-		if !wasFallback {
-			x.log.Warn("rate limits: NATS is unreachable; each replica enforces its share of every limit alone",
-				"replicas", x.known, "share", fmt.Sprintf("1/%d", x.known))
-		}
-		return x.known, true
-	}
 	for id, seen := range x.peers {
 		if now.Sub(seen) > peerTTL*x.interval {
 			delete(x.peers, id)
 		}
 	}
+	reason := ""
+	switch {
+	case !x.nc.IsConnected():
+		reason = "NATS is unreachable"
+	case len(x.peers) == 0 && x.known > 1:
+		reason = "no other replica heard from"
+	}
+	if reason != "" {
+		if !wasFallback {
+			x.log.Warn("rate limits: "+reason+"; this replica enforces its share of every limit alone",
+				"replicas", x.known, "share", fmt.Sprintf("1/%d", x.known))
+		}
+		return x.known, true
+	}
 	x.known = 1 + len(x.peers)
 	if wasFallback {
-		x.log.Info("rate limits: NATS is back; limits are shared across the cluster again", "replicas", x.known)
+		x.log.Info("rate limits: shared across the cluster again", "replicas", x.known)
 	} else if was != x.known {
 		x.log.Info("rate limits: replicas sharing the limits changed", "replicas", x.known, "was", was)
 	}
 	return x.known, false
+}
+
+// leave tells the other replicas that this one is gone.
+func (x *exchange) leave() {
+	msg := x.header()
+	msg[1] |= flagLeaving
+	x.publish(msg)
+	_ = x.nc.Flush()
 }
 
 // spent records one call taken from b, for the next flush.
@@ -208,8 +229,15 @@ func (x *exchange) receive(m *nats.Msg) {
 		return
 	}
 	x.peersMu.Lock()
+	defer x.peersMu.Unlock()
+	if len(m.Data) > 1 && m.Data[1]&flagLeaving != 0 {
+		if _, ok := x.peers[replica]; ok {
+			delete(x.peers, replica)
+			x.known = max(1, x.known-1)
+		}
+		return
+	}
 	x.peers[replica] = time.Now()
-	x.peersMu.Unlock()
 }
 
 // share is a bucket's allowance in the current exchange epoch: what this

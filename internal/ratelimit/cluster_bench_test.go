@@ -28,7 +28,7 @@ func BenchmarkAllowCluster(b *testing.B) {
 	// Both run beside the same in-process nats-server and replicas, so
 	// that they pay the same garbage collection for its heap.
 	srv := natstest.Server(b)
-	ls, _ := replicas(b, []string{srv.URL(), srv.URL(), srv.URL()}, false)
+	ls, _, _ := replicas(b, []string{srv.URL(), srv.URL(), srv.URL()}, false)
 	ls[0].setGlobal(lots)
 	b.Run("local", func(b *testing.B) { run(b, New(lots, Options{})) })
 	b.Run("cluster", func(b *testing.B) { run(b, ls[0]) })

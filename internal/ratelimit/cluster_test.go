@@ -35,10 +35,11 @@ func (s *syncBuffer) String() string {
 
 // replicas are limiters of one cluster, each on its own connection to
 // its own node, as three gateway replicas would be.
-func replicas(t testing.TB, urls []string, global bool) ([]*Limiter, []*syncBuffer) {
+func replicas(t testing.TB, urls []string, global bool) ([]*Limiter, []*syncBuffer, []*nats.Conn) {
 	t.Helper()
 	var ls []*Limiter
 	var logs []*syncBuffer
+	var conns []*nats.Conn
 	for i, url := range urls {
 		nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
 		if err != nil {
@@ -57,10 +58,10 @@ func replicas(t testing.TB, urls []string, global bool) ([]*Limiter, []*syncBuff
 			t.Fatal(err)
 		}
 		t.Cleanup(l.Close)
-		ls, logs = append(ls, l), append(logs, buf)
+		ls, logs, conns = append(ls, l), append(logs, buf), append(conns, nc)
 	}
 	waitState(t, ls, len(urls), false)
-	return ls, logs
+	return ls, logs, conns
 }
 
 // waitState waits until every limiter shares its limits among n
@@ -117,7 +118,7 @@ func TestClusterRoundRobin(t *testing.T) {
 		gap  time.Duration
 	}{{"burst", 0}, {"paced", 10 * time.Millisecond}} {
 		t.Run(tc.name, func(t *testing.T) {
-			ls, _ := replicas(t, nodeURLs(c), false)
+			ls, _, _ := replicas(t, nodeURLs(c), false)
 			p := compiled("search-"+tc.name, perRate(20, time.Minute, 20))
 			got := roundRobin(t, ls, p, 90, tc.gap)
 			t.Logf("allowed %d of 90", got)
@@ -131,7 +132,7 @@ func TestClusterRoundRobin(t *testing.T) {
 
 func TestClusterGlobalRate(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
-	ls, _ := replicas(t, nodeURLs(c), true)
+	ls, _, _ := replicas(t, nodeURLs(c), true)
 	allowed := 0
 	for i := range 90 {
 		p := compiled(fmt.Sprintf("p%d", i%4), nil)
@@ -149,7 +150,7 @@ func TestClusterGlobalRate(t *testing.T) {
 
 func TestClusterFallback(t *testing.T) {
 	c := natstest.StartCluster(t, 3)
-	ls, logs := replicas(t, nodeURLs(c), false)
+	ls, logs, _ := replicas(t, nodeURLs(c), false)
 	for _, n := range c.Nodes {
 		n.Stop()
 	}
@@ -172,9 +173,28 @@ func TestClusterFallback(t *testing.T) {
 }
 
 func TestDecodeMalformed(t *testing.T) {
-	for _, msg := range [][]byte{nil, {9}, {wireVersion, 200}, {wireVersion, 1, 'r', 1, 'p'}, {wireVersion, 1, 'r', 1, 'p', 0, 1, 0, 1, 1}} {
+	for _, msg := range [][]byte{nil, {9}, {wireVersion}, {wireVersion, 0, 200}, {wireVersion, 0, 1, 'r', 1, 'p'}, {wireVersion, 0, 1, 'r', 1, 'p', 0, 1, 0, 1, 1}} {
 		if _, err := decode(msg, "self", func(entry) { t.Errorf("entry read from %v", msg) }); err == nil {
 			t.Errorf("decode(%v) accepted a malformed message", msg)
 		}
+	}
+}
+
+// TestClusterPeersLeave: a replica that shuts down leaves the count at
+// once; one that falls silent leaves it after a second, unless it was
+// the last one heard from: a partition looks the same as the death of
+// every peer, and the survivor then keeps to its share.
+func TestClusterPeersLeave(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	urls := nodeURLs(c)
+	ls, logs, conns := replicas(t, append(urls, urls[0]), false)
+	ls[3].Close()
+	waitState(t, ls[:3], 3, false)
+	conns[2].Close() // replica 3 dies without a word
+	waitState(t, ls[:2], 2, false)
+	conns[1].Close()
+	waitState(t, ls[:1], 2, true)
+	if !strings.Contains(logs[0].String(), "no other replica heard from") {
+		t.Errorf("the fallback was not logged:\n%s", logs[0])
 	}
 }

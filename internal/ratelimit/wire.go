@@ -15,6 +15,8 @@ const (
 	maxMessage      = 32 << 10
 	maxFlushMessage = 32
 	wireVersion     = 1
+	// flagLeaving marks the goodbye of a replica that shuts down.
+	flagLeaving = 1
 )
 
 // entry is one bucket's spending in an exchange message.
@@ -73,7 +75,7 @@ func (x *exchange) publish(msg []byte) {
 
 func (x *exchange) header() []byte {
 	msg := make([]byte, 0, 256)
-	msg = append(msg, wireVersion)
+	msg = append(msg, wireVersion, 0) // version, flags
 	return appendString(msg, x.replica)
 }
 
@@ -92,14 +94,14 @@ func appendEntry(msg []byte, b *bucket, n int64) []byte {
 
 var errMalformed = errors.New("malformed rate-limit exchange message")
 
-// decode reads an exchange message: the sender's replica id, then each
-// entry, given to each as it is read. The sender's own messages are
+// decode reads an exchange message: version, flags, the sender's
+// replica id, then each entry, given to each as it is read. The sender's own messages are
 // skipped whole.
 func decode(msg []byte, self string, each func(entry)) (string, error) {
-	if len(msg) == 0 || msg[0] != wireVersion {
+	if len(msg) < 2 || msg[0] != wireVersion {
 		return "", errMalformed
 	}
-	r := reader{b: msg[1:]}
+	r := reader{b: msg[2:]}
 	replica := r.str()
 	if r.err != nil || replica == self {
 		return replica, r.err
