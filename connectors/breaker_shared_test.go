@@ -175,3 +175,49 @@ func TestSharedBreakerOutsideCluster(t *testing.T) {
 		t.Errorf("no warning naming the upstream:\n%s", logs.String())
 	}
 }
+
+// TestSharedBreakerForce: an operator's override works on a shared
+// breaker as on a local one (the control plane sends it to every
+// replica), and auto hands it back to the shared state.
+func TestSharedBreakerForce(t *testing.T) {
+	var calls atomic.Int64
+	srv := server(t, func(w http.ResponseWriter, r *http.Request) { calls.Add(1) })
+	ups, _ := sharedUpstreams(t, srv.URL, BreakerConfig{Failures: 2, Cooldown: time.Hour, Shared: true})
+	if err := ups[0].ForceBreaker(BreakerOpen); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(ups[0]); !errors.Is(err, ErrBreakerOpen) || ups[0].BreakerState() != "open" {
+		t.Errorf("forced open: %v, state %s", err, ups[0].BreakerState())
+	}
+	if _, err := get(ups[1]); err != nil {
+		t.Errorf("a replica not forced refused: %v", err)
+	}
+	if err := ups[0].ForceBreaker(BreakerAuto); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := get(ups[0]); err != nil || calls.Load() != 2 {
+		t.Errorf("back to auto: %v, %d upstream calls, want 2", err, calls.Load())
+	}
+}
+
+// TestSharedBreakerCountsAddUp: failures seen on different replicas add
+// up, so a dead upstream takes `failures` calls in all, not per replica.
+func TestSharedBreakerCountsAddUp(t *testing.T) {
+	var calls atomic.Int64
+	srv := server(t, func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	ups, _ := sharedUpstreams(t, srv.URL, BreakerConfig{Failures: 4, Cooldown: time.Hour, Shared: true})
+	get(ups[0])
+	get(ups[0])
+	within1s(t, "replica 2 knows replica 1's failures", func() bool { return ups[1].Counts().ConsecutiveFailures == 2 })
+	get(ups[1])
+	get(ups[1])
+	for i, u := range ups {
+		within1s(t, fmt.Sprintf("replica %d's breaker opens", i+1), func() bool { return u.BreakerState() == "open" })
+	}
+	if n := calls.Load(); n != 4 {
+		t.Errorf("the dead upstream got %d calls, want 4", n)
+	}
+}
