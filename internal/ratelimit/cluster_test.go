@@ -100,6 +100,8 @@ func roundRobin(t *testing.T, ls []*Limiter, p *pipeline.Compiled, calls int, ga
 		h, err := ls[i%len(ls)].Allow(t.Context(), p, nil, "10.1.2.3")
 		if err == nil {
 			allowed++
+		} else if cur := h.Get("RateLimit"); !strings.Contains(cur, ";r=0;") {
+			t.Fatalf("a refused call's RateLimit is %q, want r=0", cur)
 		}
 		if pol := h.Get("RateLimit-Policy"); !strings.Contains(pol, ";q=20;w=60") {
 			t.Fatalf("RateLimit-Policy %q does not tell the cluster's limit", pol)

@@ -121,6 +121,9 @@ type check struct {
 	name string
 	rate *yamlconf.Rate
 	b    *bucket
+	// spent: this replica's share of the bucket is spent until the next
+	// exchange, whatever tokens the bucket still shows.
+	spent bool
 }
 
 // Allow implements server.Limiter: it takes one token at every level that
@@ -130,10 +133,10 @@ func (l *Limiter) Allow(_ context.Context, p *pipeline.Compiled, id *pipeline.Id
 	now := l.now()
 	checks := make([]check, 0, 3)
 	if g := l.global.Load(); g.b != nil {
-		checks = append(checks, check{PolicyGateway, g.rate, g.b})
+		checks = append(checks, check{name: PolicyGateway, rate: g.rate, b: g.b})
 	}
 	if r := l.consumerRate(id); r != nil {
-		checks = append(checks, check{PolicyConsumer, r, l.store.get(policyKey("c", r), id.Key(), r, now)})
+		checks = append(checks, check{name: PolicyConsumer, rate: r, b: l.store.get(policyKey("c", r), id.Key(), r, now)})
 	}
 	if p.Access != nil && p.Access.Rate != nil {
 		// Identities are keyed with their source: a token whose subject
@@ -142,7 +145,7 @@ func (l *Limiter) Allow(_ context.Context, p *pipeline.Compiled, id *pipeline.Id
 		if id != nil {
 			caller = "id:" + id.Key()
 		}
-		checks = append(checks, check{p.Name, p.Access.Rate, l.store.get(policyKey("p\x00"+p.Name, p.Access.Rate), caller, p.Access.Rate, now)})
+		checks = append(checks, check{name: p.Name, rate: p.Access.Rate, b: l.store.get(policyKey("p\x00"+p.Name, p.Access.Rate), caller, p.Access.Rate, now)})
 	}
 	if len(checks) == 0 {
 		return nil, nil
@@ -188,6 +191,7 @@ func (l *Limiter) reserve(checks []check, now time.Time) (refused int, wait time
 		if d == 0 && shared > 0 {
 			if took[i] = c.b.take(now, epoch, shared); !took[i] {
 				d = x.interval // the allowance is renewed at the next exchange
+				checks[i].spent = true
 			}
 		}
 		if d > wait {
@@ -236,6 +240,9 @@ func fields(checks []check, now time.Time) http.Header {
 		pol.WriteString(name + ";q=" + strconv.Itoa(c.rate.Count) + ";w=" + strconv.Itoa(int(c.rate.Per/time.Second)))
 		tokens := c.b.lim.TokensAt(now)
 		remaining := int(math.Floor(max(tokens, 0)))
+		if c.spent {
+			remaining, tokens = 0, min(tokens, 0.999)
+		}
 		perToken := c.rate.Per.Seconds() / float64(c.rate.Count)
 		wait := (float64(c.rate.Burst) - tokens) * perToken
 		if remaining == 0 {
