@@ -60,7 +60,10 @@ type exchange struct {
 
 	peersMu sync.Mutex
 	peers   map[string]time.Time
-	known   int // replicas last counted while connected, self included
+	known   int             // replicas last counted while connected, self included
+	heard   map[string]bool // peers heard from in the current round
+	// round counts the times every live peer was heard from.
+	round atomic.Uint64
 
 	stop chan struct{}
 	done chan struct{}
@@ -79,7 +82,7 @@ func (l *Limiter) JoinCluster(o ClusterOptions) error {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	x := &exchange{l: l, nc: o.Conn, subject: Subject(o.Cluster), replica: o.Replica, interval: o.Interval,
-		log: o.Logger, peers: map[string]time.Time{}, known: 1, stop: make(chan struct{}), done: make(chan struct{})}
+		log: o.Logger, peers: map[string]time.Time{}, heard: map[string]bool{}, known: 1, stop: make(chan struct{}), done: make(chan struct{})}
 	x.terms.Store(packTerms(0, 1, false))
 	sub, err := o.Conn.Subscribe(x.subject, x.receive)
 	if err != nil {
@@ -238,6 +241,14 @@ func (x *exchange) receive(m *nats.Msg) {
 		return
 	}
 	x.peers[replica] = time.Now()
+	x.heard[replica] = true
+	for id := range x.peers {
+		if !x.heard[id] {
+			return
+		}
+	}
+	clear(x.heard) // every live peer spoke: a round of the exchange is over
+	x.round.Add(1)
 }
 
 // share is a bucket's allowance in the current exchange epoch: what this
@@ -246,27 +257,35 @@ type share struct {
 	mu      sync.Mutex
 	epoch   uint64
 	left    int
+	round   uint64       // the exchange round unheard counts from
+	unheard int          // calls taken since every peer was last heard from
 	pending atomic.Int64 // calls taken since the last flush
 }
 
 // take takes one call of b's allowance in epoch, shared by n replicas.
 // At the first call of an epoch the allowance is the tokens left, as
-// this replica knows them, divided by n: under even load the replicas
-// together never spend more than the bucket holds, however fast the
-// calls come, and a replica alone still gets every token within a few
-// epochs.
-func (b *bucket) take(now time.Time, epoch uint64, n int) bool {
+// this replica knows them, less what the others presumably took that it
+// has not heard of yet (as much as it took itself since it last heard
+// from all of them), divided by n. Under even load the replicas together
+// never spend more than the bucket holds, however fast the calls come
+// and however late the exchange; a replica alone still gets every token
+// but a few within a few epochs.
+func (b *bucket) take(now time.Time, epoch uint64, n int, round uint64) bool {
 	s := &b.share
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.round != round {
+		s.round, s.unheard = round, 0
+	}
 	if s.epoch != epoch {
 		s.epoch = epoch
-		s.left = int(math.Floor(b.lim.TokensAt(now) / float64(n)))
+		s.left = int(math.Floor((b.lim.TokensAt(now) - float64((n-1)*s.unheard)) / float64(n)))
 	}
 	if s.left < 1 {
 		return false
 	}
 	s.left--
+	s.unheard++
 	return true
 }
 
@@ -274,5 +293,6 @@ func (b *bucket) take(now time.Time, epoch uint64, n int) bool {
 func (b *bucket) giveBack() {
 	b.share.mu.Lock()
 	b.share.left++
+	b.share.unheard--
 	b.share.mu.Unlock()
 }

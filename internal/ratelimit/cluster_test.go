@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,5 +199,31 @@ func TestClusterPeersLeave(t *testing.T) {
 	waitState(t, ls[:1], 2, true)
 	if !strings.Contains(logs[0].String(), "no other replica heard from") {
 		t.Errorf("the fallback was not logged:\n%s", logs[0])
+	}
+}
+
+// TestClusterConcurrentLoad: 3 replicas each called as fast as they
+// answer let through what one bucket would, within 10%.
+func TestClusterConcurrentLoad(t *testing.T) {
+	c := natstest.StartCluster(t, 3)
+	ls, _, _ := replicas(t, nodeURLs(c), false)
+	p := compiled("hot", perRate(300, time.Second, 300))
+	var allowed atomic.Int64
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		wg.Go(func() {
+			for time.Since(start) < time.Second { // the load's length
+				if _, err := l.Allow(t.Context(), p, nil, "10.1.2.3"); err == nil {
+					allowed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	one := 300 + 300*time.Since(start).Seconds() // what a single bucket allows
+	t.Logf("allowed %d; one bucket %.0f", allowed.Load(), one)
+	if got := float64(allowed.Load()); got > one*1.1 || got < one*0.8 {
+		t.Errorf("3 replicas under load allowed %.0f calls, one bucket %.0f: want within -20%%..+10%%", got, one)
 	}
 }

@@ -189,7 +189,7 @@ func (l *Limiter) reserve(checks []check, now time.Time) (refused int, wait time
 			d = res[i].DelayFrom(now)
 		}
 		if d == 0 && shared > 0 {
-			if took[i] = c.b.take(now, epoch, shared); !took[i] {
+			if took[i] = c.b.take(now, epoch, shared, x.round.Load()); !took[i] {
 				d = x.interval // the allowance is renewed at the next exchange
 				checks[i].spent = true
 			}
