@@ -23,15 +23,15 @@ type leanTarget struct {
 
 // leanReport is the outcome of -lean mode.
 type leanReport struct {
-	Duration string              `json:"duration"`
-	Workers  int                 `json:"workers"`
-	Latency  string              `json:"backend_latency"`
-	Targets  []*summary          `json:"targets"`
-	GwCPU    map[string]float64  `json:"gateway_cpu_per_request_us"`
-	PeakRSS  map[string]int64    `json:"gateway_peak_rss_kib"`
-	Ratios   map[string]float64  `json:"ratios"`
-	Logs     map[string]string   `json:"logs"`
-	Lines    map[string]int      `json:"access_log_lines"`
+	Duration string             `json:"duration"`
+	Workers  int                `json:"workers"`
+	Latency  string             `json:"backend_latency"`
+	Targets  []*summary         `json:"targets"`
+	GwCPU    map[string]float64 `json:"gateway_cpu_per_request_us"`
+	PeakRSS  map[string]int64   `json:"gateway_peak_rss_kib"`
+	Ratios   map[string]float64 `json:"ratios"`
+	Logs     map[string]string  `json:"logs"`
+	Lines    map[string]int     `json:"access_log_lines"`
 }
 
 // runLean starts the fan-out backends and two gateway children of this
