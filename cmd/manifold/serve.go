@@ -31,7 +31,8 @@ flush audit events and exit 0.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			log, level := logs.logger("json")
+			log, level, flush := logs.logger("json")
+			defer flush()
 			// --listen also decides a public_url gateway.yaml leaves out.
 			lo := pipeline.LoadOptions{Listen: listen}
 			plan, err := pipeline.LoadDir(dir, lo)
@@ -88,7 +89,8 @@ reload when it changes. With MANIFOLD_ADMIN_KEY set, the admin API listens on
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			log, level := logs.logger("text")
+			log, level, flush := logs.logger("text")
+			defer flush()
 			out := cmd.OutOrStdout()
 			opts := launch.Options{
 				Listen: listen, Logger: log, LogLevel: level, Dir: dir, Version: version,

@@ -12,6 +12,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/launch"
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/telemetry"
 )
 
 // Environment of a gateway child (-lean mode): the harness starts this
@@ -47,7 +48,10 @@ func serveChild(dir, level, profile string) error {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		lv = slog.LevelInfo
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	// The log as `manifold serve` writes it: JSON, buffered.
+	out := telemetry.NewLogWriter(os.Stderr, telemetry.LogWriterOptions{})
+	defer out.Close()
+	log := slog.New(slog.NewJSONHandler(out, &slog.HandlerOptions{Level: lv}))
 	plan, err := pipeline.LoadDir(dir, pipeline.LoadOptions{})
 	if err != nil {
 		return err
