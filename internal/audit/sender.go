@@ -36,8 +36,9 @@ type sender struct {
 	closing  context.Context
 	// held is the first event of a batch, taken from the queue when
 	// linger started; the rest wait in the queue until linger fires.
-	held   *entry
-	linger *time.Timer
+	held    *entry
+	linger  *time.Timer
+	scratch []*entry // collect's buffer, reused
 }
 
 func (p *Publisher) run() {
@@ -115,7 +116,7 @@ func (s *sender) room() bool {
 // together with it.
 func (s *sender) gather(e *entry) {
 	if s.closing != nil || s.p.cfg.Linger < 0 || len(s.p.queue) >= s.p.cfg.Window/4 {
-		s.take(e)
+		s.takeAll(s.collect(e))
 		s.drain()
 		return
 	}
@@ -129,7 +130,7 @@ func (s *sender) batch() {
 		s.linger = nil
 	}
 	if s.held != nil {
-		s.take(s.held)
+		s.takeAll(s.collect(s.held))
 		s.held = nil
 	}
 	s.drain()
@@ -138,26 +139,65 @@ func (s *sender) batch() {
 // drain takes the queued events, as many as the window allows.
 func (s *sender) drain() {
 	for s.room() && len(s.p.queue) > 0 {
-		s.take(<-s.p.queue)
+		s.takeAll(s.collect(nil))
 	}
 }
 
-// take handles one queued event.
-func (s *sender) take(e *entry) {
-	it, err := e.item(&s.p.cfg)
-	if err != nil {
-		s.p.log.Error("audit: cannot encode event", "err", err)
-		s.p.drop("encoding")
+// collect returns first (if any) and the events queued behind it, up to
+// one batch's worth.
+func (s *sender) collect(first *entry) []*entry {
+	es := s.scratch[:0]
+	if first != nil {
+		es = append(es, first)
+	}
+	for len(es) < maxBatchEvents && len(s.p.queue) > 0 {
+		es = append(es, <-s.p.queue)
+	}
+	s.scratch = es
+	return es
+}
+
+// takeAll encodes es and sends them as batches, one per pipeline.
+func (s *sender) takeAll(es []*entry) {
+	its := make([]*item, 0, len(es))
+	for i, e := range es {
+		it, err := e.item(&s.p.cfg)
+		es[i] = nil
+		if err != nil {
+			s.p.log.Error("audit: cannot encode event", "err", err)
+			s.p.drop("encoding")
+			continue
+		}
+		its = append(its, it)
+	}
+	s.checkSpool()
+	if s.spooling {
+		// Spooled one by one: a batch could only be kept or dropped
+		// whole at the spool's bound.
+		for _, it := range its {
+			s.p.toSpool(it)
+		}
 		return
 	}
-	if !s.spooling && !s.p.nc.IsConnected() {
+	for _, it := range batchItems(its) {
+		s.take(it)
+	}
+}
+
+// checkSpool enters spool mode when NATS is unreachable or the spool holds
+// events (an overflow Record spooled): those go first.
+func (s *sender) checkSpool() {
+	if s.spooling {
+		return
+	}
+	if n, _ := s.p.spoolLen(); n > 0 || !s.p.nc.IsConnected() {
 		s.enterSpool()
 	}
-	if !s.spooling {
-		if n, _ := s.p.spoolLen(); n > 0 { // Record spooled an overflow
-			s.enterSpool()
-		}
-	}
+}
+
+// take handles one message: an event or a batch.
+func (s *sender) take(it *item) {
+	s.checkSpool()
 	if s.spooling {
 		s.p.toSpool(it)
 		return
@@ -171,6 +211,9 @@ func (s *sender) take(e *entry) {
 func (s *sender) publish(it *item) error {
 	msg := &nats.Msg{Subject: it.subject, Data: it.data, Header: nats.Header{}}
 	msg.Header.Set("Content-Type", ContentType)
+	if isBatch(it.data) {
+		msg.Header.Set("Content-Type", BatchContentType)
+	}
 	fut, err := s.p.js.PublishMsgAsync(msg, jetstream.WithMsgID(it.id), jetstream.WithExpectStream(s.p.cfg.Stream))
 	if err != nil {
 		return err
@@ -210,7 +253,7 @@ func (s *sender) pop(ack *jetstream.PubAck) {
 	f := s.inflight[0]
 	s.inflight = s.inflight[1:]
 	s.p.inFlight.Store(int64(len(s.inflight)))
-	s.p.published.Add(1)
+	s.p.published.Add(uint64(f.it.events()))
 	if ack != nil && ack.Duplicate {
 		s.p.duplicates.Add(1)
 	}
@@ -223,7 +266,9 @@ func (s *sender) pop(ack *jetstream.PubAck) {
 // failed handles a failed publish or acknowledgement: everything in
 // flight is sent again, in order, from the spool, after a pause.
 func (s *sender) failed(err error) {
-	s.p.retried.Add(uint64(len(s.inflight)))
+	for _, f := range s.inflight {
+		s.p.retried.Add(uint64(f.it.events()))
+	}
 	if s.spooling {
 		s.inflight = nil
 		s.p.spool.rewind()

@@ -39,6 +39,7 @@ type item struct {
 	id      string
 	data    []byte
 	end     pos // spool position after this record; zero when not spooled
+	n       int // events in data (a batch holds several); 0: not counted yet
 }
 
 // pos is a position in the spool: a segment and an offset in it.
