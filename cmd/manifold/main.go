@@ -69,8 +69,9 @@ type logSetup struct {
 // only when --log-level was not given, so that gateway.yaml's
 // telemetry.log_level may set it. Lines are buffered and written every
 // 100ms (telemetry.LogWriter): a request never waits for stderr; flush
-// writes what is left, at exit.
-func (l *logSetup) logger(defaultFormat string) (_ *slog.Logger, _ *slog.LevelVar, flush func()) {
+// writes what is left, at exit. access writes access lines to the same
+// writer in the same format, directly.
+func (l *logSetup) logger(defaultFormat string) (_ *slog.Logger, _ *slog.LevelVar, access *telemetry.AccessLog, flush func()) {
 	format := *l.format
 	if format == "" {
 		format = defaultFormat
@@ -92,8 +93,9 @@ func (l *logSetup) logger(defaultFormat string) (_ *slog.Logger, _ *slog.LevelVa
 		log = slog.New(slog.NewTextHandler(out, opts))
 	}
 	flush = func() { _ = out.Close() }
+	access = &telemetry.AccessLog{W: out, JSON: format == "json"}
 	if l.flags.Changed("log-level") {
-		return log, nil, flush
+		return log, nil, access, flush
 	}
-	return log, lv, flush
+	return log, lv, access, flush
 }

@@ -137,7 +137,7 @@ func (w *LogWriter) Flush() {
 	w.buf, w.dropped = w.spare[:0], 0
 	w.mu.Unlock()
 	w.write(pending, dropped)
-	if cap(pending) > 4*logFlushAt {
+	if cap(pending) > 16*logFlushAt {
 		pending = make([]byte, 0, logFlushAt) // a burst's buffer is not kept
 	}
 	w.spare = pending[:0]

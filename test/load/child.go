@@ -71,7 +71,7 @@ func serveChild(dir, level, profile string) error {
 		}()
 	}
 	return launch.Serve(ctx, plan, launch.Options{
-		Logger: log, Dir: "",
+		Logger: log, AccessLog: &telemetry.AccessLog{W: out, JSON: true},
 		Ready: func(addr string) { fmt.Println(addr) },
 	})
 }
