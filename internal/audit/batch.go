@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 )
 
 // BatchContentType is the Content-Type header of a message holding
@@ -90,6 +91,12 @@ func joinItems(its []*item, size int) *item {
 		b = append(b, it.data...)
 	}
 	b = append(b, ']')
+	for _, it := range its {
+		if it.pooled {
+			putEventBuf(it.data)
+			it.data, it.pooled = nil, false
+		}
+	}
 	return &item{subject: its[0].subject, id: its[0].id + "+" + strconv.Itoa(len(its)), data: b, n: len(its)}
 }
 
@@ -106,4 +113,16 @@ func (it *item) events() int {
 		}
 	}
 	return it.n
+}
+
+// eventBufs are encoding buffers of call events: an event is copied into
+// its batch, and its own buffer is used again.
+var eventBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+func eventBuf() []byte { return (*eventBufs.Get().(*[]byte))[:0] }
+
+func putEventBuf(b []byte) {
+	if cap(b) <= 16<<10 {
+		eventBufs.Put(&b)
+	}
 }

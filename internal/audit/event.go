@@ -137,8 +137,8 @@ func (e *entry) encode(cfg *Config) (*item, error) {
 	if e.call != nil {
 		ev.Type, ev.Subject = TypeCall, e.call.Pipeline
 		d := callData(e.call, e.traceID)
-		b := appendCallEvent(make([]byte, 0, 1024), &ev, &d)
-		return &item{subject: cfg.Subject + "." + CallToken + "." + e.call.Pipeline, id: e.id, data: b}, nil
+		b := appendCallEvent(eventBuf(), &ev, &d)
+		return &item{subject: cfg.Subject + "." + CallToken + "." + e.call.Pipeline, id: e.id, data: b, pooled: true}, nil
 	}
 	ev.Type, ev.Subject = TypeAdmin, e.admin.Action
 	a := *e.admin

@@ -9,10 +9,11 @@ import (
 )
 
 // Retry pacing after a failed publish or acknowledgement (a reconnect
-// cuts the wait short).
+// cuts the wait short), and the bound of bytes in flight.
 const (
-	minBackoff    = 100 * time.Millisecond
-	streamTimeout = 2 * time.Second
+	maxInflightBytes = 4 << 20
+	minBackoff       = 100 * time.Millisecond
+	streamTimeout    = 2 * time.Second
 )
 
 // flight is a published event waiting for its acknowledgement.
@@ -29,11 +30,14 @@ type flight struct {
 type sender struct {
 	p        *Publisher
 	inflight []flight
-	spooling bool
-	backoff  time.Duration
-	retry    *time.Timer // set while waiting before a retry
-	stream   bool        // the stream must be ensured before the next replay
-	closing  context.Context
+	// inflightBytes is the size of the messages in flight: with batches
+	// of up to 256 KiB, the count alone would not bound memory.
+	inflightBytes int
+	spooling      bool
+	backoff       time.Duration
+	retry         *time.Timer // set while waiting before a retry
+	stream        bool        // the stream must be ensured before the next replay
+	closing       context.Context
 	// held is the first event of a batch, taken from the queue when
 	// linger started; the rest wait in the queue until linger fires.
 	held    *entry
@@ -108,7 +112,7 @@ func (s *sender) step() bool {
 
 // room reports whether more events may be taken from the queue now.
 func (s *sender) room() bool {
-	return s.spooling || len(s.inflight) < s.p.cfg.Window
+	return s.spooling || (len(s.inflight) < s.p.cfg.Window && s.inflightBytes < maxInflightBytes)
 }
 
 // gather starts a batch with e: unless the queue is already long (or the
@@ -219,6 +223,7 @@ func (s *sender) publish(it *item) error {
 		return err
 	}
 	s.inflight = append(s.inflight, flight{it: it, fut: fut})
+	s.inflightBytes += len(it.data)
 	s.p.inFlight.Store(int64(len(s.inflight)))
 	return nil
 }
@@ -251,7 +256,9 @@ func (s *sender) acked(ack *jetstream.PubAck) {
 
 func (s *sender) pop(ack *jetstream.PubAck) {
 	f := s.inflight[0]
+	s.inflight[0] = flight{}
 	s.inflight = s.inflight[1:]
+	s.inflightBytes -= len(f.it.data)
 	s.p.inFlight.Store(int64(len(s.inflight)))
 	s.p.published.Add(uint64(f.it.events()))
 	if ack != nil && ack.Duplicate {
@@ -270,7 +277,7 @@ func (s *sender) failed(err error) {
 		s.p.retried.Add(uint64(f.it.events()))
 	}
 	if s.spooling {
-		s.inflight = nil
+		s.inflight, s.inflightBytes = nil, 0
 		s.p.spool.rewind()
 	} else {
 		s.enterSpool()
@@ -293,7 +300,7 @@ func (s *sender) enterSpool() {
 	for _, f := range s.inflight {
 		s.p.toSpool(f.it)
 	}
-	s.inflight = nil
+	s.inflight, s.inflightBytes = nil, 0
 	s.p.inFlight.Store(0)
 }
 
@@ -316,6 +323,9 @@ func (s *sender) replay() {
 	if p.spool == nil { // nothing was kept: publish directly again
 		s.spooling = false
 		return
+	}
+	if s.inflightBytes >= maxInflightBytes {
+		return // acknowledgements first
 	}
 	items, err := p.spool.next(p.cfg.Window - len(s.inflight))
 	for _, it := range items {
@@ -360,7 +370,7 @@ func (s *sender) finished() bool {
 // the spool, for the next start.
 func (s *sender) abandon() {
 	if s.spooling {
-		s.inflight = nil
+		s.inflight, s.inflightBytes = nil, 0
 		s.p.spool.rewind()
 	} else {
 		s.enterSpool()
