@@ -40,6 +40,7 @@ type sender struct {
 	closing       context.Context
 	// held is the first event of a batch, taken from the queue when
 	// linger started; the rest wait in the queue until linger fires.
+	unsure  uncertain // what was in flight at the last failure
 	held    *entry
 	linger  *time.Timer
 	scratch []*entry // collect's buffer, reused
@@ -261,6 +262,7 @@ func (s *sender) pop(ack *jetstream.PubAck) {
 	s.inflightBytes -= len(f.it.data)
 	s.p.inFlight.Store(int64(len(s.inflight)))
 	s.p.published.Add(uint64(f.it.events()))
+	s.unsure.acked(ack)
 	if ack != nil && ack.Duplicate {
 		s.p.duplicates.Add(1)
 	}
@@ -273,6 +275,7 @@ func (s *sender) pop(ack *jetstream.PubAck) {
 // failed handles a failed publish or acknowledgement: everything in
 // flight is sent again, in order, from the spool, after a pause.
 func (s *sender) failed(err error) {
+	s.unsure.note(s.inflight)
 	for _, f := range s.inflight {
 		s.p.retried.Add(uint64(f.it.events()))
 	}
@@ -320,6 +323,13 @@ func (s *sender) replay() {
 		}
 		s.stream = false
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
+	err := s.unsure.resolve(ctx, p.js, p.cfg)
+	cancel()
+	if err != nil {
+		s.failed(err)
+		return
+	}
 	if p.spool == nil { // nothing was kept: publish directly again
 		s.spooling = false
 		return
@@ -329,6 +339,13 @@ func (s *sender) replay() {
 	}
 	items, err := p.spool.next(p.cfg.Window - len(s.inflight))
 	for _, it := range items {
+		if len(s.inflight) == 0 && s.unsure.skip(it) {
+			// Stored before the outage, acknowledgement lost.
+			p.spool.ack(it.end)
+			p.published.Add(uint64(it.events()))
+			p.duplicates.Add(uint64(it.events()))
+			continue
+		}
 		if err = s.publish(it); err != nil {
 			break
 		}
