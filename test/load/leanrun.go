@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,6 +34,8 @@ type leanReport struct {
 	Ratios   map[string]float64 `json:"ratios"`
 	Logs     map[string]string  `json:"logs"`
 	Lines    map[string]int     `json:"access_log_lines"`
+	// StoreBytes is the defaults gateway's JetStream store after the run.
+	StoreBytes int64 `json:"audit_store_bytes"`
 }
 
 // runLean starts the fan-out backends and two gateway children of this
@@ -100,6 +104,7 @@ func runLean(ctx context.Context, cfg config, out, logw io.Writer) error {
 		}
 		rep.Lines[c.name] = countLines(c.log)
 	}
+	rep.StoreBytes = dirSize(filepath.Join(root, "defaults", "data", "nats"))
 	if cfg.json {
 		return writeJSON(out, rep)
 	}
@@ -191,7 +196,8 @@ func (r *leanReport) writeText(w io.Writer) {
 			k, r.Ratios[k+" defaults/lean req/s"], r.Ratios[k+" defaults/direct req/s"], r.Ratios[k+" lean/direct req/s"],
 			r.Ratios[k+" defaults-lean gateway CPU µs/req"])
 	}
-	fmt.Fprintf(w, "access log lines written: defaults %d, lean %d\n", r.Lines["defaults"], r.Lines["lean"])
+	fmt.Fprintf(w, "access log lines written: defaults %d, lean %d; audit store %s, %.0f bytes per request\n",
+		r.Lines["defaults"], r.Lines["lean"], mibBytes(r.StoreBytes), float64(r.StoreBytes)/float64(max(r.Lines["defaults"], 1)))
 	var errs []string
 	for _, s := range r.Targets {
 		if len(s.Errors) > 0 {
@@ -209,4 +215,18 @@ func countLines(file string) int {
 		return 0
 	}
 	return strings.Count(string(b), "\n")
+}
+
+// dirSize is the bytes of the files under dir.
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n
 }
