@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/manifoldgw/manifold/internal/telemetry"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -66,8 +68,11 @@ type logSetup struct {
 // logger returns a logger on stderr in the chosen format (defaultFormat
 // when --log-format is not given) and its level. The level is returned
 // only when --log-level was not given, so that gateway.yaml's
-// telemetry.log_level may set it.
-func (l *logSetup) logger(defaultFormat string) (*slog.Logger, *slog.LevelVar) {
+// telemetry.log_level may set it. Lines are buffered and written every
+// 100ms (telemetry.LogWriter): a request never waits for stderr; flush
+// writes what is left, at exit. access writes access lines to the same
+// writer in the same format, directly.
+func (l *logSetup) logger(defaultFormat string) (_ *slog.Logger, _ *slog.LevelVar, access *telemetry.AccessLog, flush func()) {
 	format := *l.format
 	if format == "" {
 		format = defaultFormat
@@ -79,12 +84,19 @@ func (l *logSetup) logger(defaultFormat string) (*slog.Logger, *slog.LevelVar) {
 	}
 	lv.Set(level)
 	opts := &slog.HandlerOptions{Level: lv}
-	log := slog.New(slog.NewTextHandler(os.Stderr, opts))
+	var log *slog.Logger
+	var out *telemetry.LogWriter
 	if format == "json" {
-		log = slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		out = telemetry.NewLogWriter(os.Stderr, telemetry.LogWriterOptions{DropLine: telemetry.JSONDropLine})
+		log = slog.New(slog.NewJSONHandler(out, opts))
+	} else {
+		out = telemetry.NewLogWriter(os.Stderr, telemetry.LogWriterOptions{DropLine: telemetry.TextDropLine})
+		log = slog.New(slog.NewTextHandler(out, opts))
 	}
+	flush = func() { _ = out.Close() }
+	access = &telemetry.AccessLog{W: out, JSON: format == "json"}
 	if l.flags.Changed("log-level") {
-		return log, nil
+		return log, nil, access, flush
 	}
-	return log, lv
+	return log, lv, access, flush
 }

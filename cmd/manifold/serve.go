@@ -31,7 +31,8 @@ flush audit events and exit 0.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			log, level := logs.logger("json")
+			log, level, access, flush := logs.logger("json")
+			defer flush()
 			// --listen also decides a public_url gateway.yaml leaves out.
 			lo := pipeline.LoadOptions{Listen: listen}
 			plan, err := pipeline.LoadDir(dir, lo)
@@ -41,6 +42,7 @@ flush audit events and exit 0.`,
 			return launch.Serve(ctx, plan, launch.Options{
 				LoadOptions: lo, Listen: listen, Logger: log, LogLevel: level, Dir: dir, Reload: hangups(ctx),
 				AdminListen: adminListen, DrainTimeout: drain, ShutdownDelay: delay, Version: version,
+				AccessLog: access,
 			})
 		},
 	}
@@ -88,10 +90,11 @@ reload when it changes. With MANIFOLD_ADMIN_KEY set, the admin API listens on
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			log, level := logs.logger("text")
+			log, level, access, flush := logs.logger("text")
+			defer flush()
 			out := cmd.OutOrStdout()
 			opts := launch.Options{
-				Listen: listen, Logger: log, LogLevel: level, Dir: dir, Version: version,
+				Listen: listen, Logger: log, LogLevel: level, Dir: dir, Version: version, AccessLog: access,
 				AdminListen: adminListen, AdminKey: os.Getenv("MANIFOLD_ADMIN_KEY"),
 				AdminReady: func(addr string) {
 					fmt.Fprintf(out, "Admin API at http://%s (send MANIFOLD_ADMIN_KEY in X-API-Key)\n", addr)

@@ -35,7 +35,7 @@ var ErrConfig = errors.New("audit: invalid configuration")
 type Config struct {
 	NATS    string // Embedded, Off or nats:// URLs, comma-separated
 	Stream  string
-	Subject string // events go to Subject.<pipeline>, admin actions to Subject.admin
+	Subject string // events go to Subject.call.<pipeline>, admin actions to Subject.admin
 	DataDir string // the embedded JetStream store (DataDir/nats) and the spool (DataDir/spool)
 
 	Listen    string // embedded: loopback host:port (port 0 or -1: any free port)

@@ -2,7 +2,8 @@
 // JetStream, and admin actions beside them.
 //
 // Events are CloudEvents 1.0 in structured JSON (schema/audit-event.v1.json)
-// on the subject <subject>.<pipeline> (admin actions: <subject>.admin) of
+// on the subject <subject>.call.<pipeline>, several at a time as a
+// CloudEvents JSON batch (admin actions: <subject>.admin) of
 // the stream MANIFOLD_AUDIT over <subject>.>.
 //
 // The Publisher is an event.Recorder that never holds up an answer: Record

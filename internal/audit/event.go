@@ -27,8 +27,13 @@ const (
 	// ContentType is the NATS Content-Type header of an event message:
 	// structured mode of the CloudEvents NATS binding.
 	ContentType = "application/cloudevents+json; charset=utf-8"
-	// AdminToken is the last subject token of admin events.
+	// AdminToken is the last subject token of admin events:
+	// <subject>.admin.
 	AdminToken = "admin"
+	// CallToken is the subject token before the pipeline name in call
+	// events: <subject>.call.<pipeline>. Call and admin events never share
+	// a subject, whatever a pipeline is named (even "admin").
+	CallToken = "call"
 )
 
 // Event is a CloudEvents 1.0 event in structured JSON mode.
@@ -132,8 +137,8 @@ func (e *entry) encode(cfg *Config) (*item, error) {
 	if e.call != nil {
 		ev.Type, ev.Subject = TypeCall, e.call.Pipeline
 		d := callData(e.call, e.traceID)
-		b := appendCallEvent(make([]byte, 0, 1024), &ev, &d)
-		return &item{subject: cfg.Subject + "." + e.call.Pipeline, id: e.id, data: b}, nil
+		b := appendCallEvent(eventBuf(), &ev, &d)
+		return &item{subject: cfg.Subject + "." + CallToken + "." + e.call.Pipeline, id: e.id, data: b, pooled: true}, nil
 	}
 	ev.Type, ev.Subject = TypeAdmin, e.admin.Action
 	a := *e.admin

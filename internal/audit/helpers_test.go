@@ -83,28 +83,38 @@ func connectTo(t *testing.T, ns *server.Server) *nats.Conn {
 	return nc
 }
 
-// stored is one message of the stream.
+// stored is one event of the stream (a message holds one, or a batch).
 type stored struct {
 	subject string
-	msgID   string
+	msgID   string // of the message holding it
 	header  nats.Header
 	event   Event
 	raw     []byte
 }
 
-// readStream returns every message of the audit stream, in stream order.
+// readStream returns every event of the audit stream, in stream order,
+// batches expanded.
 func readStream(t *testing.T, nc *nats.Conn) []stored {
 	t.Helper()
+	out, err := streamEvents(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// streamEvents reads every event of the audit stream.
+func streamEvents(nc *nats.Conn) ([]stored, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	js, _ := jetstream.New(nc)
 	st, err := js.Stream(ctx, "MANIFOLD_AUDIT")
 	if err != nil {
-		t.Fatalf("stream: %v", err)
+		return nil, fmt.Errorf("stream: %w", err)
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
-		t.Fatalf("stream info: %v", err)
+		return nil, fmt.Errorf("stream info: %w", err)
 	}
 	var out []stored
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
@@ -113,32 +123,31 @@ func readStream(t *testing.T, nc *nats.Conn) []stored {
 			continue
 		}
 		if err != nil {
-			t.Fatalf("get %d: %v", seq, err)
+			return nil, fmt.Errorf("get %d: %w", seq, err)
 		}
-		s := stored{subject: m.Subject, msgID: m.Header.Get("Nats-Msg-Id"), header: m.Header, raw: m.Data}
-		if err := json.Unmarshal(m.Data, &s.event); err != nil {
-			t.Fatalf("message %d is not an event: %v", seq, err)
+		evs, err := Events(m.Data)
+		if err != nil {
+			return nil, fmt.Errorf("message %d: %w", seq, err)
 		}
-		out = append(out, s)
+		if want := map[bool]string{true: BatchContentType, false: ContentType}[len(m.Data) > 0 && m.Data[0] == '[']; m.Header.Get("Content-Type") != want {
+			return nil, fmt.Errorf("message %d: Content-Type %q; want %q", seq, m.Header.Get("Content-Type"), want)
+		}
+		for _, raw := range evs {
+			s := stored{subject: m.Subject, msgID: m.Header.Get("Nats-Msg-Id"), header: m.Header, raw: raw}
+			if err := json.Unmarshal(raw, &s.event); err != nil {
+				return nil, fmt.Errorf("message %d holds a non-event: %w", seq, err)
+			}
+			out = append(out, s)
+		}
 	}
-	return out
+	return out, nil
 }
 
-// count returns the number of messages in the stream, 0 while it cannot
+// count returns the number of events in the stream, 0 while it cannot
 // tell.
 func count(nc *nats.Conn) uint64 {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	js, _ := jetstream.New(nc)
-	st, err := js.Stream(ctx, "MANIFOLD_AUDIT")
-	if err != nil {
-		return 0
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0
-	}
-	return info.State.Msgs
+	evs, _ := streamEvents(nc)
+	return uint64(len(evs))
 }
 
 // eventually polls cond until it holds or the deadline passes.

@@ -52,7 +52,7 @@ type Stats struct {
 	Duplicates   uint64 // acknowledgements of an event JetStream already had (a retry after a lost ack)
 	Retried      uint64 // events sent again after a failed or missing acknowledgement
 	Spooled      uint64 // events written to the disk spool
-	SpoolPending int    // spooled events not yet acknowledged
+	SpoolPending int    // spooled messages (events or batches) not yet acknowledged
 	SpoolBytes   int64  // bytes of spool files on disk
 	Dropped      uint64 // events lost because the spool was full or unusable
 	Connected    bool   // connected to NATS now
@@ -177,24 +177,28 @@ func (p *Publisher) overflow(e *entry) {
 
 // toSpool writes it to the spool, or drops and counts it.
 func (p *Publisher) toSpool(it *item) {
+	n := it.events()
 	if p.spool == nil {
-		p.drop("no spool")
+		p.dropN("no spool", n)
 		return
 	}
 	switch err := p.spool.append(it); {
 	case errors.Is(err, ErrSpoolFull):
-		p.drop("spool full")
+		p.dropN("spool full", n)
 	case err != nil:
 		p.log.Error("audit: cannot write to the spool", "err", err)
-		p.drop("spool write failed")
+		p.dropN("spool write failed", n)
 	default:
-		p.spooled.Add(1)
+		p.spooled.Add(uint64(n))
 	}
 }
 
 // drop counts a lost event and logs the count, at most every few seconds.
-func (p *Publisher) drop(reason string) {
-	n := p.dropped.Add(1)
+func (p *Publisher) drop(reason string) { p.dropN(reason, 1) }
+
+// dropN counts n lost events (a batch) and logs the count.
+func (p *Publisher) dropN(reason string, events int) {
+	n := p.dropped.Add(uint64(events))
 	now, last := time.Now().UnixNano(), p.lastDropLog.Load()
 	if now-last >= int64(dropLogEvery) && p.lastDropLog.CompareAndSwap(last, now) {
 		p.log.Error("audit: events dropped", "reason", reason, "dropped_total", n,

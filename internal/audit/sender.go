@@ -9,10 +9,11 @@ import (
 )
 
 // Retry pacing after a failed publish or acknowledgement (a reconnect
-// cuts the wait short).
+// cuts the wait short), and the bound of bytes in flight.
 const (
-	minBackoff    = 100 * time.Millisecond
-	streamTimeout = 2 * time.Second
+	maxInflightBytes = 4 << 20
+	minBackoff       = 100 * time.Millisecond
+	streamTimeout    = 2 * time.Second
 )
 
 // flight is a published event waiting for its acknowledgement.
@@ -29,15 +30,20 @@ type flight struct {
 type sender struct {
 	p        *Publisher
 	inflight []flight
-	spooling bool
-	backoff  time.Duration
-	retry    *time.Timer // set while waiting before a retry
-	stream   bool        // the stream must be ensured before the next replay
-	closing  context.Context
+	// inflightBytes is the size of the messages in flight: with batches
+	// of up to 256 KiB, the count alone would not bound memory.
+	inflightBytes int
+	spooling      bool
+	backoff       time.Duration
+	retry         *time.Timer // set while waiting before a retry
+	stream        bool        // the stream must be ensured before the next replay
+	closing       context.Context
 	// held is the first event of a batch, taken from the queue when
 	// linger started; the rest wait in the queue until linger fires.
-	held   *entry
-	linger *time.Timer
+	unsure  uncertain // what was in flight at the last failure
+	held    *entry
+	linger  *time.Timer
+	scratch []*entry // collect's buffer, reused
 }
 
 func (p *Publisher) run() {
@@ -107,7 +113,7 @@ func (s *sender) step() bool {
 
 // room reports whether more events may be taken from the queue now.
 func (s *sender) room() bool {
-	return s.spooling || len(s.inflight) < s.p.cfg.Window
+	return s.spooling || (len(s.inflight) < s.p.cfg.Window && s.inflightBytes < maxInflightBytes)
 }
 
 // gather starts a batch with e: unless the queue is already long (or the
@@ -115,7 +121,7 @@ func (s *sender) room() bool {
 // together with it.
 func (s *sender) gather(e *entry) {
 	if s.closing != nil || s.p.cfg.Linger < 0 || len(s.p.queue) >= s.p.cfg.Window/4 {
-		s.take(e)
+		s.takeAll(s.collect(e))
 		s.drain()
 		return
 	}
@@ -129,7 +135,7 @@ func (s *sender) batch() {
 		s.linger = nil
 	}
 	if s.held != nil {
-		s.take(s.held)
+		s.takeAll(s.collect(s.held))
 		s.held = nil
 	}
 	s.drain()
@@ -138,26 +144,65 @@ func (s *sender) batch() {
 // drain takes the queued events, as many as the window allows.
 func (s *sender) drain() {
 	for s.room() && len(s.p.queue) > 0 {
-		s.take(<-s.p.queue)
+		s.takeAll(s.collect(nil))
 	}
 }
 
-// take handles one queued event.
-func (s *sender) take(e *entry) {
-	it, err := e.item(&s.p.cfg)
-	if err != nil {
-		s.p.log.Error("audit: cannot encode event", "err", err)
-		s.p.drop("encoding")
+// collect returns first (if any) and the events queued behind it, up to
+// one batch's worth.
+func (s *sender) collect(first *entry) []*entry {
+	es := s.scratch[:0]
+	if first != nil {
+		es = append(es, first)
+	}
+	for len(es) < maxBatchEvents && len(s.p.queue) > 0 {
+		es = append(es, <-s.p.queue)
+	}
+	s.scratch = es
+	return es
+}
+
+// takeAll encodes es and sends them as batches, one per pipeline.
+func (s *sender) takeAll(es []*entry) {
+	its := make([]*item, 0, len(es))
+	for i, e := range es {
+		it, err := e.item(&s.p.cfg)
+		es[i] = nil
+		if err != nil {
+			s.p.log.Error("audit: cannot encode event", "err", err)
+			s.p.drop("encoding")
+			continue
+		}
+		its = append(its, it)
+	}
+	s.checkSpool()
+	if s.spooling {
+		// Spooled one by one: a batch could only be kept or dropped
+		// whole at the spool's bound.
+		for _, it := range its {
+			s.p.toSpool(it)
+		}
 		return
 	}
-	if !s.spooling && !s.p.nc.IsConnected() {
+	for _, it := range batchItems(its) {
+		s.take(it)
+	}
+}
+
+// checkSpool enters spool mode when NATS is unreachable or the spool holds
+// events (an overflow Record spooled): those go first.
+func (s *sender) checkSpool() {
+	if s.spooling {
+		return
+	}
+	if n, _ := s.p.spoolLen(); n > 0 || !s.p.nc.IsConnected() {
 		s.enterSpool()
 	}
-	if !s.spooling {
-		if n, _ := s.p.spoolLen(); n > 0 { // Record spooled an overflow
-			s.enterSpool()
-		}
-	}
+}
+
+// take handles one message: an event or a batch.
+func (s *sender) take(it *item) {
+	s.checkSpool()
 	if s.spooling {
 		s.p.toSpool(it)
 		return
@@ -171,11 +216,15 @@ func (s *sender) take(e *entry) {
 func (s *sender) publish(it *item) error {
 	msg := &nats.Msg{Subject: it.subject, Data: it.data, Header: nats.Header{}}
 	msg.Header.Set("Content-Type", ContentType)
+	if isBatch(it.data) {
+		msg.Header.Set("Content-Type", BatchContentType)
+	}
 	fut, err := s.p.js.PublishMsgAsync(msg, jetstream.WithMsgID(it.id), jetstream.WithExpectStream(s.p.cfg.Stream))
 	if err != nil {
 		return err
 	}
 	s.inflight = append(s.inflight, flight{it: it, fut: fut})
+	s.inflightBytes += len(it.data)
 	s.p.inFlight.Store(int64(len(s.inflight)))
 	return nil
 }
@@ -208,9 +257,12 @@ func (s *sender) acked(ack *jetstream.PubAck) {
 
 func (s *sender) pop(ack *jetstream.PubAck) {
 	f := s.inflight[0]
+	s.inflight[0] = flight{}
 	s.inflight = s.inflight[1:]
+	s.inflightBytes -= len(f.it.data)
 	s.p.inFlight.Store(int64(len(s.inflight)))
-	s.p.published.Add(1)
+	s.p.published.Add(uint64(f.it.events()))
+	s.unsure.acked(ack)
 	if ack != nil && ack.Duplicate {
 		s.p.duplicates.Add(1)
 	}
@@ -223,9 +275,12 @@ func (s *sender) pop(ack *jetstream.PubAck) {
 // failed handles a failed publish or acknowledgement: everything in
 // flight is sent again, in order, from the spool, after a pause.
 func (s *sender) failed(err error) {
-	s.p.retried.Add(uint64(len(s.inflight)))
+	s.unsure.note(s.inflight)
+	for _, f := range s.inflight {
+		s.p.retried.Add(uint64(f.it.events()))
+	}
 	if s.spooling {
-		s.inflight = nil
+		s.inflight, s.inflightBytes = nil, 0
 		s.p.spool.rewind()
 	} else {
 		s.enterSpool()
@@ -248,7 +303,7 @@ func (s *sender) enterSpool() {
 	for _, f := range s.inflight {
 		s.p.toSpool(f.it)
 	}
-	s.inflight = nil
+	s.inflight, s.inflightBytes = nil, 0
 	s.p.inFlight.Store(0)
 }
 
@@ -268,12 +323,29 @@ func (s *sender) replay() {
 		}
 		s.stream = false
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), streamTimeout)
+	err := s.unsure.resolve(ctx, p.js, p.cfg)
+	cancel()
+	if err != nil {
+		s.failed(err)
+		return
+	}
 	if p.spool == nil { // nothing was kept: publish directly again
 		s.spooling = false
 		return
 	}
+	if s.inflightBytes >= maxInflightBytes {
+		return // acknowledgements first
+	}
 	items, err := p.spool.next(p.cfg.Window - len(s.inflight))
 	for _, it := range items {
+		if len(s.inflight) == 0 && s.unsure.skip(it) {
+			// Stored before the outage, acknowledgement lost.
+			p.spool.ack(it.end)
+			p.published.Add(uint64(it.events()))
+			p.duplicates.Add(uint64(it.events()))
+			continue
+		}
 		if err = s.publish(it); err != nil {
 			break
 		}
@@ -315,7 +387,7 @@ func (s *sender) finished() bool {
 // the spool, for the next start.
 func (s *sender) abandon() {
 	if s.spooling {
-		s.inflight = nil
+		s.inflight, s.inflightBytes = nil, 0
 		s.p.spool.rewind()
 	} else {
 		s.enterSpool()

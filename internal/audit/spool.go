@@ -38,7 +38,9 @@ type item struct {
 	subject string
 	id      string
 	data    []byte
-	end     pos // spool position after this record; zero when not spooled
+	end     pos  // spool position after this record; zero when not spooled
+	n       int  // events in data (a batch holds several); 0: not counted yet
+	pooled  bool // data came from eventBuf; joinItems gives it back
 }
 
 // pos is a position in the spool: a segment and an offset in it.

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -76,7 +77,7 @@ func Tail(ctx context.Context, nc *nats.Conn, o TailOptions, out io.Writer) erro
 		MemoryStorage:     true,
 	}
 	if o.Pipeline != "" {
-		cfg.FilterSubject = o.Subject + "." + o.Pipeline
+		cfg.FilterSubject = o.Subject + "." + CallToken + "." + o.Pipeline
 	}
 	if o.Since > 0 {
 		t := time.Now().Add(-o.Since)
@@ -126,15 +127,22 @@ func tailMessages(ctx context.Context, cons jetstream.Consumer, o TailOptions, o
 	}
 }
 
-// printEvent writes one event: as stored, or as one or more lines for
-// people.
+// printEvent writes the events of one message (one event, or a batch):
+// each as stored on one line, or as one or more lines for people.
 func printEvent(out io.Writer, data []byte, asJSON bool) error {
-	if asJSON {
-		_, err := fmt.Fprintf(out, "%s\n", data)
-		return err
+	evs, err := Events(data)
+	if err != nil {
+		evs = []json.RawMessage{data} // printed as it is: the reader sees what is wrong
 	}
 	var b strings.Builder
-	formatEvent(&b, data)
-	_, err := io.WriteString(out, b.String())
+	for _, ev := range evs {
+		if asJSON {
+			b.Write(ev)
+			b.WriteByte('\n')
+			continue
+		}
+		formatEvent(&b, ev)
+	}
+	_, err = io.WriteString(out, b.String())
 	return err
 }

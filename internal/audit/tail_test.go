@@ -24,15 +24,18 @@ func TestTail(t *testing.T) {
 		name  string
 		opts  TailOptions
 		lines []string // substrings of the output, each on its own line, in order
+		// anywhere are substrings in any order: events of different
+		// pipelines gathered together are stored in one batch per pipeline.
+		anywhere []string
 	}{
 		{"everything, for people", TailOptions{}, []string{
 			"cityDeals  GET /v1/cityDeals  200  1.5ms  rest  client=127.0.0.1 consumer=chatgpt cache=miss incomplete=translate  req=req-0000",
 			"translate    translation  503", `cache=none breaker=closed attempts=2  error="step translate: upstream translation answered 503"`,
-			"productSearch  GET", "req=req-0002", `admin  reload  {"by":"test"}`,
-		}},
-		{"one pipeline", TailOptions{Pipeline: "productSearch"}, []string{"req=req-0001"}},
-		{"since a minute (events are stored now)", TailOptions{Since: time.Minute, Pipeline: "cityDeals"}, []string{"req=req-0000", "req=req-0002"}},
-		{"json", TailOptions{JSON: true, Pipeline: "productSearch"}, []string{`"specversion":"1.0"`}},
+			"req=req-0002",
+		}, []string{"productSearch  GET", "req=req-0001", `admin  reload  {"by":"test"}`}},
+		{"one pipeline", TailOptions{Pipeline: "productSearch"}, []string{"req=req-0001"}, nil},
+		{"since a minute (events are stored now)", TailOptions{Since: time.Minute, Pipeline: "cityDeals"}, []string{"req=req-0000", "req=req-0002"}, nil},
+		{"json", TailOptions{JSON: true, Pipeline: "productSearch"}, []string{`"specversion":"1.0"`}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
@@ -46,6 +49,11 @@ func TestTail(t *testing.T) {
 					t.Fatalf("output lacks %q (or not in order):\n%s", want, out.String())
 				}
 				text = text[i+len(want):]
+			}
+			for _, want := range tc.anywhere {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
+				}
 			}
 			if tc.opts.Pipeline == "productSearch" && strings.Contains(out.String(), "cityDeals") {
 				t.Errorf("filtered output shows other pipelines:\n%s", out.String())

@@ -105,7 +105,7 @@ type Cache struct {
 type Audit struct {
 	NATS    string `yaml:"nats"` // "embedded", "off" or nats:// URLs (comma-separated)
 	Stream  string `yaml:"stream"`
-	Subject string `yaml:"subject"` // events go to <subject>.<pipeline> and <subject>.admin
+	Subject string `yaml:"subject"` // events go to <subject>.call.<pipeline> and <subject>.admin
 	// DataDir holds the embedded server's JetStream store and the spool;
 	// a relative path is relative to the pipeline directory.
 	DataDir string `yaml:"data_dir"`

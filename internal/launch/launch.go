@@ -67,6 +67,9 @@ type Options struct {
 	ShutdownDelay time.Duration
 	// Version is reported as the service.version of traces and metrics.
 	Version string
+	// AccessLog, if set, is Logger's writer and format: access lines are
+	// then written to it directly, bypassing slog's generic path.
+	AccessLog *telemetry.AccessLog
 
 	// load reloads the plan; nil: LoadDir(Dir, LoadOptions) if Dir is set.
 	load func() (*pipeline.Plan, error)

@@ -193,6 +193,6 @@ func observability(ctx context.Context, plan *pipeline.Plan, opts Options) (*slo
 	}
 	log = slog.New(telemetry.LogHandler(log.Handler()))
 	setLevel(opts.LogLevel, plan)
-	tel, err := telemetry.New(ctx, plan.Gateway.Telemetry, telemetry.Options{Logger: log, Version: opts.Version, TracerProvider: opts.TracerProvider})
+	tel, err := telemetry.New(ctx, plan.Gateway.Telemetry, telemetry.Options{Logger: log, Version: opts.Version, TracerProvider: opts.TracerProvider, AccessLog: opts.AccessLog})
 	return log, tel, err
 }

@@ -101,6 +101,10 @@ func (t *Telemetry) access(ctx context.Context, x *server.Exchange) {
 	if !t.log.Enabled(ctx, level) {
 		return
 	}
+	if t.direct != nil {
+		t.direct.writeAccess(ctx, level, x)
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("method", x.Method), slog.String("path", x.Path), slog.String("route", routePath(x.Route)),
 		slog.Int("status", x.Status), slog.Float64("duration_ms", float64(x.Duration.Microseconds())/1000),

@@ -34,6 +34,10 @@ type Options struct {
 	// TracerProvider replaces the one New would build (tests pass one
 	// with an in-memory exporter).
 	TracerProvider trace.TracerProvider
+	// AccessLog, if set, receives the access lines directly, in the
+	// format of Logger's handler, which must write to AccessLog.W (the
+	// level is still Logger's).
+	AccessLog *AccessLog
 }
 
 // Telemetry is the gateway's tracer and meter providers, instruments and
@@ -46,6 +50,7 @@ type Telemetry struct {
 	trust    bool
 	tracer   trace.Tracer
 	log      *slog.Logger
+	direct   *AccessLog   // nil: access lines go through log
 	handler  http.Handler // nil when telemetry.prometheus is false
 	shutdown []func(context.Context) error
 }
@@ -57,7 +62,7 @@ func New(ctx context.Context, cfg gateway.Telemetry, opts Options) (*Telemetry, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	t := &Telemetry{Propagator: propagation.TraceContext{}, trust: cfg.TrustTraceparent, log: log}
+	t := &Telemetry{Propagator: propagation.TraceContext{}, trust: cfg.TrustTraceparent, log: log, direct: opts.AccessLog}
 	res := resource.NewSchemaless(
 		attribute.String("service.name", cfg.ServiceName),
 		attribute.String("service.version", opts.Version),

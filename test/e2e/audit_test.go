@@ -118,7 +118,7 @@ func TestAuditEventPerCall(t *testing.T) {
 		validateEvent(t, sch, ev.raw)
 		d := ev.data
 		if d.Surface == "mcp" {
-			mcpSeen = d.Pipeline == "deals" && d.Status == 200 && ev.subject == "manifold.audit.deals"
+			mcpSeen = d.Pipeline == "deals" && d.Status == 200 && ev.subject == "manifold.audit.call.deals"
 			continue
 		}
 		w, ok := want[d.RequestID]
@@ -127,7 +127,7 @@ func TestAuditEventPerCall(t *testing.T) {
 			continue
 		}
 		delete(want, d.RequestID)
-		if d.Surface != w.surface || d.Pipeline != w.pipeline || d.Status != w.status || ev.subject != "manifold.audit."+w.pipeline {
+		if d.Surface != w.surface || d.Pipeline != w.pipeline || d.Status != w.status || ev.subject != "manifold.audit.call."+w.pipeline {
 			t.Errorf("event %s on %s = %+v, want %+v", d.RequestID, ev.subject, d, w)
 		}
 		checkSteps(t, d)
@@ -306,19 +306,14 @@ func connectNATS(t *testing.T, url string) *nats.Conn {
 	return nc
 }
 
+// streamCount is the number of events in the stream (a message holds
+// one event or a batch), 0 while it cannot tell.
 func streamCount(nc *nats.Conn) uint64 {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	js, _ := jetstream.New(nc)
-	st, err := js.Stream(ctx, "MANIFOLD_AUDIT")
+	evs, err := auditEvents(nc)
 	if err != nil {
 		return 0
 	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0
-	}
-	return info.State.Msgs
+	return uint64(len(evs))
 }
 
 type auditEvent struct {
@@ -327,34 +322,58 @@ type auditEvent struct {
 	data    audit.CallData
 }
 
-// readAudit reads every event of the stream through `manifold audit
-// tail`'s code path, checking the subject of each on the way.
+// readAudit reads every event of the stream, batches expanded with
+// audit.Events as a consumer would.
 func readAudit(t *testing.T, nc *nats.Conn) []auditEvent {
 	t.Helper()
+	out, err := auditEvents(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// auditEvents reads the stream's messages with an ordered consumer and
+// returns their events.
+func auditEvents(nc *nats.Conn) ([]auditEvent, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	js, _ := jetstream.New(nc)
+	st, err := js.Stream(ctx, "MANIFOLD_AUDIT")
+	if err != nil {
+		return nil, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
 	cons, err := js.OrderedConsumer(ctx, "MANIFOLD_AUDIT", jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		t.Fatalf("consumer: %v", err)
+		return nil, fmt.Errorf("consumer: %w", err)
 	}
 	var out []auditEvent
-	for total := streamCount(nc); uint64(len(out)) < total; {
+	for msgs := uint64(0); msgs < info.State.Msgs; msgs++ {
 		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 		if err != nil {
-			t.Fatalf("after %d of %d events: %v", len(out), total, err)
+			return nil, fmt.Errorf("after %d of %d messages: %w", msgs, info.State.Msgs, err)
 		}
-		var ev audit.Event
-		if err := json.Unmarshal(m.Data(), &ev); err != nil {
-			t.Fatalf("not an event: %s", m.Data())
+		evs, err := audit.Events(m.Data())
+		if err != nil {
+			return nil, err
 		}
-		e := auditEvent{subject: m.Subject(), raw: m.Data()}
-		if err := json.Unmarshal(ev.Data, &e.data); err != nil {
-			t.Fatalf("bad data: %s", ev.Data)
+		for _, raw := range evs {
+			var ev audit.Event
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, fmt.Errorf("not an event: %s", raw)
+			}
+			e := auditEvent{subject: m.Subject(), raw: raw}
+			if err := json.Unmarshal(ev.Data, &e.data); err != nil {
+				return nil, fmt.Errorf("bad data: %s", ev.Data)
+			}
+			out = append(out, e)
 		}
-		out = append(out, e)
 	}
-	return out
+	return out, nil
 }
 
 func auditSchema(t *testing.T) *jsonschema.Schema {

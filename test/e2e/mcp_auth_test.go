@@ -117,7 +117,7 @@ audit: {nats: %q, stream: MCP_AUDIT, subject: mcp.audit, data_dir: %q}
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		msg, err := readLast(js, "MCP_AUDIT", "mcp.audit.placeOrder")
+		msg, err := readLast(js, "MCP_AUDIT", "mcp.audit.call.placeOrder")
 		if err == nil {
 			var ev struct{ Data json.RawMessage }
 			if err := json.Unmarshal(msg, &ev); err != nil || json.Unmarshal(ev.Data, &data) != nil {

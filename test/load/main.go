@@ -44,6 +44,19 @@
 // attacked in turn, six rounds each, so that the machine's noise weighs on
 // both alike; the ratios are then proxy/decoding.
 //
+// -lean checks what the defaults cost: this binary starts itself twice as
+// a gateway process on the same pipeline directory, once with the
+// defaults (embedded JetStream audit, metrics, the JSON access log at
+// info on its stderr, into a file) and once lean (`audit: {nats: off}`,
+// log level warn), and attacks in turn, four rounds each, the fan-out,
+// a `proxy: true` pipeline to one backend and the fan-out with `cache:
+// 30s` (every request the same, so a cache hit) on both, and that one
+// backend directly. It prints defaults/lean and gateway/direct req/s,
+// each gateway process's CPU per request and the two peak RSS; -profile
+// PREFIX writes each gateway's CPU and allocation profiles.
+//
+//	go run ./test/load -lean -latency 0 -duration 20s -workers 32
+//
 // The load generator, the gateway and the backends share the machine's
 // cores: the ratios of one run are what to compare, not absolute numbers.
 // The report's CPU/req is this process's CPU time per request and
@@ -83,9 +96,14 @@ type config struct {
 	bodySize    int  // -proxy: bytes of the backend's answer
 	json        bool
 	cpuProfile  string // file for a CPU profile of the whole process
+	lean        bool   // defaults against lean, two gateway processes, interleaved
+	profile     string // -lean: file prefix for the gateways' CPU and allocation profiles
 }
 
 func main() {
+	if ran, code := childMain(); ran {
+		os.Exit(code)
+	}
 	var cfg config
 	flag.IntVar(&cfg.rate, "rate", 0, "requests per second per target; 0: as fast as -workers allow")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "attack duration per target")
@@ -104,6 +122,8 @@ func main() {
 	flag.IntVar(&cfg.bodySize, "body-size", 4096, "with -proxy: bytes of JSON the backend answers")
 	flag.BoolVar(&cfg.json, "json", false, "print the report as JSON")
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (generator included) to this file")
+	flag.BoolVar(&cfg.lean, "lean", false, "run the defaults (audit, metrics, access log at info) and a lean gateway (audit off, log level warn) as two processes, interleaved, on the fan-out, a proxy and a cached fan-out, and print the ratios")
+	flag.StringVar(&cfg.profile, "profile", "", "with -lean: write each gateway's CPU and allocation profiles to PREFIX-defaults.cpu, PREFIX-lean.allocs, ...")
 	flag.Parse()
 	if err := cfg.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -132,6 +152,10 @@ func (c config) check() error {
 		return fmt.Errorf("-distinct does not combine with -demo, -same or -audit")
 	case c.proxy && (c.demo || c.distinct):
 		return fmt.Errorf("-proxy does not combine with -demo or -distinct")
+	case c.lean && (c.demo || c.distinct || c.proxy || c.audit || c.same || c.rate > 0):
+		return fmt.Errorf("-lean is closed loop and does not combine with -demo, -distinct, -proxy, -audit, -same or -rate")
+	case c.profile != "" && !c.lean:
+		return fmt.Errorf("-profile needs -lean (-cpuprofile profiles this process)")
 	case c.proxy && c.bodySize < 16:
 		return fmt.Errorf("-body-size must be at least 16 bytes")
 	}
@@ -141,6 +165,9 @@ func (c config) check() error {
 // run starts the stack, attacks the gateway then the backend, and writes
 // the report to out. Progress goes to logw.
 func run(ctx context.Context, cfg config, out, logw io.Writer) error {
+	if cfg.lean {
+		return runLean(ctx, cfg, out, logw)
+	}
 	st, err := start(cfg)
 	if err != nil {
 		return err

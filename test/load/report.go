@@ -34,10 +34,13 @@ type report struct {
 	Memory     *memory  `json:"memory,omitempty"` // -distinct only
 }
 
-func (r *report) writeJSON(w io.Writer) error {
+func (r *report) writeJSON(w io.Writer) error { return writeJSON(w, r) }
+
+// writeJSON writes v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(v)
 }
 
 func (r *report) writeText(w io.Writer) {
@@ -126,8 +129,11 @@ func machineBusy() time.Duration {
 
 // rss reads a field of /proc/self/status in KiB (VmRSS: resident now,
 // VmHWM: peak resident); 0 where it is not available.
-func rss(field string) int64 {
-	f, err := os.Open("/proc/self/status")
+func rss(field string) int64 { return procStatus("/proc/self/status", field) }
+
+// procStatus reads a KiB field of a /proc/PID/status file (0 if absent).
+func procStatus(path, field string) int64 {
+	f, err := os.Open(path)
 	if err != nil {
 		return 0
 	}

@@ -164,7 +164,19 @@ func (st *stack) close() {
 // which an attack never sends (its first is 1). In -distinct mode it also
 // checks that the response cache works and measures the answers.
 func (st *stack) probe(ctx context.Context) error {
-	for _, t := range []*target{st.gateway, st.direct} {
+	if err := st.probeTargets(ctx, []*target{st.gateway, st.direct}); err != nil {
+		return err
+	}
+	if st.mem != nil {
+		return st.mem.probeAnswers(st.gateway.url(0), st.direct.url(0))
+	}
+	return nil
+}
+
+// probeTargets sends request 0 to each of ts and fails unless all answer
+// 200.
+func (st *stack) probeTargets(ctx context.Context, ts []*target) error {
+	for _, t := range ts {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url(0), nil)
 		if err != nil {
 			return err
@@ -178,9 +190,6 @@ func (st *stack) probe(ctx context.Context) error {
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("probing %s: %s answered %d: %s", t.name, req.URL, resp.StatusCode, body)
 		}
-	}
-	if st.mem != nil {
-		return st.mem.probeAnswers(st.gateway.url(0), st.direct.url(0))
 	}
 	return nil
 }

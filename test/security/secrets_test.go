@@ -18,6 +18,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/manifoldgw/manifold/internal/audit"
 	"github.com/manifoldgw/manifold/internal/launch"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
@@ -98,7 +99,8 @@ func builder(s string) *strings.Builder {
 	return b
 }
 
-// auditEvents reads the audit stream once it holds at least want events.
+// auditEvents reads the audit stream once it holds at least want events
+// (a message holds one event or a batch).
 func auditEvents(t *testing.T, url string, want int) string {
 	t.Helper()
 	nc, err := nats.Connect(url)
@@ -112,30 +114,45 @@ func auditEvents(t *testing.T, url string, want int) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var stream jetstream.Stream
 	for {
-		if stream, err = js.Stream(ctx, "MANIFOLD_AUDIT"); err == nil {
-			info, err := stream.Info(ctx)
-			if err == nil && info.State.Msgs >= uint64(want) {
-				break
-			}
+		text, n, err := readAuditStream(ctx, js)
+		if err == nil && n >= want {
+			return text
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("the audit stream did not get %d events: %v", want, err)
+			t.Fatalf("the audit stream did not get %d events (%d): %v", want, n, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	info, _ := stream.Info(ctx)
+}
+
+// readAuditStream returns every message of the stream and its number of
+// events.
+func readAuditStream(ctx context.Context, js jetstream.JetStream) (string, int, error) {
+	stream, err := js.Stream(ctx, "MANIFOLD_AUDIT")
+	if err != nil {
+		return "", 0, err
+	}
+	info, err := stream.Info(ctx)
+	if err != nil || info.State.Msgs == 0 {
+		return "", 0, err
+	}
 	var b strings.Builder
+	n := 0
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq; seq++ {
 		m, err := stream.GetMsg(ctx, seq)
 		if err != nil {
 			continue
 		}
+		evs, err := audit.Events(m.Data)
+		if err != nil {
+			return "", 0, err
+		}
+		n += len(evs)
 		b.Write(m.Data)
 		b.WriteByte('\n')
 	}
-	return b.String()
+	return b.String(), n, nil
 }
 
 // upstreamCredsGateway has an upstream per kind of credential, one that
