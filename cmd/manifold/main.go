@@ -47,6 +47,8 @@ func rootCmd() *cobra.Command {
 		importCmd(),
 		keysCmd(),
 		auditCmd(),
+		pushCmd(),
+		rollbackCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/manifoldgw/manifold/internal/redact"
+	"github.com/manifoldgw/manifold/internal/natsconn"
 )
 
 // ClientOptions say how a command-line client reaches NATS.
@@ -23,18 +23,11 @@ type ClientOptions struct {
 
 // Dial connects a command-line client (no reconnects: it fails fast).
 func Dial(o ClientOptions) (*nats.Conn, error) {
-	auth, err := authOptions(Config{
+	return natsconn.Dial(natsconn.Options{
+		URL: o.Servers, Name: "manifold audit tail",
 		Credentials: o.Credentials, NKey: o.NKey, Token: o.Token,
 		TLSCA: o.TLSCA, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
 	})
-	if err != nil {
-		return nil, err
-	}
-	nc, err := nats.Connect(o.Servers, append(auth, nats.Name("manifold audit tail"), nats.Timeout(connectTimeout))...)
-	if err != nil {
-		return nil, fmt.Errorf("audit: NATS %s: %w", redact.URLs(o.Servers), redact.Error(err))
-	}
-	return nc, nil
 }
 
 // TailOptions select the events Tail prints.

@@ -38,6 +38,8 @@ type reloader struct {
 	audit   admin.Auditor // nil: audit is off
 	level   *slog.LevelVar
 	drain   time.Duration // how long an old Runtime may take to drain
+	// swapped, if set, hears of each plan swapped in.
+	swapped func(*pipeline.Plan)
 
 	mu      sync.Mutex // one reload at a time; guards status
 	status  admin.ReloadStatus
@@ -93,6 +95,9 @@ func (r *reloader) swap(old *server.Runtime, st *admin.ReloadStatus) error {
 		return err
 	}
 	st.ServingSince = st.At
+	if r.swapped != nil {
+		r.swapped(plan)
+	}
 	diffPlans(old, rt, st)
 	setLevel(r.level, plan)
 	r.retire(old, rt)
