@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/user"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/natsconn"
 	"github.com/manifoldgw/manifold/internal/pipeline"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // natsFlags say how a command reaches the cluster's NATS: --nats and
@@ -93,7 +95,16 @@ one back. The environment of this command resolves ${ENV} for the check.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := args[0]
-			b, err := bundle.ReadDir(dir)
+			// The files the loader reads make the bundle; the check below
+			// then loads the bundle itself, as a replica will.
+			b, err := bundle.Collect(dir, func(fsys fs.FS) error {
+				_, err := pipeline.Load(fsys, dir, pipeline.LoadOptions{})
+				_, isLoad := yamlconf.AsErrors(err)
+				if isLoad {
+					return nil // reported by the check
+				}
+				return err
+			})
 			if err != nil {
 				return err
 			}

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing/fstest"
 	"time"
 )
@@ -41,37 +42,31 @@ type Meta struct {
 	RollbackFrom uint64    `json:"rollback_of,omitempty"`
 }
 
-// Bundle is a pipeline directory's files, by name (no directories).
+// Bundle is a pipeline directory's files, by slash-separated path.
 type Bundle struct {
 	Files map[string][]byte
 	Meta  Meta
 }
 
-// ReadDir reads the regular files at the root of dir, but dot files and
-// test files of `manifold test`: what the loader reads. Files in
-// subdirectories are not part of a bundle.
-func ReadDir(dir string) (*Bundle, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
+// Collect returns the bundle of dir: the files load reads through the
+// fsys it is given, which is dir. Loading the directory with the
+// gateway's loader this way makes the bundle hold exactly what a replica
+// needs (gateway.yaml, the pipelines, plugin assets, upstream OpenAPI
+// documents in subdirectories) and nothing else: not the test files, not
+// the audit store beside them.
+func Collect(dir string, load func(fsys fs.FS) error) (*Bundle, error) {
+	rec := &recorder{base: os.DirFS(dir), read: map[string]bool{}}
+	if err := load(rec); err != nil {
 		return nil, err
 	}
 	b := &Bundle{Files: map[string][]byte{}}
-	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() && e.Type()&fs.ModeSymlink == 0 || strings.HasPrefix(name, ".") ||
-			strings.HasSuffix(name, ".test.yaml") || strings.HasSuffix(name, ".test.yml") {
-			continue
-		}
-		info, err := os.Stat(filepath.Join(dir, name)) // follows ConfigMap symlinks
-		if err != nil || !info.Mode().IsRegular() {
-			continue
-		}
-		if info.Size() > MaxFileBytes {
-			return nil, fmt.Errorf("%s: %d bytes is more than a bundle takes (%d)", filepath.Join(dir, name), info.Size(), MaxFileBytes)
-		}
-		data, err := os.ReadFile(filepath.Join(dir, name))
+	for name := range rec.read {
+		data, err := fs.ReadFile(rec.base, name)
 		if err != nil {
 			return nil, err
+		}
+		if len(data) > MaxFileBytes {
+			return nil, fmt.Errorf("%s: %d bytes is more than a bundle takes (%d)", filepath.Join(dir, name), len(data), MaxFileBytes)
 		}
 		b.Files[name] = data
 	}
@@ -79,6 +74,26 @@ func ReadDir(dir string) (*Bundle, error) {
 		return nil, fmt.Errorf("%s: %d files is more than a bundle takes (%d)", dir, len(b.Files), MaxFiles)
 	}
 	return b, nil
+}
+
+// recorder is an fs.FS that notes the regular files opened through it.
+type recorder struct {
+	base fs.FS
+	mu   sync.Mutex
+	read map[string]bool
+}
+
+func (r *recorder) Open(name string) (fs.File, error) {
+	f, err := r.base.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := f.Stat(); err == nil && info.Mode().IsRegular() {
+		r.mu.Lock()
+		r.read[name] = true
+		r.mu.Unlock()
+	}
+	return f, nil
 }
 
 // FS serves the bundle's files to the loader.
@@ -149,7 +164,7 @@ func Decode(data []byte) (*Bundle, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
-		if h.Typeflag != tar.TypeReg || strings.ContainsAny(h.Name, `/\`) || h.Size > MaxFileBytes || len(b.Files) >= MaxFiles {
+		if h.Typeflag != tar.TypeReg || !fs.ValidPath(h.Name) || strings.Contains(h.Name, `\`) || h.Size > MaxFileBytes || len(b.Files) >= MaxFiles {
 			return nil, fmt.Errorf("%w: entry %q", ErrCorrupt, h.Name)
 		}
 		data, err := io.ReadAll(io.LimitReader(tr, MaxFileBytes))

@@ -27,7 +27,8 @@ type BundleSource struct {
 	lo    pipeline.LoadOptions
 
 	mu      sync.Mutex
-	attempt uint64 // the revision the last load tried
+	want    *bundle.Revision // the newest revision seen, for the next load
+	attempt uint64           // the revision the last load tried
 	served  uint64 // the revision being served
 	failed  uint64 // the newest revision that failed to build here
 	errs    []string
@@ -75,11 +76,19 @@ func (s *BundleSource) revision() uint64 {
 	return s.served
 }
 
-// load loads the newest revision: the reloader's load in bundle mode.
+// load loads the newest revision seen (the watch delivers it with its
+// files), else asks the bucket for it: the reloader's load in bundle mode.
+// A read of the bucket may be answered by a follower that lags a little;
+// the watch's entry cannot be older than itself.
 func (s *BundleSource) load(ctx context.Context) (*pipeline.Plan, error) {
-	r, err := s.store.Get(ctx, 0)
-	if err != nil {
-		return nil, err
+	s.mu.Lock()
+	r := s.want
+	s.mu.Unlock()
+	if r == nil {
+		var err error
+		if r, err = s.store.Get(ctx, 0); err != nil {
+			return nil, err
+		}
 	}
 	s.mu.Lock()
 	s.attempt = r.Revision
@@ -124,29 +133,41 @@ func (s *BundleSource) watch(ctx context.Context, r *reloader, shared *Shared, c
 				updates = ch
 			}
 		}
-		var latest uint64
+		var rev *bundle.Revision
 		select {
 		case <-ctx.Done():
 			return
-		case rev, ok := <-updates:
+		case r, ok := <-updates:
 			if !ok {
 				updates = nil
 				continue
 			}
-			latest = rev.Revision
+			rev = r
 		case <-tick.C:
-			rev, err := s.store.Get(ctx, 0)
+			r, err := s.store.Get(ctx, 0)
 			if err != nil {
 				continue
 			}
-			latest = rev.Revision
+			rev = r
 		}
+		latest := s.saw(rev)
 		shared.latest.Store(max(shared.latest.Load(), latest))
 		if s.pending(latest) {
 			s.settled(r.Reload(ctx, "push"))
 			changed()
 		}
 	}
+}
+
+// saw keeps rev for the next load if it is the newest seen, and returns
+// the newest revision seen.
+func (s *BundleSource) saw(rev *bundle.Revision) uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.want == nil || rev.Revision > s.want.Revision {
+		s.want = rev
+	}
+	return s.want.Revision
 }
 
 // pending reports whether revision latest is newer than both the one
