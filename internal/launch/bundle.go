@@ -29,8 +29,8 @@ type BundleSource struct {
 	mu      sync.Mutex
 	want    *bundle.Revision // the newest revision seen, for the next load
 	attempt uint64           // the revision the last load tried
-	served  uint64 // the revision being served
-	failed  uint64 // the newest revision that failed to build here
+	served  uint64           // the revision being served
+	failed  uint64           // the newest revision that failed to build here
 	errs    []string
 }
 
