@@ -15,8 +15,8 @@ import (
 // copies of the audit stream and turns on cluster mode.
 func TestAuditReplicasMatchNATS(t *testing.T) {
 	var gw struct {
-		NATS    struct{ URL string } `yaml:"nats"`
-		Cluster struct{ Name string } `yaml:"cluster"`
+		NATS    struct{ URL string }   `yaml:"nats"`
+		Cluster struct{ Name string }  `yaml:"cluster"`
 		Audit   struct{ Replicas int } `yaml:"audit"`
 	}
 	data, err := os.ReadFile("config/gateway.yaml")
