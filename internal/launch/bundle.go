@@ -153,7 +153,7 @@ func (s *BundleSource) watch(ctx context.Context, r *reloader, shared *Shared, c
 		latest := s.saw(rev)
 		shared.latest.Store(max(shared.latest.Load(), latest))
 		if s.pending(latest) {
-			s.settled(r.Reload(ctx, "push"))
+			r.Reload(ctx, "push") // settled by the reloader
 			changed()
 		}
 	}

@@ -43,6 +43,7 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 	}
 	r.load = opts.load
 	if src := opts.Bundle; src != nil {
+		r.settled = src.settled
 		r.load = func() (*pipeline.Plan, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()

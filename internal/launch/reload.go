@@ -38,8 +38,10 @@ type reloader struct {
 	audit   admin.Auditor // nil: audit is off
 	level   *slog.LevelVar
 	drain   time.Duration // how long an old Runtime may take to drain
-	// swapped, if set, hears of each plan swapped in.
+	// swapped, if set, hears of each plan swapped in; settled of each
+	// reload's outcome, whatever triggered it.
 	swapped func(*pipeline.Plan)
+	settled func(admin.ReloadStatus)
 
 	mu      sync.Mutex // one reload at a time; guards status
 	status  admin.ReloadStatus
@@ -67,6 +69,9 @@ func (r *reloader) Reload(ctx context.Context, trigger string) admin.ReloadStatu
 	st.Pipelines = len(r.srv.Runtime().Plan.Pipelines)
 	st.OK = err == nil
 	r.status = st
+	if r.settled != nil {
+		r.settled(st)
+	}
 	r.metrics.RecordReload(ctx, st.OK)
 	r.report(ctx, st, err)
 	return st
