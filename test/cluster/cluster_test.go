@@ -187,6 +187,7 @@ func checkAuditStamp(t *testing.T, h *Harness, rs []*Replica) {
 // previous revision serving, reports the failure to the cluster, and its
 // /readyz says not ready once stale_after passed.
 func TestPushOneReplicaCannotBuild(t *testing.T) {
+	t.Parallel() // after TestPushRollback, whose 2 s bound runs alone
 	h := New(t, 3)
 	r1 := h.Push(h.Dir(map[string]string{"gateway.yaml": gatewayYAML(""), "hello.yaml": helloYAML("1")}), nil)
 	extra := map[string]string{"EXTRA": "x"}
@@ -222,6 +223,7 @@ func TestPushOneReplicaCannotBuild(t *testing.T) {
 // request and loses no audit event. It logs the slowest request and how
 // long audit events waited to be stored (the stall a leader loss causes).
 func TestNATSNodeKilledUnderLoad(t *testing.T) {
+	t.Parallel() // after TestPushRollback, whose 2 s bound runs alone
 	h := New(t, 3)
 	h.Push(h.Dir(map[string]string{"gateway.yaml": gatewayYAML(""), "hello.yaml": helloYAML("1")}), nil)
 	rs := []*Replica{h.Start("a", nil), h.Start("b", nil), h.Start("c", nil)}
@@ -256,6 +258,7 @@ func TestNATSNodeKilledUnderLoad(t *testing.T) {
 // TestReplicaKilled: SIGKILL of one replica leaves the others serving
 // every request.
 func TestReplicaKilled(t *testing.T) {
+	t.Parallel() // after TestPushRollback, whose 2 s bound runs alone
 	h := New(t, 3)
 	h.Push(h.Dir(map[string]string{"gateway.yaml": gatewayYAML(""), "hello.yaml": helloYAML("1")}), nil)
 	a, b, c := h.Start("a", nil), h.Start("b", nil), h.Start("c", nil)
