@@ -38,3 +38,18 @@ func TestStampedEvents(t *testing.T) {
 		t.Errorf("admin event: replica %q, revision %d, hash %q", got.Replica, got.PlanRevision, got.PlanHash)
 	}
 }
+
+// BenchmarkEncodeStamped is BenchmarkEncode with the replica and plan
+// stamp of cluster mode: compare the two for what the stamp costs.
+func BenchmarkEncodeStamped(b *testing.B) {
+	st := PlanStamp{Revision: 42, Hash: "sha256:3f2a9c0e51b7d6a4"}
+	cfg := &Config{Subject: "manifold.audit", Source: "http://localhost:9080", Replica: "manifold-7d9c-x2k4p",
+		Plan: func() PlanStamp { return st }}
+	e := newEntry(context.Background(), call(1, "cityDeals"), nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.encode(cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

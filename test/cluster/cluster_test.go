@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/manifoldgw/manifold/internal/audit"
+	"github.com/manifoldgw/manifold/internal/bundle"
 )
 
 // gatewayYAML is the pushed gateway.yaml: the backend, a replicated audit
@@ -279,5 +280,45 @@ func TestReplicaKilled(t *testing.T) {
 		if _, code := r.Ready(t); code != 200 {
 			t.Errorf("replica %s /readyz %d after c was killed", r.ID, code)
 		}
+	}
+}
+
+// TestPushChecksAndKeepsSecretsOut: push refuses a directory `manifold
+// validate` refuses, with the same located errors and nothing stored; a
+// sound one is stored with ${ENV} unresolved, so the environment's values
+// (secrets) never enter NATS.
+func TestPushChecksAndKeepsSecretsOut(t *testing.T) {
+	t.Parallel()
+	h := New(t, 1)
+	broken := h.Dir(map[string]string{"gateway.yaml": gatewayYAML(""), "hello.yaml": helloYAML("1") + "bogus: key\n"})
+	out, err := h.run(nil, "push", broken, "--nats", h.NATS.URLs(), "--cluster", h.Name)
+	want, _ := h.run(nil, "validate", broken)
+	if err == nil || !strings.Contains(out, "hello.yaml:7:1") || !strings.Contains(want, "hello.yaml:7:1") {
+		t.Fatalf("push of a broken directory: %v\n%s\nvalidate says:\n%s", err, out, want)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := h.js.KeyValue(ctx, "manifold-config-test"); err == nil {
+		t.Error("a refused push created the config bucket")
+	}
+	const secret = "s3cr3t-value-from-env"
+	rev := h.Push(h.Dir(map[string]string{
+		"gateway.yaml": gatewayYAML("    headers: {X-Key: \"${API_KEY}\"}\n"), "hello.yaml": helloYAML("1"),
+	}), map[string]string{"API_KEY": secret})
+	kv, err := h.js.KeyValue(ctx, "manifold-config-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := kv.GetRevision(ctx, "bundle", rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bundle.Decode(e.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := string(b.Files["gateway.yaml"])
+	if !strings.Contains(gw, "${API_KEY}") || strings.Contains(string(e.Value()), secret) || strings.Contains(gw, h.Backend.URL) {
+		t.Errorf("the stored gateway.yaml resolved the environment:\n%s", gw)
 	}
 }

@@ -75,7 +75,8 @@ type Harness struct {
 	js jetstream.JetStream
 }
 
-// New starts a cluster of nodes NATS servers and the backend.
+// New starts a cluster of nodes NATS servers (one: a single server) and
+// the backend.
 func New(t *testing.T, nodes int) *Harness {
 	t.Helper()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -83,16 +84,22 @@ func New(t *testing.T, nodes int) *Harness {
 		fmt.Fprintf(w, `{"text":"hello","path":%q}`, r.URL.Path)
 	}))
 	t.Cleanup(backend.Close)
-	h := &Harness{t: t, NATS: natstest.StartCluster(t, nodes), Name: "test", Backend: backend,
+	nc := &natstest.Cluster{}
+	if nodes == 1 {
+		nc.Nodes = append(nc.Nodes, natstest.Server(t))
+	} else {
+		nc = natstest.StartCluster(t, nodes)
+	}
+	h := &Harness{t: t, NATS: nc, Name: "test", Backend: backend,
 		Env: map[string]string{"BACKEND_URL": backend.URL}}
 	h.Connect = h.NATS.Nodes[0].URL()
-	nc, err := nats.Connect(h.NATS.URLs())
+	conn, err := nats.Connect(h.NATS.URLs())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(nc.Close)
-	h.nc = nc
-	h.js, _ = jetstream.New(nc)
+	t.Cleanup(conn.Close)
+	h.nc = conn
+	h.js, _ = jetstream.New(conn)
 	return h
 }
 
