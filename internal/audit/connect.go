@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/manifoldgw/manifold/internal/natsconn"
@@ -15,22 +16,44 @@ import (
 const connectTimeout = natsconn.ConnectTimeout
 
 // open returns the connection to publish on: cfg.Conn, shared with the
-// rest of the gateway, or one of its own opened from cfg (then owned:
-// closed by release). wake is signalled whenever it comes (back) up.
-func open(cfg Config, log *slog.Logger, wake func()) (conn *natsconn.Conn, owned bool, err error) {
-	if cfg.Conn != nil {
-		cfg.Conn.OnConnect(wake)
-		return cfg.Conn, false, nil
+// rest of the gateway, or one of its own opened from cfg. wake is
+// signalled whenever the connection comes (back) up, and whenever
+// JetStream elects a new leader for the stream: a publisher waiting out a
+// retry after losing the leader resumes at once, not at its next backoff.
+// done releases what open took (the own connection, the subscription).
+func open(cfg Config, log *slog.Logger, wake func()) (conn *natsconn.Conn, done func(), err error) {
+	owned := cfg.Conn == nil
+	if owned {
+		conn, err = natsconn.Open(natsconn.Options{
+			URL: cfg.NATS, Name: "manifold-audit",
+			Listen: cfg.Listen, InProcess: cfg.InProcess, StoreDir: filepath.Join(cfg.DataDir, "nats"), DefaultListen: cfg.DefaultListen,
+			Credentials: cfg.Credentials, NKey: cfg.NKey, Token: cfg.Token,
+			TLSCA: cfg.TLSCA, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
+			OnConnect: wake,
+		}, log)
+		if err != nil {
+			return nil, nil, err
+		}
+	} else {
+		conn = cfg.Conn
+		conn.OnConnect(wake)
 	}
-	conn, err = natsconn.Open(natsconn.Options{
-		URL: cfg.NATS, Name: "manifold-audit",
-		Listen: cfg.Listen, InProcess: cfg.InProcess, StoreDir: filepath.Join(cfg.DataDir, "nats"), DefaultListen: cfg.DefaultListen,
-		Credentials: cfg.Credentials, NKey: cfg.NKey, Token: cfg.Token,
-		TLSCA: cfg.TLSCA, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
-		OnConnect: wake,
-	}, log)
-	return conn, true, err
+	sub, err := conn.NC.Subscribe(leaderElected+cfg.Stream, func(*nats.Msg) { wake() })
+	if err != nil {
+		log.Warn("audit: not watching the stream's leader elections", "err", err)
+	}
+	return conn, func() {
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
+		if owned {
+			conn.Close()
+		}
+	}, nil
 }
+
+// leaderElected prefixes the JetStream advisory of a stream's new leader.
+const leaderElected = "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED."
 
 // streamConfig is the MANIFOLD_AUDIT stream: every subject under
 // cfg.Subject, kept for MaxAge and MaxBytes, oldest discarded first.

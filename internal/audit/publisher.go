@@ -29,7 +29,7 @@ type Publisher struct {
 	queue chan *entry
 	spool *spool // nil when the data directory cannot hold one
 	conn  *natsconn.Conn
-	owned bool // conn is audit's own: closed by release
+	quit  func() // releases what open took (the connection if its own)
 	nc    *nats.Conn
 	js    jetstream.JetStream
 
@@ -88,7 +88,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Publisher, err
 	} else if err != nil {
 		log.Error("audit: no spool; while NATS is unreachable events are dropped and counted", "err", err)
 	}
-	if p.conn, p.owned, err = open(cfg, log, p.signal); err != nil {
+	if p.conn, p.quit, err = open(cfg, log, p.signal); err != nil {
 		return nil, err
 	}
 	p.nc = p.conn.NC
@@ -267,8 +267,8 @@ func (p *Publisher) release() error {
 	if p.spool != nil {
 		err = p.spool.close()
 	}
-	if p.conn != nil && p.owned {
-		p.conn.Close()
+	if p.quit != nil {
+		p.quit()
 	}
 	return err
 }

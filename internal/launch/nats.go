@@ -3,7 +3,6 @@ package launch
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/internal/telemetry"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
 
 // Shared is the one place a gateway's replica-wide features reach NATS
@@ -66,8 +66,15 @@ func openShared(plan *pipeline.Plan, opts Options, log *slog.Logger) (*Shared, e
 		return s, nil
 	}
 	if s.Cluster != "" && (gw.NATS.URL == natsconn.Embedded || gw.NATS.URL == natsconn.Off) {
-		file, _ := gw.At("cluster")
-		return nil, fmt.Errorf("%s: cluster mode needs a NATS every replica reaches: set nats.url to nats:// URLs (or serve with --nats URL)", file)
+		file, n := gw.At("cluster")
+		e := &yamlconf.Error{File: file, Key: "cluster",
+			Msg: "cluster mode needs a NATS every replica reaches: set nats.url to nats:// URLs (or serve with --nats URL)"}
+		if n != nil {
+			if tok := n.GetToken(); tok != nil && tok.Position != nil {
+				e.Line, e.Column = tok.Position.Line, tok.Position.Column
+			}
+		}
+		return nil, e
 	}
 	if gw.Audit.NATS == natsconn.Off && s.Cluster == "" {
 		return s, nil

@@ -227,15 +227,16 @@ func TestNATSNodeKilledUnderLoad(t *testing.T) {
 	t.Parallel() // after TestPushRollback, whose 2 s bound runs alone
 	h := New(t, 3)
 	h.Push(h.Dir(map[string]string{"gateway.yaml": gatewayYAML(""), "hello.yaml": helloYAML("1")}), nil)
+	leader := h.AuditStreamLeader()
+	h.Connect = leader.URL() // every replica is connected to the stream's leader
 	rs := []*Replica{h.Start("a", nil), h.Start("b", nil), h.Start("c", nil)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	load := Load(ctx, rs, "/v1/hello", 6)
 	ok := func() int { load.mu.Lock(); defer load.mu.Unlock(); return load.OK }
 	Eventually(t, 20*time.Second, "load running", func() bool { return ok() > 100 })
-	h.MoveStreamLeader("MANIFOLD_AUDIT", "n1") // the node the replicas are connected to
 	killedAt, before := time.Now(), ok()
-	h.NATS.Nodes[0].Stop()
+	leader.Stop()
 	Eventually(t, 30*time.Second, "load continues after the kill", func() bool { return ok() > before+600 })
 	cancel()
 	load.Wait()

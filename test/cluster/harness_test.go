@@ -416,21 +416,29 @@ func (h *Harness) AuditWaits(pipeline string) []time.Duration {
 	return out
 }
 
-// MoveStreamLeader asks JetStream to elect stream's leader on node (a
-// server name: n1, n2...), and waits until it is there.
-func (h *Harness) MoveStreamLeader(stream, node string) {
+// AuditStreamLeader creates the audit stream (three replicas, as the
+// gateway creates it: the replicas then only update it) and returns the
+// node that leads it, so that a test can connect the replicas to that
+// node and kill it.
+func (h *Harness) AuditStreamLeader() *natstest.Node {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	s, err := h.js.CreateStream(ctx, jetstream.StreamConfig{Name: "MANIFOLD_AUDIT", Subjects: []string{"manifold.audit.>"},
+		Storage: jetstream.FileStorage, Replicas: 3})
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	for ctx.Err() == nil {
-		s, err := h.js.Stream(ctx, stream)
-		if err == nil {
-			if info, err := s.Info(ctx); err == nil && info.Cluster != nil && info.Cluster.Leader == node {
-				return
+		if info, err := s.Info(ctx); err == nil && info.Cluster != nil && info.Cluster.Leader != "" {
+			for _, n := range h.NATS.Nodes {
+				if n.Server() != nil && n.Server().Name() == info.Cluster.Leader {
+					return n
+				}
 			}
 		}
-		_, _ = h.nc.Request("$JS.API.STREAM.LEADER.STEPDOWN."+stream, []byte(`{"placement":{"preferred":"`+node+`"}}`), 2*time.Second)
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
-	h.t.Fatalf("the leader of stream %s did not move to %s", stream, node)
+	h.t.Fatal("the audit stream has no leader")
+	return nil
 }
