@@ -168,9 +168,13 @@ func (h *Harness) Rollback(rev uint64) uint64 {
 type Replica struct {
 	ID   string
 	Base string // http://127.0.0.1:port
-	cmd  *exec.Cmd
-	logs *syncBuffer
-	exit chan error
+	// admin delivers the admin API's base URL once the replica logs it
+	// (gateway.yaml sets admin.key; pass --admin-listen 127.0.0.1:0 to
+	// Start); read it with AdminURL.
+	admin chan string
+	cmd   *exec.Cmd
+	logs  *syncBuffer
+	exit  chan error
 }
 
 // Start starts replica id with the harness's environment plus env, and
@@ -190,7 +194,7 @@ func (h *Harness) Start(id string, env map[string]string, args ...string) *Repli
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}
-	r := &Replica{ID: id, cmd: cmd, logs: &syncBuffer{}, exit: make(chan error, 1)}
+	r := &Replica{ID: id, cmd: cmd, logs: &syncBuffer{}, exit: make(chan error, 1), admin: make(chan string, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -198,8 +202,13 @@ func (h *Harness) Start(id string, env map[string]string, args ...string) *Repli
 		for sc.Scan() {
 			r.logs.Write(append(sc.Bytes(), '\n'))
 			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "gateway listening" {
-				addr <- line.Addr
+			if json.Unmarshal(sc.Bytes(), &line) == nil {
+				switch line.Msg {
+				case "gateway listening":
+					addr <- line.Addr
+				case "admin API listening":
+					r.admin <- "http://" + line.Addr
+				}
 			}
 		}
 		_, _ = io.Copy(io.Discard, stderr)
@@ -237,6 +246,20 @@ func (r *Replica) stop(t *testing.T) {
 func (r *Replica) Kill() {
 	_ = r.cmd.Process.Kill()
 	<-r.exit
+}
+
+// AdminURL is the admin API's base URL, once the replica logged it
+// (within 10 s of listening).
+func (r *Replica) AdminURL(t *testing.T) string {
+	t.Helper()
+	select {
+	case a := <-r.admin:
+		r.admin <- a // for the next call
+		return a
+	case <-time.After(10 * time.Second):
+		t.Fatalf("replica %s logged no admin listener (admin.key set? --admin-listen given?)", r.ID)
+	}
+	return ""
 }
 
 // Logs is what the replica logged so far.
