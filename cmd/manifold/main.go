@@ -49,6 +49,7 @@ func rootCmd() *cobra.Command {
 		auditCmd(),
 		pushCmd(),
 		rollbackCmd(),
+		clusterCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -19,12 +19,17 @@ type ClientOptions struct {
 	Servers                  string // nats:// URLs, comma-separated
 	Credentials, NKey, Token string
 	TLSCA, TLSCert, TLSKey   string
+	Name                     string // connection name ("" is "manifold audit tail")
 }
 
 // Dial connects a command-line client (no reconnects: it fails fast).
 func Dial(o ClientOptions) (*nats.Conn, error) {
+	name := o.Name
+	if name == "" {
+		name = "manifold audit tail"
+	}
 	return natsconn.Dial(natsconn.Options{
-		URL: o.Servers, Name: "manifold audit tail",
+		URL: o.Servers, Name: name,
 		Credentials: o.Credentials, NKey: o.NKey, Token: o.Token,
 		TLSCA: o.TLSCA, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
 	})

@@ -20,7 +20,7 @@ func Dial(opts Options) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(opts.URL, append(auth, nats.Name(name), nats.Timeout(ConnectTimeout))...)
 	if err != nil {
-		return nil, fmt.Errorf("nats %s: %w", redact.URLs(opts.URL), redact.Error(err))
+		return nil, fmt.Errorf("NATS %s: %w", redact.URLs(opts.URL), redact.Error(err))
 	}
 	return nc, nil
 }

@@ -180,7 +180,7 @@ func (c *Conn) connect(opts Options, log *slog.Logger) (*nats.Conn, error) {
 	}
 	nc, err := nats.Connect(opts.URL, append(nopts, auth...)...)
 	if err != nil {
-		return nil, fmt.Errorf("nats %s: %w", where, redact.Error(err))
+		return nil, fmt.Errorf("NATS %s: %w", where, redact.Error(err))
 	}
 	if !nc.IsConnected() {
 		log.Warn("nats: not reachable yet; retrying (audit events are spooled meanwhile)", "servers", where)
