@@ -49,6 +49,8 @@ func rootCmd() *cobra.Command {
 		importCmd(),
 		keysCmd(),
 		auditCmd(),
+		pushCmd(),
+		rollbackCmd(),
 		clusterCmd(),
 		&cobra.Command{
 			Use:   "version",

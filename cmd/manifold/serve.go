@@ -8,25 +8,34 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/launch"
+	"github.com/manifoldgw/manifold/internal/natsconn"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
 func serveCmd(logs *logSetup) *cobra.Command {
-	var dir, listen, adminListen string
+	var dir, listen, adminListen, replica string
 	var drain, delay time.Duration
+	var nf natsFlags
 	cmd := &cobra.Command{
-		Use:   "serve --dir DIR",
+		Use:   "serve --dir DIR | --nats URL [--cluster NAME]",
 		Short: "Serve a pipeline directory (gateway.yaml and pipeline files)",
 		Long: `Serve a pipeline directory (gateway.yaml and pipeline files).
 
 The directory is reloaded when its files change, on SIGHUP and from the
 admin API; a reload that fails keeps the running plan. SIGTERM or SIGINT
 stop accepting requests, let those in flight finish (up to --drain-timeout),
-flush audit events and exit 0.`,
+flush audit events and exit 0.
+
+With --nats and no --dir, the process is a replica of a cluster: its plan
+comes from the cluster's config bucket ('manifold push'), and each new
+revision is loaded and swapped in like a reload; a revision that fails here
+keeps the running plan and is reported to the cluster. With --nats and
+--dir, the plan comes from the directory and --nats replaces nats.url.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -35,15 +44,19 @@ flush audit events and exit 0.`,
 			defer flush()
 			// --listen also decides a public_url gateway.yaml leaves out.
 			lo := pipeline.LoadOptions{Listen: listen}
-			plan, err := pipeline.LoadDir(dir, lo)
-			if err != nil {
-				return err
-			}
-			return launch.Serve(ctx, plan, launch.Options{
+			opts := launch.Options{
 				LoadOptions: lo, Listen: listen, Logger: log, LogLevel: level, Dir: dir, Reload: hangups(ctx),
 				AdminListen: adminListen, DrainTimeout: drain, ShutdownDelay: delay, Version: version,
-				AccessLog: access,
-			})
+				Replica: replica, Cluster: nf.cluster, AccessLog: access,
+			}
+			if nf.url == "" {
+				plan, err := pipeline.LoadDir(dir, lo)
+				if err != nil {
+					return err
+				}
+				return launch.Serve(ctx, plan, opts)
+			}
+			return serveCluster(ctx, &nf, cmd.Flags().Changed("dir"), opts)
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "pipelines", "pipeline directory")
@@ -51,7 +64,46 @@ flush audit events and exit 0.`,
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "", "admin API listen address (default: admin.listen of gateway.yaml)")
 	cmd.Flags().DurationVar(&drain, "drain-timeout", launch.DrainTimeout, "how long shutdown waits for requests in flight")
 	cmd.Flags().DurationVar(&delay, "shutdown-delay", 0, "keep serving this long after SIGTERM while /readyz reports draining (e.g. 5s behind a load balancer)")
+	nf.add(cmd.Flags())
+	cmd.Flags().StringVar(&replica, "replica", "", "this replica's id in the cluster (default $MANIFOLD_REPLICA, else the host name and a random suffix)")
 	return cmd
+}
+
+// serveCluster serves with the NATS of --nats: the plan from the cluster's
+// config bucket, or from --dir when given.
+func serveCluster(ctx context.Context, nf *natsFlags, withDir bool, opts launch.Options) error {
+	if opts.Replica == "" {
+		opts.Replica = launch.ReplicaID()
+	}
+	if !replicaID.MatchString(opts.Replica) {
+		return fmt.Errorf("--replica %q: want letters, digits, ., _, = and - (at most 128)", opts.Replica)
+	}
+	conn, err := natsconn.Open(nf.options("manifold "+opts.Replica), opts.Logger)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	opts.NATS = conn
+	if withDir {
+		plan, err := pipeline.LoadDir(opts.Dir, opts.LoadOptions)
+		if err != nil {
+			return err
+		}
+		return launch.Serve(ctx, plan, opts)
+	}
+	if opts.Cluster, err = nf.name(nil); err != nil {
+		return err
+	}
+	js, err := jetstream.New(conn.NC)
+	if err != nil {
+		return err
+	}
+	src, plan, err := launch.WaitBundle(ctx, js, opts.Cluster, opts.LoadOptions, opts.Logger)
+	if err != nil {
+		return err
+	}
+	opts.Dir, opts.Bundle = "", src
+	return launch.Serve(ctx, plan, opts)
 }
 
 // hangups turns SIGHUP into reload triggers until ctx ends.

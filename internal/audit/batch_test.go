@@ -22,7 +22,7 @@ func TestBatchesPerPipeline(t *testing.T) {
 		p.Record(context.Background(), call(i, []string{"cityDeals", "productSearch"}[i%2]))
 	}
 	eventually(t, 10*time.Second, "all events acknowledged", func() bool { return p.Stats().Published == n })
-	nc := connectTo(t, p.ns)
+	nc := connectTo(t, p.conn.Server())
 	js, _ := jetstream.New(nc)
 	info, err := js.Stream(context.Background(), "MANIFOLD_AUDIT")
 	if err != nil {
@@ -76,7 +76,7 @@ func TestPipelineNamedAdmin(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "events acknowledged", func() bool { return p.Stats().Published == 2 })
-	nc := connectTo(t, p.ns)
+	nc := connectTo(t, p.conn.Server())
 	subjects := map[string]string{}
 	for _, e := range readStream(t, nc) {
 		subjects[e.event.Type] = e.subject

@@ -3,19 +3,18 @@ package audit
 import (
 	"errors"
 	"fmt"
-	"net"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/natsconn"
 	"github.com/manifoldgw/manifold/internal/redact"
 )
 
 // Modes of Config.NATS besides a URL list.
 const (
-	Embedded = "embedded"
-	Off      = "off"
+	Embedded = natsconn.Embedded
+	Off      = natsconn.Off
 )
 
 // Tuning defaults that gateway.yaml does not expose.
@@ -66,6 +65,17 @@ type Config struct {
 	// DefaultListen reports that Listen is the default address, which may
 	// fall back to a free port when taken (by another gateway, a test).
 	DefaultListen bool
+
+	// Conn, if set, is the gateway's shared NATS connection (internal/
+	// natsconn): audit publishes on it and leaves it open at Close; NATS,
+	// Listen, InProcess and the authentication fields are then unused
+	// but for NATS == Embedded. Without it, Start opens its own.
+	Conn *natsconn.Conn
+	// Replica and Plan stamp every event with the replica that produced
+	// it and the plan it served (CloudEvents extension attributes; see
+	// Stamp). Both optional.
+	Replica string
+	Plan    func() PlanStamp
 }
 
 // From returns the configuration of gateway.yaml's audit section a, for
@@ -138,21 +148,4 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: data_dir is empty", ErrConfig)
 	}
 	return c, nil
-}
-
-// hostPort splits Listen for nats-server, where -1 asks for any free port
-// (nats-server's 0 means its default, 4222).
-func (c Config) hostPort() (string, int, error) {
-	host, port, err := net.SplitHostPort(c.Listen)
-	if err != nil {
-		return "", 0, fmt.Errorf("%w: listen %q: %w", ErrConfig, c.Listen, err)
-	}
-	n, err := strconv.Atoi(port)
-	if err != nil || n < -1 || n > 65535 {
-		return "", 0, fmt.Errorf("%w: listen %q: bad port", ErrConfig, c.Listen)
-	}
-	if n == 0 {
-		n = -1
-	}
-	return host, n, nil
 }

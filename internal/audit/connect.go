@@ -4,97 +4,56 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"time"
+	"path/filepath"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/manifoldgw/manifold/internal/redact"
+	"github.com/manifoldgw/manifold/internal/natsconn"
 )
 
-// connectTimeout bounds one connection attempt to an external server.
-const connectTimeout = 5 * time.Second
+// connectTimeout bounds the stream set-up at start.
+const connectTimeout = natsconn.ConnectTimeout
 
-// connect opens the publisher's connection: in-process to the embedded
-// server ns, or to cfg.NATS with reconnects forever. The gateway starts
-// even while an external NATS is down; events are spooled meanwhile.
-// wake is signalled whenever the connection comes (back) up.
-func connect(cfg Config, ns *server.Server, log *slog.Logger, wake func()) (*nats.Conn, error) {
-	where := redact.URLs(cfg.NATS)
-	opts := []nats.Option{
-		nats.Name("manifold-audit"),
-		nats.MaxReconnects(-1),
-		nats.RetryOnFailedConnect(true),
-		nats.Timeout(connectTimeout),
-		// Publishing while disconnected fails at once rather than filling
-		// a buffer: the publisher spools instead.
-		nats.ReconnectBufSize(-1),
-		nats.CustomReconnectDelay(func(attempts int) time.Duration {
-			d := 100 * time.Millisecond << min(attempts, 5)
-			return min(d, 2*time.Second) + rand.N(100*time.Millisecond)
-		}),
-		nats.ConnectHandler(func(*nats.Conn) {
-			log.Info("audit: connected to NATS", "servers", where)
-			wake()
-		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) {
-			log.Info("audit: reconnected to NATS; delivering spooled events", "server", redact.URLs(nc.ConnectedUrlRedacted()))
-			wake()
-		}),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			if err != nil {
-				log.Warn("audit: disconnected from NATS; events are spooled until it is back", "servers", where, "err", redact.Error(err))
-			}
-		}),
-		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			log.Warn("audit: NATS error", "err", redact.Error(err))
-		}),
-	}
-	if ns != nil {
-		opts = append(opts, nats.InProcessServer(ns))
-		return nats.Connect("", opts...)
-	}
-	auth, err := authOptions(cfg)
-	if err != nil {
-		return nil, err
-	}
-	nc, err := nats.Connect(cfg.NATS, append(opts, auth...)...)
-	if err != nil {
-		return nil, fmt.Errorf("audit: NATS %s: %w", where, redact.Error(err))
-	}
-	if !nc.IsConnected() {
-		log.Warn("audit: NATS is not reachable yet; events are spooled until it is", "servers", where)
-	}
-	return nc, nil
-}
-
-// authOptions turns the credentials, NKEY seed, token and TLS files of
-// cfg into connection options.
-func authOptions(cfg Config) ([]nats.Option, error) {
-	var opts []nats.Option
-	if cfg.Credentials != "" {
-		opts = append(opts, nats.UserCredentials(cfg.Credentials))
-	}
-	if cfg.NKey != "" {
-		o, err := nats.NkeyOptionFromSeed(cfg.NKey)
+// open returns the connection to publish on: cfg.Conn, shared with the
+// rest of the gateway, or one of its own opened from cfg. wake is
+// signalled whenever the connection comes (back) up, and whenever
+// JetStream elects a new leader for the stream: a publisher waiting out a
+// retry after losing the leader resumes at once, not at its next backoff.
+// done releases what open took (the own connection, the subscription).
+func open(cfg Config, log *slog.Logger, wake func()) (conn *natsconn.Conn, done func(), err error) {
+	owned := cfg.Conn == nil
+	if owned {
+		conn, err = natsconn.Open(natsconn.Options{
+			URL: cfg.NATS, Name: "manifold-audit",
+			Listen: cfg.Listen, InProcess: cfg.InProcess, StoreDir: filepath.Join(cfg.DataDir, "nats"), DefaultListen: cfg.DefaultListen,
+			Credentials: cfg.Credentials, NKey: cfg.NKey, Token: cfg.Token,
+			TLSCA: cfg.TLSCA, TLSCert: cfg.TLSCert, TLSKey: cfg.TLSKey,
+			OnConnect: wake,
+		}, log)
 		if err != nil {
-			return nil, fmt.Errorf("%w: nkey: %w", ErrConfig, err)
+			return nil, nil, err
 		}
-		opts = append(opts, o)
+	} else {
+		conn = cfg.Conn
+		conn.OnConnect(wake)
 	}
-	if cfg.Token != "" {
-		opts = append(opts, nats.Token(cfg.Token))
+	sub, err := conn.NC.Subscribe(leaderElected+cfg.Stream, func(*nats.Msg) { wake() })
+	if err != nil {
+		log.Warn("audit: not watching the stream's leader elections", "err", err)
 	}
-	if cfg.TLSCA != "" {
-		opts = append(opts, nats.RootCAs(cfg.TLSCA))
-	}
-	if cfg.TLSCert != "" {
-		opts = append(opts, nats.ClientCert(cfg.TLSCert, cfg.TLSKey))
-	}
-	return opts, nil
+	return conn, func() {
+		if sub != nil {
+			_ = sub.Unsubscribe()
+		}
+		if owned {
+			conn.Close()
+		}
+	}, nil
 }
+
+// leaderElected prefixes the JetStream advisory of a stream's new leader.
+const leaderElected = "$JS.EVENT.ADVISORY.STREAM.LEADER_ELECTED."
 
 // streamConfig is the MANIFOLD_AUDIT stream: every subject under
 // cfg.Subject, kept for MaxAge and MaxBytes, oldest discarded first.

@@ -58,6 +58,16 @@ func appendEnvelope(b []byte, ev *Event) []byte {
 	b = field(b, "subject", ev.Subject)
 	b = field(b, "datacontenttype", ev.DataContentType)
 	b = field(b, "dataschema", ev.DataSchema)
+	if ev.Replica != "" {
+		b = field(b, "manifoldreplica", ev.Replica)
+	}
+	if ev.PlanRevision != 0 {
+		b = append(b, `,"manifoldplanrevision":`...)
+		b = strconv.AppendUint(b, ev.PlanRevision, 10)
+	}
+	if ev.PlanHash != "" {
+		b = field(b, "manifoldplanhash", ev.PlanHash)
+	}
 	return append(b, ',')
 }
 

@@ -38,15 +38,20 @@ const (
 
 // Event is a CloudEvents 1.0 event in structured JSON mode.
 type Event struct {
-	SpecVersion     string          `json:"specversion"`
-	ID              string          `json:"id"`
-	Source          string          `json:"source"`
-	Type            string          `json:"type"`
-	Time            time.Time       `json:"time"`
-	Subject         string          `json:"subject"`
-	DataContentType string          `json:"datacontenttype"`
-	DataSchema      string          `json:"dataschema"`
-	Data            json.RawMessage `json:"data"`
+	SpecVersion     string    `json:"specversion"`
+	ID              string    `json:"id"`
+	Source          string    `json:"source"`
+	Type            string    `json:"type"`
+	Time            time.Time `json:"time"`
+	Subject         string    `json:"subject"`
+	DataContentType string    `json:"datacontenttype"`
+	DataSchema      string    `json:"dataschema"`
+	// Extension attributes: the replica that produced the event and the
+	// plan it served (revision 0: from a directory). Omitted when unset.
+	Replica      string          `json:"manifoldreplica,omitempty"`
+	PlanRevision uint64          `json:"manifoldplanrevision,omitempty"`
+	PlanHash     string          `json:"manifoldplanhash,omitempty"`
+	Data         json.RawMessage `json:"data"`
 }
 
 // CallData is the data of a TypeCall event: who called which pipeline
@@ -134,6 +139,7 @@ func (e *entry) encode(cfg *Config) (*item, error) {
 		SpecVersion: SpecVersion, ID: e.id, Source: cfg.Source, Time: e.at.UTC(),
 		DataContentType: "application/json", DataSchema: DataSchema,
 	}
+	cfg.stamp(&ev)
 	if e.call != nil {
 		ev.Type, ev.Subject = TypeCall, e.call.Pipeline
 		d := callData(e.call, e.traceID)

@@ -9,11 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/manifoldgw/manifold/internal/event"
+	"github.com/manifoldgw/manifold/internal/natsconn"
 )
 
 // dropLogEvery spaces the log lines about dropped events; each carries
@@ -28,7 +28,8 @@ type Publisher struct {
 	log   *slog.Logger
 	queue chan *entry
 	spool *spool // nil when the data directory cannot hold one
-	ns    *server.Server
+	conn  *natsconn.Conn
+	quit  func() // releases what open took (the connection if its own)
 	nc    *nats.Conn
 	js    jetstream.JetStream
 
@@ -87,14 +88,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Publisher, err
 	} else if err != nil {
 		log.Error("audit: no spool; while NATS is unreachable events are dropped and counted", "err", err)
 	}
-	if embedded {
-		if p.ns, err = startEmbedded(cfg, log); err != nil {
-			return nil, err
-		}
-	}
-	if p.nc, err = connect(cfg, p.ns, log, p.signal); err != nil {
+	if p.conn, p.quit, err = open(cfg, log, p.signal); err != nil {
 		return nil, err
 	}
+	p.nc = p.conn.NC
 	p.js, err = jetstream.New(p.nc,
 		jetstream.WithPublishAsyncMaxPending(4*cfg.Window),
 		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout))
@@ -234,10 +231,10 @@ func (p *Publisher) Stats() Stats {
 // URL returns the embedded server's client URL, or "" when there is no
 // listener (external NATS, in-process only).
 func (p *Publisher) URL() string {
-	if p.ns == nil || p.cfg.InProcess {
+	if p.conn == nil {
 		return ""
 	}
-	return p.ns.ClientURL()
+	return p.conn.URL()
 }
 
 // Close publishes what is queued and waits for its acknowledgements until
@@ -274,12 +271,8 @@ func (p *Publisher) release() error {
 	if p.spool != nil {
 		err = p.spool.close()
 	}
-	if p.nc != nil {
-		p.nc.Close()
-	}
-	if p.ns != nil {
-		p.ns.Shutdown()
-		p.ns.WaitForShutdown()
+	if p.quit != nil {
+		p.quit()
 	}
 	return err
 }

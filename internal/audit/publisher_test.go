@@ -34,7 +34,7 @@ func TestEventsMatchCalls(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "all events acknowledged", func() bool { return p.Stats().Published == n+1 })
 
-	msgs := readStream(t, connectTo(t, p.ns))
+	msgs := readStream(t, connectTo(t, p.conn.Server()))
 	if len(msgs) != n+1 {
 		t.Fatalf("stream holds %d events, want %d", len(msgs), n+1)
 	}

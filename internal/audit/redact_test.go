@@ -15,9 +15,9 @@ func TestConnectLogsHideTokens(t *testing.T) {
 	const token = "s3cr3t-nats-token"
 	var logs lockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	nc, err := connect(Config{NATS: "nats://" + token + "@127.0.0.1:1,nats://user:" + token + "@127.0.0.1:2"}, nil, log, func() {})
+	_, done, err := open(Config{NATS: "nats://" + token + "@127.0.0.1:1,nats://user:" + token + "@127.0.0.1:2"}, log, func() {})
 	if err == nil {
-		nc.Close()
+		done()
 	}
 	text := logs.String()
 	if err != nil {

@@ -151,7 +151,7 @@ func TestRetryIsStoredOnce(t *testing.T) {
 	if s := p.Stats(); s.Duplicates != 1 {
 		t.Errorf("Duplicates = %d, want 1", s.Duplicates)
 	}
-	if got := len(readStream(t, connectTo(t, p.ns))); got != 2 {
+	if got := len(readStream(t, connectTo(t, p.conn.Server()))); got != 2 {
 		t.Errorf("stream holds %d events, want 2", got)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/manifoldgw/manifold/internal/redact"
+	"github.com/manifoldgw/manifold/internal/natsconn"
 )
 
 // ClientOptions say how a command-line client reaches NATS.
@@ -25,22 +25,15 @@ type ClientOptions struct {
 
 // Dial connects a command-line client (no reconnects: it fails fast).
 func Dial(o ClientOptions) (*nats.Conn, error) {
-	auth, err := authOptions(Config{
-		Credentials: o.Credentials, NKey: o.NKey, Token: o.Token,
-		TLSCA: o.TLSCA, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
-	})
-	if err != nil {
-		return nil, err
-	}
 	name := o.Name
 	if name == "" {
 		name = "manifold audit tail"
 	}
-	nc, err := nats.Connect(o.Servers, append(auth, nats.Name(name), nats.Timeout(connectTimeout))...)
-	if err != nil {
-		return nil, fmt.Errorf("NATS %s: %w", redact.URLs(o.Servers), redact.Error(err))
-	}
-	return nc, nil
+	return natsconn.Dial(natsconn.Options{
+		URL: o.Servers, Name: name,
+		Credentials: o.Credentials, NKey: o.NKey, Token: o.Token,
+		TLSCA: o.TLSCA, TLSCert: o.TLSCert, TLSKey: o.TLSKey,
+	})
 }
 
 // TailOptions select the events Tail prints.

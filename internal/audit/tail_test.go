@@ -18,7 +18,7 @@ func TestTail(t *testing.T) {
 	}
 	_ = p.Admin(context.Background(), "reload", map[string]any{"by": "test"})
 	eventually(t, 5*time.Second, "events stored", func() bool { return p.Stats().Published == 4 })
-	nc := connectTo(t, p.ns)
+	nc := connectTo(t, p.conn.Server())
 
 	for _, tc := range []struct {
 		name  string
@@ -71,7 +71,7 @@ func TestTail(t *testing.T) {
 // TestTailFollow prints events as they arrive until its context ends.
 func TestTailFollow(t *testing.T) {
 	p := start(t, Config{DataDir: t.TempDir(), InProcess: true}, nil)
-	nc := connectTo(t, p.ns)
+	nc := connectTo(t, p.conn.Server())
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lockedBuffer{}
 	done := make(chan error, 1)

@@ -17,6 +17,8 @@ type Config struct {
 	Defaults  Defaults             `yaml:"defaults"`
 	Cache     Cache                `yaml:"cache"`
 	Audit     Audit                `yaml:"audit"`
+	NATS      NATS                 `yaml:"nats"`
+	Cluster   *Cluster             `yaml:"cluster"` // nil: one process, not a cluster
 	Telemetry Telemetry            `yaml:"telemetry"`
 	Plugin    Plugin               `yaml:"plugin"`
 	GraphQL   GraphQL              `yaml:"graphql"`

@@ -69,6 +69,7 @@ func applyDefaults(gw *Config) {
 		gw.Cache.MaxSize = DefaultCacheSize
 	}
 	applyAuditDefaults(&gw.Audit)
+	applyNATSDefaults(gw)
 	if gw.Telemetry.ServiceName == "" {
 		gw.Telemetry.ServiceName = DefaultTelemetryService
 	}
@@ -126,9 +127,6 @@ func applyUpstreamDefaults(u *Upstream) {
 }
 
 func applyAuditDefaults(a *Audit) {
-	if a.NATS == "" {
-		a.NATS = "embedded"
-	}
 	if a.Stream == "" {
 		a.Stream = DefaultAuditStream
 	}
@@ -137,9 +135,6 @@ func applyAuditDefaults(a *Audit) {
 	}
 	if a.DataDir == "" {
 		a.DataDir = DefaultAuditDataDir
-	}
-	if a.Listen == "" {
-		a.Listen = DefaultAuditListen
 	}
 	if a.MaxAge == 0 {
 		a.MaxAge = yamlconf.Duration(DefaultAuditMaxAge)

@@ -78,6 +78,7 @@ func (l *loader) load() *Config {
 		gw.Server.Listen = l.listen
 	}
 	gw.urlFollowsListener = ephemeral && gw.Server.PublicURL == ""
+	l.mergeNATS(d, gw)
 	applyDefaults(gw)
 	if ephemeral {
 		gw.Server.Listen = l.listen

@@ -39,6 +39,7 @@ func (l *loader) validate(d *yamlconf.Doc, gw *Config) {
 		l.validateUpstream(d, name, gw.Upstreams[name])
 		l.validateUpstreamExtras(d, name, gw.Upstreams[name], gw.fromEnv)
 	}
+	l.validateNATS(d, gw)
 	l.validateAudit(d, &gw.Audit)
 	l.validateTelemetry(d, gw.Telemetry)
 	for name, c := range gw.Consumers {
@@ -127,10 +128,6 @@ func (l *loader) validateAudit(d *yamlconf.Doc, a *Audit) {
 		return v
 	}
 	bad := func(k, format string, args ...any) { l.Errorf(d.File, at(k), "audit."+k, format, args...) }
-	embedded := a.NATS == "embedded"
-	if n := a.NATS; !embedded && n != "off" && !strings.HasPrefix(n, "nats://") && !strings.HasPrefix(n, "tls://") {
-		bad("nats", "%q: want embedded, off or a nats:// URL", n)
-	}
 	if !natsStream.MatchString(a.Stream) {
 		bad("stream", "%q: want letters, digits, _ and -", a.Stream)
 	}
@@ -142,17 +139,11 @@ func (l *loader) validateAudit(d *yamlconf.Doc, a *Audit) {
 	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		bad("listen", "%q: the embedded NATS server has no authentication, so it listens on loopback only; use an external NATS for other hosts", a.Listen)
 	}
-	if a.InProcess && !embedded {
-		bad("in_process", "applies to nats: embedded only")
-	}
 	if a.Replicas < 1 || a.Replicas > 5 {
 		bad("replicas", "want 1 to 5, got %d", a.Replicas)
 	}
 	if a.QueueSize < 0 {
 		bad("queue_size", "must not be negative")
-	}
-	if a.TLS != nil && (a.TLS.Cert == "") != (a.TLS.Key == "") {
-		bad("tls", "needs both cert and key, or neither")
 	}
 }
 

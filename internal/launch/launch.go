@@ -20,6 +20,7 @@ import (
 	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/demo"
 	"github.com/manifoldgw/manifold/internal/event"
+	"github.com/manifoldgw/manifold/internal/natsconn"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/internal/telemetry"
@@ -71,6 +72,19 @@ type Options struct {
 	// then written to it directly, bypassing slog's generic path.
 	AccessLog *telemetry.AccessLog
 
+	// NATS, if set, is the gateway's NATS connection, opened by the caller
+	// (a replica whose plan comes from the cluster) and left open;
+	// otherwise Serve opens the one of gateway.yaml's nats section when
+	// audit or cluster mode needs it. Cluster overrides cluster.name of
+	// gateway.yaml (and turns cluster mode on); Replica is this replica's
+	// id (default ReplicaID()).
+	NATS             *natsconn.Conn
+	Cluster, Replica string
+	// Bundle, if set, makes the plan come from the cluster's config
+	// bundle (manifold serve --nats without --dir): Serve watches it for
+	// new revisions instead of a directory.
+	Bundle *BundleSource
+
 	// load reloads the plan; nil: LoadDir(Dir, LoadOptions) if Dir is set.
 	load func() (*pipeline.Plan, error)
 	// bound is the listener's address, once Serve has it.
@@ -100,17 +114,24 @@ func Serve(ctx context.Context, plan *pipeline.Plan, opts Options) error {
 		return err
 	}
 	defer shutdownTelemetry(tel, log)
+	shared, err := openShared(plan, opts, log)
+	if err != nil {
+		return err
+	}
+	defer shared.close()
+	shared.served(plan, opts.Bundle.revision())
 	rt, err := server.BuildWith(plan, buildOptions(tel, log))
 	if err != nil {
 		return err
 	}
-	feats, err := assemble(plan, log, tel.Metrics.Refusals)
+	feats, err := assemble(plan, log, tel.Metrics.Refusals, shared)
 	if err != nil {
 		rt.Close()
 		return err
 	}
 	defer feats.close()
 	feats.withTelemetry(tel)
+	feats.withCluster(plan, opts, log)
 	if opts.Recorder != nil {
 		feats.opts.Recorder = event.Recorders{feats.opts.Recorder, opts.Recorder}
 	}

@@ -36,7 +36,7 @@ func Offline(plan *pipeline.Plan, opts OfflineOptions) (gw *server.Server, close
 	if err != nil {
 		return nil, nil, err
 	}
-	feats, err := assemble(plan, log, nil)
+	feats, err := assemble(plan, log, nil, nil)
 	if err != nil {
 		rt.Close()
 		return nil, nil, err

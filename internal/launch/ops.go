@@ -45,6 +45,17 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 		r.audit = feats.audit.Admin
 	}
 	r.load = opts.load
+	if src := opts.Bundle; src != nil {
+		r.settled = src.settled
+		r.load = func() (*pipeline.Plan, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return src.load(ctx)
+		}
+	}
+	if shared := feats.shared; shared != nil {
+		r.swapped = func(plan *pipeline.Plan) { shared.served(plan, opts.Bundle.attempted()) }
+	}
 	if r.load == nil && opts.Dir != "" {
 		dir, lo := opts.Dir, opts.LoadOptions
 		r.load = func() (*pipeline.Plan, error) { return pipeline.LoadDir(dir, lo) }
@@ -68,6 +79,7 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 		}
 		o.done.Go(func() { r.watch(ctx, w, opts.Reload) })
 	}
+	o.startCluster(ctx, feats, opts)
 	if err := o.startAdmin(plan, gw, tel, feats, opts, log); err != nil {
 		o.stop()
 		return nil, err

@@ -29,6 +29,11 @@ type features struct {
 	onShutdown []func()
 	// audit publishes audit events; nil when audit is off.
 	audit *audit.Publisher
+	// shared is the NATS connection, cluster name and replica id every
+	// cluster feature uses (nil in Offline).
+	shared *Shared
+	// reporter writes this replica's status in cluster mode (else nil).
+	reporter *reporter
 	// specs and calls feed the operator console (on the admin listener).
 	specs *openapi.Specs
 	calls *console.Ring
@@ -43,8 +48,9 @@ func (f *features) close() {
 // assemble builds every feature for plan. On error, what was built is
 // closed.
 // Every resource bound counts its refusals in refusals (nil: uncounted).
-func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (*features, error) {
-	f := &features{opts: server.Options{Logger: log, Refusals: refusals}}
+// shared is nil when nothing may use NATS (Offline).
+func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts, shared *Shared) (*features, error) {
+	f := &features{opts: server.Options{Logger: log, Refusals: refusals}, shared: shared}
 	var recorders event.Recorders
 	// Each feature below adds its hooks (Auth, Limiter, Validator,
 	// Surfaces, recorders) and closers.
@@ -96,8 +102,10 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (
 
 	// Audit: one event per finished call on NATS JetStream (an embedded
 	// server by default); admin actions go to f.audit.Admin.
-	if plan.Gateway.Audit.NATS != audit.Off {
-		pub, err := audit.Start(context.Background(), audit.From(plan.Gateway.Audit, plan.Gateway.Server.PublicURL, plan.Dir), log)
+	if plan.Gateway.Audit.NATS != audit.Off && shared != nil && shared.Conn != nil {
+		cfg := audit.From(plan.Gateway.Audit, plan.Gateway.Server.PublicURL, plan.Dir)
+		cfg.Conn, cfg.Replica, cfg.Plan = shared.Conn, shared.Replica, shared.stamp
+		pub, err := audit.Start(context.Background(), cfg, log)
 		if err != nil {
 			f.close()
 			return nil, err
@@ -135,6 +143,10 @@ func (f *features) withTelemetry(tel *telemetry.Telemetry) {
 	f.opts.Observer = tel.Observer()
 	f.opts.Surfaces = append(f.opts.Surfaces, tel.Surface())
 	f.opts.Recorder = event.Recorders{tel.Metrics, f.opts.Recorder}
+	if f.shared != nil {
+		f.opts.Plan = f.shared.Plan
+		tel.Metrics.WatchPlan(f.shared.metric)
+	}
 	if f.audit != nil {
 		tel.Metrics.WatchAudit(auditStats(f.audit))
 		f.opts.Readiness = append(f.opts.Readiness, server.Check{Name: "audit", Check: auditReady(f.audit)})

@@ -38,6 +38,10 @@ type reloader struct {
 	audit   admin.Auditor // nil: audit is off
 	level   *slog.LevelVar
 	drain   time.Duration // how long an old Runtime may take to drain
+	// swapped, if set, hears of each plan swapped in; settled of each
+	// reload's outcome, whatever triggered it.
+	swapped func(*pipeline.Plan)
+	settled func(admin.ReloadStatus)
 
 	mu      sync.Mutex // one reload at a time; guards status and history
 	status  admin.ReloadStatus
@@ -85,6 +89,9 @@ func (r *reloader) Reload(ctx context.Context, trigger string) admin.ReloadStatu
 	st.Pipelines = len(r.srv.Runtime().Plan.Pipelines)
 	st.OK = err == nil
 	r.status = st
+	if r.settled != nil {
+		r.settled(st)
+	}
 	r.history = append(r.history, st)
 	if len(r.history) > maxHistory {
 		r.history = slices.Delete(r.history, 0, len(r.history)-maxHistory)
@@ -117,6 +124,9 @@ func (r *reloader) swap(old *server.Runtime, st *admin.ReloadStatus) error {
 		return err
 	}
 	st.ServingSince = st.At
+	if r.swapped != nil {
+		r.swapped(plan)
+	}
 	diffPlans(old, rt, st)
 	setLevel(r.level, plan)
 	r.retire(old, rt)

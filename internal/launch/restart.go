@@ -34,9 +34,12 @@ func restartNeeded(a, b *gateway.Config) []string {
 		a, b any
 	}{
 		{"server", a.Server, b.Server}, {"admin", a.Admin, b.Admin},
-		{"audit", a.Audit, b.Audit}, {"telemetry", a.Telemetry, b.Telemetry},
+		{"audit", a.Audit, b.Audit}, {"telemetry", a.Telemetry, b.Telemetry}, {"nats", a.NATS, b.NATS},
 	} {
 		out = append(out, changedKeys(s.name, s.a, s.b)...)
+	}
+	if (a.Cluster == nil) != (b.Cluster == nil) || (a.Cluster != nil && a.Cluster.Name != b.Cluster.Name) {
+		out = append(out, "cluster")
 	}
 	// The MCP SDK's handler lives across reloads (internal/mcp).
 	if a.MCP.SessionTimeout != b.MCP.SessionTimeout {

@@ -28,6 +28,7 @@ type Readiness struct {
 	Status    string            `json:"status"` // ready | not ready | draining
 	Pipelines int               `json:"pipelines"`
 	Checks    map[string]string `json:"checks,omitempty"` // name: ok or what is wrong
+	Plan      *PlanInfo         `json:"plan,omitempty"`
 }
 
 // Ready runs the readiness checks.
@@ -45,6 +46,10 @@ func (s *Server) Ready(ctx context.Context) Readiness {
 	}
 	if s.draining.Load() {
 		rd.Status = "draining"
+	}
+	if s.opts.Plan != nil {
+		pi := s.opts.Plan()
+		rd.Plan = &pi
 	}
 	return rd
 }

@@ -55,6 +55,8 @@ type Options struct {
 	Observer Observer
 	// Readiness are the checks /readyz runs besides the plan being loaded.
 	Readiness []Check
+	// Plan, if set, says which plan is served, in /readyz.
+	Plan func() PlanInfo
 	// Refusals counts requests refused by a resource bound.
 	Refusals *refusal.Counts
 }

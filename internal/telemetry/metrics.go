@@ -63,6 +63,7 @@ type Metrics struct {
 
 	upstreams  atomic.Pointer[func() []*connectors.Upstream]
 	audit      atomic.Pointer[func() AuditStats]
+	plan       atomic.Pointer[func() PlanInfo]
 	rateLimit  atomic.Pointer[func() (int, bool)]
 	lastReload atomic.Int64 // 1 when the last reload succeeded
 	lastGood   atomic.Int64 // unix seconds of the last successful (re)load
@@ -95,6 +96,7 @@ func newMetrics(m metric.Meter) (*Metrics, error) {
 	b.counterFunc("manifold.limit.refusals", "{request}", "Requests refused by a resource bound, by the gateway.yaml key that sets it.", func(o metric.Int64Observer) {
 		ms.Refusals.Each(func(name string, n int64) { o.Observe(n, metric.WithAttributes(attrLimit.String(name))) })
 	})
+	b.gauge("manifold.plan.info", "", "The plan this replica serves: 1, with its revision, hash, replica and cluster.", ms.observePlan)
 	b.gauge("manifold.config.last_reload_successful", "", "1 if the last configuration reload succeeded.", func(o metric.Int64Observer) {
 		o.Observe(ms.lastReload.Load())
 	})

@@ -1,11 +1,10 @@
-package audit
+package natsconn
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -17,49 +16,70 @@ import (
 const startTimeout = 30 * time.Second
 
 // ErrEmbedded is wrapped by the errors of starting the embedded server.
-var ErrEmbedded = errors.New("audit: embedded NATS server")
+var ErrEmbedded = errors.New("embedded NATS server")
 
-// startEmbedded runs nats-server with JetStream on cfg.DataDir/nats. When
+// startEmbedded runs nats-server with JetStream on opts.StoreDir. When
 // the default address is taken (another gateway, a local nats-server), it
 // listens on a free port instead and says so.
-func startEmbedded(cfg Config, log *slog.Logger) (*server.Server, error) {
-	host, port, err := cfg.hostPort()
+func startEmbedded(opts Options, log *slog.Logger) (*server.Server, error) {
+	if opts.StoreDir == "" {
+		return nil, fmt.Errorf("%w: the embedded server needs a store directory", ErrConfig)
+	}
+	host, port, err := hostPort(opts.Listen)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.DefaultListen && !cfg.InProcess && port > 0 && !free(host, port) {
-		log.Warn("audit: the default NATS port is taken; the embedded server listens on a free port instead (set audit.listen to choose)",
-			"taken", cfg.Listen)
+	fallback := opts.DefaultListen && !opts.InProcess && port > 0
+	if fallback && !free(host, port) {
+		log.Warn("nats: the default NATS port is taken; the embedded server listens on a free port instead (set nats.listen to choose)",
+			"taken", opts.Listen)
 		port = -1
 	}
-	ns, err := runServer(cfg, host, port, log)
-	if err != nil && cfg.DefaultListen && !cfg.InProcess && port > 0 {
+	ns, err := runServer(opts, host, port, log)
+	if err != nil && fallback && port > 0 {
 		// Lost a race for the default port: take any.
-		ns, err = runServer(cfg, host, -1, log)
+		ns, err = runServer(opts, host, -1, log)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if cfg.InProcess {
-		log.Info("audit: embedded NATS started (in-process connections only)", "store", filepath.Join(cfg.DataDir, "nats"))
+	if opts.InProcess {
+		log.Info("nats: embedded NATS started (in-process connections only)", "store", opts.StoreDir)
 	} else {
-		log.Info("audit: embedded NATS listening", "url", ns.ClientURL(), "store", filepath.Join(cfg.DataDir, "nats"),
-			"watch", fmt.Sprintf("nats sub '%s.>' --server %s", cfg.Subject, ns.ClientURL()))
+		log.Info("nats: embedded NATS listening", "url", ns.ClientURL(), "store", opts.StoreDir,
+			"watch", fmt.Sprintf("nats sub '>' --server %s", ns.ClientURL()))
 	}
 	return ns, nil
 }
 
-func runServer(cfg Config, host string, port int, log *slog.Logger) (*server.Server, error) {
-	opts := &server.Options{
-		ServerName: "manifold-audit",
+// hostPort splits listen for nats-server, where -1 asks for any free port
+// (nats-server's 0 means its default, 4222).
+func hostPort(listen string) (string, int, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("%w: listen %q: %w", ErrConfig, listen, err)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < -1 || n > 65535 {
+		return "", 0, fmt.Errorf("%w: listen %q: bad port", ErrConfig, listen)
+	}
+	if n == 0 {
+		n = -1
+	}
+	return host, n, nil
+}
+
+func runServer(opts Options, host string, port int, log *slog.Logger) (*server.Server, error) {
+	sopts := &server.Options{
+		ServerName: "manifold",
 		Host:       host,
 		Port:       port,
-		DontListen: cfg.InProcess,
+		DontListen: opts.InProcess,
 		JetStream:  true,
-		StoreDir:   filepath.Join(cfg.DataDir, "nats"),
+		StoreDir:   opts.StoreDir,
 		NoSigs:     true,
 	}
-	ns, err := server.NewServer(opts)
+	ns, err := server.NewServer(sopts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEmbedded, err)
 	}
