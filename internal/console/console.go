@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/admin"
 	"github.com/manifoldgw/manifold/internal/audit"
+	"github.com/manifoldgw/manifold/internal/control"
 	"github.com/manifoldgw/manifold/internal/ratelimit"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/openapi"
@@ -47,9 +49,12 @@ type Options struct {
 	// Specs give each pipeline's OpenAPI operation and check Run input.
 	Specs *openapi.Specs
 	// Calls is the ring every finished call is recorded in.
-	Calls  *Ring
-	Logger *slog.Logger
-	Now    func() time.Time
+	Calls *Ring
+	// Replicas lists the cluster's replicas and the plan each serves (nil:
+	// not in cluster mode).
+	Replicas func(context.Context) ([]control.Status, []control.Replica, error)
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Console is the operator console's HTTP handler, to be mounted at

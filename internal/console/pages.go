@@ -110,6 +110,11 @@ func (c *Console) config(w http.ResponseWriter, r *http.Request, se *session) {
 	plan := c.opts.Server.Runtime().Plan
 	data["Dir"] = plan.Dir
 	data["Pipelines"] = admin.EffectiveConfig(plan)["pipelines"]
+	if c.opts.Replicas != nil {
+		cl := map[string]any{}
+		cl["Answered"], cl["Missing"], cl["Error"] = c.opts.Replicas(r.Context())
+		data["Cluster"] = cl
+	}
 	c.render(w, r, se, http.StatusOK, "config", page{Title: "Configuration", Nav: "config", Data: data})
 }
 

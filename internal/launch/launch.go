@@ -120,7 +120,10 @@ func Serve(ctx context.Context, plan *pipeline.Plan, opts Options) error {
 	}
 	defer shared.close()
 	shared.served(plan, opts.Bundle.revision())
-	rt, err := server.BuildWith(plan, buildOptions(tel, log))
+	if shared.breakers = shared.openBreakers(log); shared.breakers != nil {
+		defer shared.breakers.Close()
+	}
+	rt, err := server.BuildWith(plan, buildOptions(tel, log, shared))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/audit"
 	"github.com/manifoldgw/manifold/internal/bundle"
 	"github.com/manifoldgw/manifold/internal/natsconn"
@@ -36,6 +37,9 @@ type Shared struct {
 	Replica string
 	// Started is when the replica started.
 	Started time.Time
+
+	// breakers is the cluster's store of shared breakers (cluster mode).
+	breakers *connectors.SharedBreakers
 
 	owned bool // Conn was opened here and is closed by close
 	plan  atomic.Pointer[server.PlanInfo]

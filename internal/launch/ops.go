@@ -14,6 +14,7 @@ import (
 	"github.com/manifoldgw/manifold/internal/admin"
 	"github.com/manifoldgw/manifold/internal/audit"
 	"github.com/manifoldgw/manifold/internal/console"
+	"github.com/manifoldgw/manifold/internal/control"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/internal/telemetry"
@@ -25,6 +26,7 @@ type ops struct {
 	reloader *reloader
 	admin    *http.Server     // nil when admin.key is not set
 	console  *console.Console // nil when admin.key is not set
+	control  *control.Service // nil outside cluster mode
 	cancel   context.CancelFunc
 	done     sync.WaitGroup
 }
@@ -37,7 +39,7 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 	}
 	now := time.Now()
 	r := &reloader{
-		srv: gw, build: buildOptions(tel, log), log: log, metrics: tel.Metrics, level: opts.LogLevel, drain: drain,
+		srv: gw, build: buildOptions(tel, log, feats.shared), log: log, metrics: tel.Metrics, level: opts.LogLevel, drain: drain,
 		status: admin.ReloadStatus{OK: true, Trigger: "start", At: now, ServingSince: now, Pipelines: len(plan.Pipelines)},
 	}
 	r.first = r.status
@@ -80,6 +82,12 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 		o.done.Go(func() { r.watch(ctx, w, opts.Reload) })
 	}
 	o.startCluster(ctx, feats, opts)
+	ctl, err := o.startControl(gw, feats, opts, log)
+	if err != nil {
+		o.stop()
+		return nil, err
+	}
+	o.control = ctl
 	if err := o.startAdmin(plan, gw, tel, feats, opts, log); err != nil {
 		o.stop()
 		return nil, err
@@ -105,8 +113,11 @@ func (o *ops) startAdmin(plan *pipeline.Plan, gw *server.Server, tel *telemetry.
 	if o.reloader.load != nil {
 		reloader = o.reloader
 	}
-	api, err := admin.New(admin.Options{Key: key, Server: gw, Reloader: reloader, Metrics: tel.MetricsHandler(),
-		Audit: o.reloader.audit, Logger: log})
+	aopts := admin.Options{Key: key, Server: gw, Reloader: reloader, Metrics: tel.MetricsHandler(), Audit: o.reloader.audit, Logger: log}
+	if o.control != nil {
+		aopts.Cluster = o.control.Client()
+	}
+	api, err := admin.New(aopts)
 	if err != nil {
 		return err
 	}
@@ -142,8 +153,12 @@ func (o *ops) withConsole(api *admin.API, key string, gw *server.Server, feats *
 	if o.reloader.load != nil {
 		reloader = o.reloader
 	}
-	con, err := console.New(console.Options{Key: key, Server: gw, Admin: api, Reloader: reloader,
-		Audit: feats.audit, Specs: feats.specs, Calls: feats.calls, Logger: log})
+	copts := console.Options{Key: key, Server: gw, Admin: api, Reloader: reloader,
+		Audit: feats.audit, Specs: feats.specs, Calls: feats.calls, Logger: log}
+	if o.control != nil {
+		copts.Replicas = o.control.Replicas
+	}
+	con, err := console.New(copts)
 	if err != nil {
 		return nil, err
 	}
@@ -164,12 +179,22 @@ func (o *ops) stop() {
 		_ = o.admin.Shutdown(ctx)
 	}
 	o.done.Wait()
+	if o.control != nil {
+		if err := o.control.Stop(); err != nil {
+			o.reloader.log.Warn("cluster: leaving the services API", "err", err)
+		}
+	}
 	o.reloader.wait()
 }
 
-// buildOptions are the Runtime dependencies telemetry provides.
-func buildOptions(tel *telemetry.Telemetry, log *slog.Logger) server.BuildOptions {
-	return server.BuildOptions{Logger: log, TracerProvider: tel.TracerProvider, Propagator: tel.Propagator, Observer: tel.Metrics}
+// buildOptions are the Runtime dependencies telemetry and, in cluster
+// mode, the shared breaker store provide.
+func buildOptions(tel *telemetry.Telemetry, log *slog.Logger, shared *Shared) server.BuildOptions {
+	o := server.BuildOptions{Logger: log, TracerProvider: tel.TracerProvider, Propagator: tel.Propagator, Observer: tel.Metrics}
+	if shared != nil {
+		o.SharedBreakers = shared.breakers
+	}
+	return o
 }
 
 // auditStats reads the audit publisher's queue for the metrics.

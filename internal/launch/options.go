@@ -34,6 +34,9 @@ type features struct {
 	shared *Shared
 	// reporter writes this replica's status in cluster mode (else nil).
 	reporter *reporter
+	// limits are the rate limits when they are held across a cluster
+	// (else nil).
+	limits *ratelimit.Limiter
 	// specs and calls feed the operator console (on the admin listener).
 	specs *openapi.Specs
 	calls *console.Ring
@@ -72,6 +75,10 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts, s
 	f.opts.ClientIP, f.opts.Via, f.opts.Auth, f.opts.Limiter = clientIP, via, authn, limits
 	f.opts.Surfaces = append(f.opts.Surfaces, proxies, authn, limits)
 	f.closers = append(f.closers, authn.Close)
+	if err := f.joinRateLimits(limits, log); err != nil {
+		f.close()
+		return nil, err
+	}
 
 	// OpenAPI: /openapi.json, /openapi.yaml and the plugin manifest, and
 	// every REST request checked against the document before it runs.
@@ -89,7 +96,10 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts, s
 	// MCP: every pipeline as a tool at /mcp, the OpenAPI document as a
 	// resource. MCP and GraphQL check a call's input against the same
 	// document as REST, so the three refuse the same input alike.
-	mcpTools := mcpserver.New(mcpserver.Options{Logger: log, Spec: specJSON(specs), Specs: specs, Refusals: refusals})
+	// In a cluster, MCP is stateless, so any replica answers any request
+	// behind a plain load balancer.
+	mcpTools := mcpserver.New(mcpserver.Options{Logger: log, Spec: specJSON(specs), Specs: specs, Refusals: refusals,
+		Stateless: shared.Clustered()})
 	f.opts.Surfaces = append(f.opts.Surfaces, mcpTools)
 	f.onShutdown = append(f.onShutdown, mcpTools.Close)
 
@@ -147,6 +157,7 @@ func (f *features) withTelemetry(tel *telemetry.Telemetry) {
 		f.opts.Plan = f.shared.Plan
 		tel.Metrics.WatchPlan(f.shared.metric)
 	}
+	f.watchCluster(tel)
 	if f.audit != nil {
 		tel.Metrics.WatchAudit(auditStats(f.audit))
 		f.opts.Readiness = append(f.opts.Readiness, server.Check{Name: "audit", Check: auditReady(f.audit)})

@@ -23,6 +23,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/manifoldgw/manifold/internal/audit"
 	"github.com/manifoldgw/manifold/internal/bundle"
 	"github.com/manifoldgw/manifold/internal/natstest"
 	"github.com/manifoldgw/manifold/internal/server"
@@ -326,20 +327,44 @@ func (h *Harness) Statuses() map[string]bundle.ReplicaStatus {
 	return out
 }
 
-// AuditCount is the number of audit events stored for pipeline.
+// AuditCount is the number of audit events stored for pipeline (a
+// message holds one event or a batch).
 func (h *Harness) AuditCount(pipeline string) uint64 {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	n := uint64(0)
+	h.auditEvents(pipeline, func(jetstream.MsgMetadata, json.RawMessage) { n++ })
+	return n
+}
+
+// auditEvents calls fn with every audit event stored for pipeline so far,
+// and the metadata of the message that holds it.
+func (h *Harness) auditEvents(pipeline string, fn func(jetstream.MsgMetadata, json.RawMessage)) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	s, err := h.js.Stream(ctx, "MANIFOLD_AUDIT")
+	c, err := h.js.OrderedConsumer(ctx, "MANIFOLD_AUDIT", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"manifold.audit.call." + pipeline}})
 	if err != nil {
-		return 0
+		return
 	}
-	subject := "manifold.audit." + pipeline
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(subject))
-	if err != nil {
-		return 0
+	for ctx.Err() == nil {
+		batch, err := c.FetchNoWait(500)
+		if err != nil {
+			return
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			md, err := m.Metadata()
+			evs, derr := audit.Events(m.Data())
+			if err != nil || derr != nil {
+				continue
+			}
+			for _, ev := range evs {
+				fn(*md, ev)
+			}
+		}
+		if got == 0 {
+			return
+		}
 	}
-	return info.State.Subjects[subject]
 }
 
 // Load calls path on replicas round robin from workers goroutines until
@@ -414,28 +439,13 @@ func tail(s string, n int) string {
 // AuditWaits returns, for every audit event stored for pipeline, how long
 // it waited between the call's start and JetStream storing it.
 func (h *Harness) AuditWaits(pipeline string) []time.Duration {
-	h.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	c, err := h.js.OrderedConsumer(ctx, "MANIFOLD_AUDIT", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"manifold.audit." + pipeline}})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	want := h.AuditCount(pipeline)
 	var out []time.Duration
-	for uint64(len(out)) < want && ctx.Err() == nil {
-		batch, err := c.Fetch(500, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			h.t.Fatal(err)
+	h.auditEvents(pipeline, func(md jetstream.MsgMetadata, raw json.RawMessage) {
+		var ev struct{ Time time.Time }
+		if json.Unmarshal(raw, &ev) == nil {
+			out = append(out, md.Timestamp.Sub(ev.Time))
 		}
-		for m := range batch.Messages() {
-			var ev struct{ Time time.Time }
-			md, err := m.Metadata()
-			if err == nil && json.Unmarshal(m.Data(), &ev) == nil {
-				out = append(out, md.Timestamp.Sub(ev.Time))
-			}
-		}
-	}
+	})
 	return out
 }
 
