@@ -42,7 +42,7 @@ func (p searchParams) verdicts() map[string]verdict {
 			v["q"] = refuse
 		}
 		if !utf8.ValidString(p.q) {
-			v["q"] = either
+			v["q"] = refuse // JSON cannot carry it
 		}
 	}
 	if p.n != "" {
@@ -84,8 +84,13 @@ func (p searchParams) verdicts() map[string]verdict {
 			v["lang"] = accept
 		}
 	}
-	if p.tag != "" {
-		v["tag"] = either // header bytes a client may send are the listener's business
+	if tag := strings.Trim(p.tag, " \t"); tag != "" {
+		v["tag"] = accept
+		if !utf8.ValidString(tag) {
+			v["tag"] = refuse
+		} else if strings.ContainsFunc(tag, func(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }) {
+			v["tag"] = either // control characters: net/http's business
+		}
 	}
 	return v
 }
