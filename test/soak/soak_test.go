@@ -87,42 +87,48 @@ func TestSoak(t *testing.T) {
 	last := st.servedAgain(t)
 	t.Logf("phase: served again")
 
-	ids := slices.Concat(warm.ids, l.ids, last)
-	rep.HeldIDs = uint64(cap(warm.ids)+cap(l.ids)) * uint64(unsafe.Sizeof(requestID{}))
+	rep.HeldIDs = uint64(cap(warm.ids)+cap(l.ids)+cap(last)) * uint64(unsafe.Sizeof(requestID{}))
 	end, ok := backToBaseline(t, rep.Baseline, rep.HeldIDs)
 	rep.End = end
 	profile(t, "end")
-
 	t.Logf("phase: measured the end")
+
+	ids := slices.Concat(warm.ids, l.ids, last)
 	ev := readEvents(t, st.nats.URL(), len(ids)+warmReloads+cfg.Reloads)
 	rep.Events, rep.Reloads = len(ev.calls), ev.reloads
 	rep.Lost, rep.Extra = ev.check(ids)
 	out, _ := json.MarshalIndent(rep, "", "  ")
 	t.Logf("soak report:\n%s", out)
-
-	if n := rep.Warmup.Gateway + rep.Load.Gateway; n > 0 {
-		t.Errorf("%d requests failed by the gateway itself; first: %q %q", n, warm.failures, l.failures)
-	}
-	if rep.Load.Backend[flapped] == 0 {
-		t.Errorf("no answer blamed the %s backend while it was down: the flap proved nothing", flapped)
-	}
-	if rep.Lost > 0 || rep.Extra > 0 {
-		t.Errorf("audit: %d requests without an event, %d events extra (duplicates or unknown), for %d requests", rep.Lost, rep.Extra, len(ids))
-	}
-	if ev.reloads != warmReloads+cfg.Reloads || len(ev.other) > 0 {
-		t.Errorf("audit: %d reload events for %d reloads; other events: %q", ev.reloads, warmReloads+cfg.Reloads, ev.other)
-	}
+	rep.check(t, ev, slices.Concat(warm.failures, l.failures))
 	if !ok {
 		t.Errorf("heap and goroutines not back within 10%% of the baseline after 45s: %+v, baseline %+v (%d bytes held by the test)",
 			end, rep.Baseline, rep.HeldIDs)
 	}
 }
 
+// check fails t for requests failed by the gateway, a flap no request
+// saw, and audit events lost, duplicated or unexpected.
+func (rep report) check(t *testing.T, ev events, failures []string) {
+	t.Helper()
+	if n := rep.Warmup.Gateway + rep.Load.Gateway; n > 0 {
+		t.Errorf("%d requests failed by the gateway itself; first: %q", n, failures)
+	}
+	if rep.Load.Backend[flapped] == 0 {
+		t.Errorf("no answer blamed the %s backend while it was down: the flap proved nothing", flapped)
+	}
+	if rep.Lost > 0 || rep.Extra > 0 {
+		t.Errorf("audit: %d requests without an event, %d events extra (duplicates or unknown)", rep.Lost, rep.Extra)
+	}
+	if want := warmReloads + rep.Config.Reloads; ev.reloads != want || len(ev.other) > 0 {
+		t.Errorf("audit: %d reload events for %d reloads; other events: %q", ev.reloads, want, ev.other)
+	}
+}
+
 // chaos makes the soak's disturbances on a schedule spread over
 // cfg.Duration while the load runs, and returns at its end: the reloads
 // evenly, the NATS restart at 25% (down for 10% of the run, at most 10s),
-// and the backend flaps from
-// the middle on, each down until 5 answers blamed it.
+// and the backend flaps from the middle on, each down until 5 answers
+// blamed it.
 func chaos(t *testing.T, st *stack, l *load, cfg config) {
 	type action struct {
 		at time.Duration
