@@ -101,7 +101,7 @@ func TestSoak(t *testing.T) {
 	t.Logf("soak report:\n%s", out)
 	rep.check(t, ev, slices.Concat(warm.failures, l.failures))
 	if !ok {
-		t.Errorf("heap and goroutines not back within 10%% of the baseline after 45s: %+v, baseline %+v (%d bytes held by the test)",
+		t.Errorf("heap and goroutines not back within 10%% of the baseline after 75s: %+v, baseline %+v (%d bytes held by the test)",
 			end, rep.Baseline, rep.HeldIDs)
 	}
 }
