@@ -23,9 +23,9 @@ type events struct {
 	other   []string          // events of neither kind (type, subject)
 }
 
-// readEvents waits until the stream holds at least want events (for at
-// most a minute: the spool replays what the NATS restart held back) and
-// reads them all.
+// readEvents reads the stream until it has given at least want events
+// (for at most a minute: the spool replays what the NATS restart held
+// back), then what else it holds. A message holds one event or a batch.
 func readEvents(t *testing.T, url string, want int) events {
 	t.Helper()
 	nc, err := nats.Connect(url)
@@ -36,26 +36,31 @@ func readEvents(t *testing.T, url string, want int) events {
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	var total uint64
-	for total < uint64(want) && ctx.Err() == nil {
-		if s, err := js.Stream(ctx, stream); err == nil {
-			total = s.CachedInfo().State.Msgs
-		}
-		if total < uint64(want) {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
 	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatalf("audit consumer: %v", err)
 	}
 	ev := events{calls: map[requestID]int{}}
-	for n := uint64(0); n < total; n++ {
-		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
-		if err != nil {
-			t.Fatalf("after %d of %d events: %v", n, total, err)
+	for n := 0; ctx.Err() == nil; {
+		wait := time.Second
+		if n >= want {
+			wait = 200 * time.Millisecond // the rest already stored, if any
 		}
-		ev.add(t, m.Data())
+		m, err := cons.Next(jetstream.FetchMaxWait(wait))
+		if err != nil {
+			if n >= want {
+				break
+			}
+			continue
+		}
+		evs, err := audit.Events(m.Data())
+		if err != nil {
+			t.Fatalf("not an event or a batch: %s", m.Data())
+		}
+		for _, raw := range evs {
+			ev.add(t, raw)
+		}
+		n += len(evs)
 	}
 	return ev
 }
