@@ -164,6 +164,7 @@ func scalarOnlyKeys(p *Param) []string {
 	add("min_length", p.MinLength != nil)
 	add("max_length", p.MaxLength != nil)
 	add("pattern", p.Pattern != "")
+	add("format", p.Format != "")
 	return out
 }
 
