@@ -190,20 +190,24 @@ func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 	}
 }
 
+// TestLatencyHonoursCancellation: a request cancelled while it waits in
+// the latency is answered 503 at once.
 func TestLatencyHonoursCancellation(t *testing.T) {
-	h := wrap(productsMux(), time.Hour)
+	waiting := make(chan struct{})
+	h := wrapAfter(productsMux(), time.Hour, func(time.Duration) <-chan time.Time {
+		close(waiting)
+		return nil // never: only the cancellation ends the wait
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/products/p1001", nil)
 	rec := httptest.NewRecorder()
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		cancel()
-	}()
 	finished := make(chan struct{})
 	go func() {
 		h.ServeHTTP(rec, req)
 		close(finished)
 	}()
+	<-waiting
+	cancel()
 	select {
 	case <-finished:
 	case <-time.After(5 * time.Second):
@@ -214,15 +218,33 @@ func TestLatencyHonoursCancellation(t *testing.T) {
 	}
 }
 
+// TestLatencyDelaysAnswers: every answer waits for the configured latency
+// (on the test's clock) before it is sent.
 func TestLatencyDelaysAnswers(t *testing.T) {
-	b := startBackends(t, Options{Latency: 50 * time.Millisecond})
-	started := time.Now()
-	var m market
-	fetch(t, http.MethodGet, b.Markets+"/markets/mad-01", "", &m)
-	if elapsed := time.Since(started); elapsed < 50*time.Millisecond {
-		t.Errorf("answer took %v, want at least the 50ms latency", elapsed)
+	asked, release := make(chan time.Duration, 1), make(chan time.Time)
+	b := startBackends(t, Options{Latency: 50 * time.Millisecond, After: func(d time.Duration) <-chan time.Time {
+		asked <- d
+		return release
+	}})
+	answered := make(chan market, 1)
+	go func() {
+		var m market
+		if resp, err := http.Get(b.Markets + "/markets/mad-01"); err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&m)
+			resp.Body.Close()
+		}
+		answered <- m // a failed GET shows as an empty market
+	}()
+	if d := <-asked; d != 50*time.Millisecond {
+		t.Errorf("waited %v, want the 50ms latency", d)
 	}
-	if m.City != "Madrid" {
+	select {
+	case m := <-answered:
+		t.Fatalf("answered %+v before the latency passed", m)
+	default:
+	}
+	close(release)
+	if m := <-answered; m.City != "Madrid" {
 		t.Errorf("GET /markets/mad-01 = %+v", m)
 	}
 }

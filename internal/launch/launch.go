@@ -67,6 +67,9 @@ type Options struct {
 	ShutdownDelay time.Duration
 	// Version is reported as the service.version of traces and metrics.
 	Version string
+	// Now is the clock of cache freshness and staleness (tests); nil:
+	// time.Now.
+	Now func() time.Time
 
 	// load reloads the plan; nil: LoadDir(Dir, LoadOptions) if Dir is set.
 	load func() (*pipeline.Plan, error)
@@ -97,7 +100,7 @@ func Serve(ctx context.Context, plan *pipeline.Plan, opts Options) error {
 		return err
 	}
 	defer shutdownTelemetry(tel, log)
-	rt, err := server.BuildWith(plan, buildOptions(tel, log))
+	rt, err := server.BuildWith(plan, buildOptions(tel, log, opts.Now))
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 	}
 	now := time.Now()
 	r := &reloader{
-		srv: gw, build: buildOptions(tel, log), log: log, metrics: tel.Metrics, level: opts.LogLevel, drain: drain,
+		srv: gw, build: buildOptions(tel, log, opts.Now), log: log, metrics: tel.Metrics, level: opts.LogLevel, drain: drain,
 		status: admin.ReloadStatus{OK: true, Trigger: "start", At: now, ServingSince: now, Pipelines: len(plan.Pipelines)},
 	}
 	if feats.audit != nil {
@@ -129,8 +129,8 @@ func (o *ops) stop() {
 }
 
 // buildOptions are the Runtime dependencies telemetry provides.
-func buildOptions(tel *telemetry.Telemetry, log *slog.Logger) server.BuildOptions {
-	return server.BuildOptions{Logger: log, TracerProvider: tel.TracerProvider, Propagator: tel.Propagator, Observer: tel.Metrics}
+func buildOptions(tel *telemetry.Telemetry, log *slog.Logger, now func() time.Time) server.BuildOptions {
+	return server.BuildOptions{Logger: log, TracerProvider: tel.TracerProvider, Propagator: tel.Propagator, Observer: tel.Metrics, Now: now}
 }
 
 // auditStats reads the audit publisher's queue for the metrics.

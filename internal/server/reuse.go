@@ -40,6 +40,9 @@ type BuildOptions struct {
 	// entries of changed upstreams and pipelines are purged. Previous then
 	// keeps serving until Release.
 	Previous *Runtime
+	// Now is the clock of the answer cache (tests); nil: time.Now. A
+	// reload that keeps the cache keeps its clock.
+	Now func() time.Time
 }
 
 // BuildWith creates the connectors and the engine of plan.
@@ -49,7 +52,7 @@ func BuildWith(plan *pipeline.Plan, opts BuildOptions) (*Runtime, error) {
 	if prev != nil && prev.cache != nil && prev.Plan.Gateway.Cache.MaxSize == plan.Gateway.Cache.MaxSize {
 		rt.cache = prev.cache
 	} else {
-		c, err := cache.New(int64(plan.Gateway.Cache.MaxSize))
+		c, err := cache.NewWithClock(int64(plan.Gateway.Cache.MaxSize), opts.Now)
 		if err != nil {
 			return nil, fmt.Errorf("cache: %w", err)
 		}
