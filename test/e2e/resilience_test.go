@@ -146,12 +146,14 @@ steps:
 
 // TestBreakerOpensAndFailsFast trips a breaker on a failing backend; then
 // calls fail at once with a problem naming the upstream, without reaching
-// the backend, until the cooldown lets a probe through.
+// the backend, until the cooldown lets a probe through. The breaker
+// (gobreaker) reads the wall clock: its cooldown is long enough for the
+// open phase to fit on a loaded machine, and its end is polled for.
 func TestBreakerOpensAndFailsFast(t *testing.T) {
 	up := newCounting(t, `{"v":1}`)
 	up.fail.Store(true)
 	base, _ := serveDir(t, map[string]string{
-		"gateway.yaml": fmt.Sprintf("upstreams:\n  flaky: {url: %q, breaker: {failures: 3, window: 10s, cooldown: 300ms}}\n", up.URL),
+		"gateway.yaml": fmt.Sprintf("upstreams:\n  flaky: {url: %q, breaker: {failures: 3, window: 10s, cooldown: 3s}}\n", up.URL),
 		"p.yaml":       "name: flaky\npath: /flaky\nsteps:\n  s: {upstream: flaky, path: /}\n",
 	})
 	for i := range 3 {
@@ -170,7 +172,7 @@ func TestBreakerOpensAndFailsFast(t *testing.T) {
 		t.Errorf("an open breaker let %d calls through", up.calls.Load()-before)
 	}
 	up.fail.Store(false)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		status, _, _ := fetch(t, base+"/flaky")
 		if status == 200 {
