@@ -32,7 +32,7 @@ type BreakerCounts struct {
 // ErrBreakerOpen at once, without network; after Cooldown it lets one probe
 // through (half-open), whose outcome closes or reopens it.
 type breaker struct {
-	cb      *gobreaker.CircuitBreaker[*Response]
+	cb      engine
 	openErr error
 	// forced is an operator's override (admin API): forceAuto leaves the
 	// state to gobreaker, which has no manual override of its own.
@@ -60,7 +60,16 @@ const (
 // ErrBreakerMode is returned by ForceBreaker for an unknown override.
 var ErrBreakerMode = errors.New("breaker override must be auto, open or closed")
 
-func newBreaker(cfg Config, log *slog.Logger) *breaker {
+// engine is the state machine of a breaker: gobreaker's CircuitBreaker,
+// or a sharedEngine for `shared: true`.
+type engine interface {
+	Execute(req func() (*Response, error)) (*Response, error)
+	State() gobreaker.State
+	Counts() gobreaker.Counts
+}
+
+func newBreaker(cfg Config, opts Options) *breaker {
+	log := logger(opts)
 	failures := uint32(DefaultBreakerFailures)
 	if cfg.Breaker.Failures > 0 {
 		failures = uint32(cfg.Breaker.Failures)
@@ -92,8 +101,12 @@ func newBreaker(cfg Config, log *slog.Logger) *breaker {
 				"upstream", name, "from", from.String(), "to", to.String())
 		},
 	}
+	var cb engine = gobreaker.NewCircuitBreaker[*Response](st)
+	if cfg.Breaker.Shared {
+		cb = sharedOrLocal(cfg, opts, st, cb.(*gobreaker.CircuitBreaker[*Response]))
+	}
 	return &breaker{
-		cb:      gobreaker.NewCircuitBreaker[*Response](st),
+		cb:      cb,
 		openErr: fmt.Errorf("upstream %q: %w", cfg.Name, ErrBreakerOpen),
 		log:     log,
 		name:    cfg.Name,

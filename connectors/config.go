@@ -60,6 +60,9 @@ type BreakerConfig struct {
 	Failures int
 	Window   time.Duration
 	Cooldown time.Duration
+	// Shared makes the breaker one for the whole cluster
+	// (Options.SharedBreakers); without that store it stays local.
+	Shared bool
 }
 
 // Options are the dependencies shared by all upstreams.
@@ -85,4 +88,8 @@ type Options struct {
 	// canned responses with it, `manifold test --record` records around
 	// the pool. Every layer above the exchange runs as usual.
 	Transport func(upstream string, pool http.RoundTripper) http.RoundTripper
+
+	// SharedBreakers holds the cluster's shared breaker states; nil
+	// outside cluster mode, where `shared: true` breakers stay local.
+	SharedBreakers *SharedBreakers
 }

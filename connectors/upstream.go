@@ -44,7 +44,7 @@ func New(cfg Config, opts Options) (*Upstream, error) {
 	u := &Upstream{
 		name:      cfg.Name,
 		transport: transport,
-		breaker:   newBreaker(cfg, logger(opts)),
+		breaker:   newBreaker(cfg, opts),
 		bulkhead:  newBulkhead(cfg),
 		coalescer: &coalescer{keyer: keys, timeout: callTimeout},
 	}

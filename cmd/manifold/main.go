@@ -47,6 +47,7 @@ func rootCmd() *cobra.Command {
 		importCmd(),
 		keysCmd(),
 		auditCmd(),
+		clusterCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -95,6 +95,7 @@ reload when it changes. With MANIFOLD_ADMIN_KEY set, the admin API listens on
 				AdminListen: adminListen, AdminKey: os.Getenv("MANIFOLD_ADMIN_KEY"),
 				AdminReady: func(addr string) {
 					fmt.Fprintf(out, "Admin API at http://%s (send MANIFOLD_ADMIN_KEY in X-API-Key)\n", addr)
+					fmt.Fprintf(out, "Operator console at http://%s/console/ (sign in with MANIFOLD_ADMIN_KEY)\n", addr)
 				},
 			}
 			if dir != "" {

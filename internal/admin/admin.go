@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/manifoldgw/manifold/internal/control"
 	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
@@ -46,6 +47,9 @@ type Options struct {
 	Metrics  http.Handler
 	Audit    Auditor
 	Logger   *slog.Logger
+	// Cluster, when set, makes reload, cache purge and breaker force reach
+	// every replica of the cluster; nil acts on this gateway only.
+	Cluster Cluster
 }
 
 // Errors of New for a missing or weak admin key.
@@ -57,6 +61,7 @@ var (
 // API is the admin API's HTTP handler.
 type API struct {
 	opts Options
+	acts *Actions
 	key  [sha256.Size]byte
 	mux  *http.ServeMux
 }
@@ -74,7 +79,7 @@ func New(opts Options) (*API, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &API{opts: opts, key: sha256.Sum256([]byte(opts.Key)), mux: http.NewServeMux()}
+	a := &API{opts: opts, acts: NewActions(opts), key: sha256.Sum256([]byte(opts.Key)), mux: http.NewServeMux()}
 	a.routes()
 	return a, nil
 }
@@ -163,20 +168,6 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, rd)
 }
 
-// audit logs an admin action and publishes it as an audit event.
-func (a *API) audit(ctx context.Context, action string, details map[string]any) {
-	args := []any{"action", action}
-	for k, v := range details {
-		args = append(args, k, v)
-	}
-	a.opts.Logger.InfoContext(ctx, "admin action", args...)
-	if a.opts.Audit != nil {
-		if err := a.opts.Audit(context.WithoutCancel(ctx), action, details); err != nil {
-			a.opts.Logger.WarnContext(ctx, "admin action not audited", "action", action, "err", err)
-		}
-	}
-}
-
 // readJSON decodes a request body into v: empty is fine (v stays as it
 // is), unknown fields and trailing data are not.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
@@ -233,7 +224,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // ReloadStatus is the outcome of a reload, as GET /reload shows it.
 type ReloadStatus struct {
 	OK         bool      `json:"ok"`
-	Trigger    string    `json:"trigger"` // start, file, signal or admin
+	Trigger    string    `json:"trigger"` // start, file, signal, admin or cluster (asked by another replica)
 	At         time.Time `json:"at"`
 	DurationMS float64   `json:"duration_ms"`
 	// Errors are the load errors, each file:line:column: key: message.
@@ -256,21 +247,13 @@ type ReloadStatus struct {
 }
 
 func (a *API) reload(w http.ResponseWriter, r *http.Request) {
-	if a.opts.Reloader == nil {
-		problem.Write(w, problem.New("reload-unavailable", http.StatusConflict, "this gateway was not started from a directory it can reload"))
-		return
-	}
 	var in struct{}
 	if err := readJSON(w, r, &in); err != nil {
 		fail(w, err)
 		return
 	}
-	st := a.opts.Reloader.Reload(r.Context(), "admin")
-	if !st.OK {
-		writeJSON(w, http.StatusUnprocessableEntity, st)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	res, err := a.acts.Reload(r.Context())
+	a.answer(w, r, res, err, func(ctx context.Context, c Cluster) (control.Result, error) { return c.Reload(ctx) })
 }
 
 func (a *API) reloadStatus(w http.ResponseWriter, _ *http.Request) {

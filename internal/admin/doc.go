@@ -10,6 +10,10 @@
 //	POST /reload, GET /reload                reload the pipeline directory; the last reload
 //	GET  /healthz, /readyz, /metrics         as on the main listener, without the key
 //
+// In cluster mode (Options.Cluster set) reload, purge and breaker force
+// reach every replica through internal/control, and the answer gains a
+// "replicas" member: acted, failed and not_answered.
+//
 // Errors are RFC 9457 problem documents. Every change is logged and, when
 // audit is on, published as an admin audit event.
 package admin

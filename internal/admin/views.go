@@ -1,13 +1,13 @@
 package admin
 
 import (
-	"errors"
+	"context"
 	"net/http"
 	"slices"
 
 	"github.com/manifoldgw/manifold/connectors"
+	"github.com/manifoldgw/manifold/internal/control"
 	"github.com/manifoldgw/manifold/internal/pipeline"
-	"github.com/manifoldgw/manifold/internal/problem"
 	"github.com/manifoldgw/manifold/internal/server"
 )
 
@@ -135,12 +135,7 @@ func upstreamView(rt *server.Runtime, u *connectors.Upstream) UpstreamView {
 }
 
 func (a *API) forceBreaker(w http.ResponseWriter, r *http.Request) {
-	rt := a.runtime()
-	u := rt.Upstream(r.PathValue("name"))
-	if u == nil {
-		fail(w, notFound("no upstream "+r.PathValue("name")))
-		return
-	}
+	name := r.PathValue("name")
 	var in struct {
 		State string `json:"state"`
 	}
@@ -148,72 +143,20 @@ func (a *API) forceBreaker(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	if err := u.ForceBreaker(in.State); errors.Is(err, connectors.ErrBreakerMode) {
-		fail(w, badRequest(`"state" must be "open", "closed" or "auto"`))
-		return
-	}
-	a.audit(r.Context(), "breaker.force", map[string]any{"upstream": u.Name(), "state": in.State})
-	writeJSON(w, http.StatusOK, upstreamView(rt, u))
+	res, err := a.acts.ForceBreaker(r.Context(), name, in.State)
+	a.answer(w, r, res, err, func(ctx context.Context, c Cluster) (control.Result, error) {
+		return c.ForceBreaker(ctx, name, in.State)
+	})
 }
 
 // purge empties the cache: all of it, a pipeline's whole answers, or an
 // upstream's step answers.
 func (a *API) purge(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		All      bool   `json:"all"`
-		Pipeline string `json:"pipeline"`
-		Upstream string `json:"upstream"`
-	}
+	var in control.PurgeScope
 	if err := readJSON(w, r, &in); err != nil {
 		fail(w, err)
 		return
 	}
-	// Purging everything is asked for by name: an empty or half-typed
-	// request must not empty the cache.
-	if n := btoi(in.All) + btoi(in.Pipeline != "") + btoi(in.Upstream != ""); n != 1 {
-		fail(w, badRequest(`say what to purge: {"all": true}, {"pipeline": NAME} or {"upstream": NAME}`))
-		return
-	}
-	rt := a.runtime()
-	c := rt.Cache()
-	if c == nil {
-		problem.Write(w, problem.New("no-cache", http.StatusConflict, "the gateway has no cache"))
-		return
-	}
-	details := map[string]any{"scope": "all"}
-	switch {
-	case in.Pipeline != "":
-		if rt.Plan.Pipeline(in.Pipeline) == nil {
-			fail(w, notFound("no pipeline "+in.Pipeline))
-			return
-		}
-		c.PurgeNamespace(server.ResponseNamespace(in.Pipeline))
-		details = map[string]any{"scope": "pipeline", "pipeline": in.Pipeline}
-	case in.Upstream != "":
-		if rt.Upstream(in.Upstream) == nil {
-			fail(w, notFound("no upstream "+in.Upstream))
-			return
-		}
-		// The whole answers built from the upstream's answers go too.
-		c.PurgeNamespace(in.Upstream)
-		var dependents []string
-		for _, p := range rt.Plan.Pipelines {
-			if slices.Contains(pipelineView(p).Upstreams, in.Upstream) {
-				c.PurgeNamespace(server.ResponseNamespace(p.Name))
-				dependents = append(dependents, p.Name)
-			}
-		}
-		details = map[string]any{"scope": "upstream", "upstream": in.Upstream, "pipelines": dependents}
-	default:
-		c.Purge()
-	}
-	a.audit(r.Context(), "cache.purge", details)
-	writeJSON(w, http.StatusOK, map[string]any{"purged": details})
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
+	res, err := a.acts.Purge(r.Context(), in)
+	a.answer(w, r, res, err, func(ctx context.Context, c Cluster) (control.Result, error) { return c.Purge(ctx, in) })
 }

@@ -19,6 +19,7 @@ type ClientOptions struct {
 	Servers                  string // nats:// URLs, comma-separated
 	Credentials, NKey, Token string
 	TLSCA, TLSCert, TLSKey   string
+	Name                     string // connection name ("" is "manifold audit tail")
 }
 
 // Dial connects a command-line client (no reconnects: it fails fast).
@@ -30,9 +31,13 @@ func Dial(o ClientOptions) (*nats.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	nc, err := nats.Connect(o.Servers, append(auth, nats.Name("manifold audit tail"), nats.Timeout(connectTimeout))...)
+	name := o.Name
+	if name == "" {
+		name = "manifold audit tail"
+	}
+	nc, err := nats.Connect(o.Servers, append(auth, nats.Name(name), nats.Timeout(connectTimeout))...)
 	if err != nil {
-		return nil, fmt.Errorf("audit: NATS %s: %w", redact.URLs(o.Servers), redact.Error(err))
+		return nil, fmt.Errorf("NATS %s: %w", redact.URLs(o.Servers), redact.Error(err))
 	}
 	return nc, nil
 }

@@ -16,6 +16,8 @@ const (
 	SurfaceREST    = "rest"
 	SurfaceGraphQL = "graphql"
 	SurfaceMCP     = "mcp"
+	// SurfaceConsole is a run from the operator console's Run form.
+	SurfaceConsole = "console"
 )
 
 // Call is one finished call of a pipeline. It holds no bodies and no

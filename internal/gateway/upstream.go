@@ -71,4 +71,7 @@ type Breaker struct {
 	Failures int               `yaml:"failures"`
 	Window   yamlconf.Duration `yaml:"window"`
 	Cooldown yamlconf.Duration `yaml:"cooldown"`
+	// Shared makes the breaker one for the whole cluster (cluster mode):
+	// a trip on one replica opens it on all.
+	Shared bool `yaml:"shared"`
 }

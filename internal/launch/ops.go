@@ -13,6 +13,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/admin"
 	"github.com/manifoldgw/manifold/internal/audit"
+	"github.com/manifoldgw/manifold/internal/console"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/server"
 	"github.com/manifoldgw/manifold/internal/telemetry"
@@ -22,7 +23,8 @@ import (
 // changes, signals, admin API) and the admin listener.
 type ops struct {
 	reloader *reloader
-	admin    *http.Server // nil when admin.key is not set
+	admin    *http.Server     // nil when admin.key is not set
+	console  *console.Console // nil when admin.key is not set
 	cancel   context.CancelFunc
 	done     sync.WaitGroup
 }
@@ -38,6 +40,7 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 		srv: gw, build: buildOptions(tel, log, opts.Now), log: log, metrics: tel.Metrics, level: opts.LogLevel, drain: drain,
 		status: admin.ReloadStatus{OK: true, Trigger: "start", At: now, ServingSince: now, Pipelines: len(plan.Pipelines)},
 	}
+	r.first = r.status
 	if feats.audit != nil {
 		r.audit = feats.audit.Admin
 	}
@@ -65,7 +68,7 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 		}
 		o.done.Go(func() { r.watch(ctx, w, opts.Reload) })
 	}
-	if err := o.startAdmin(plan, gw, tel, opts, log); err != nil {
+	if err := o.startAdmin(plan, gw, tel, feats, opts, log); err != nil {
 		o.stop()
 		return nil, err
 	}
@@ -74,7 +77,7 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 
 // startAdmin serves the admin API on its own listener when there is an
 // admin key.
-func (o *ops) startAdmin(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, opts Options, log *slog.Logger) error {
+func (o *ops) startAdmin(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, feats *features, opts Options, log *slog.Logger) error {
 	key, listen := plan.Gateway.Admin.Key, plan.Gateway.Admin.Listen
 	if opts.AdminKey != "" {
 		key = opts.AdminKey
@@ -95,6 +98,10 @@ func (o *ops) startAdmin(plan *pipeline.Plan, gw *server.Server, tel *telemetry.
 	if err != nil {
 		return err
 	}
+	handler, err := o.withConsole(api, key, gw, feats, log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
@@ -102,7 +109,8 @@ func (o *ops) startAdmin(plan *pipeline.Plan, gw *server.Server, tel *telemetry.
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !net.ParseIP(host).IsLoopback() {
 		log.Warn("the admin API listens beyond loopback: keep it behind a firewall", "addr", ln.Addr().String())
 	}
-	o.admin = server.NewHTTPServer(api, log)
+	o.admin = server.NewHTTPServer(handler, log)
+	o.admin.RegisterOnShutdown(o.console.Close)
 	log.Info("admin API listening", "addr", ln.Addr().String())
 	if opts.AdminReady != nil {
 		opts.AdminReady(ln.Addr().String())
@@ -113,6 +121,25 @@ func (o *ops) startAdmin(plan *pipeline.Plan, gw *server.Server, tel *telemetry.
 		}
 	})
 	return nil
+}
+
+// withConsole mounts the operator console at /console/ beside the admin
+// API.
+func (o *ops) withConsole(api *admin.API, key string, gw *server.Server, feats *features, log *slog.Logger) (http.Handler, error) {
+	var reloader admin.Reloader
+	if o.reloader.load != nil {
+		reloader = o.reloader
+	}
+	con, err := console.New(console.Options{Key: key, Server: gw, Admin: api, Reloader: reloader,
+		Audit: feats.audit, Specs: feats.specs, Calls: feats.calls, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	o.console = con
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, con)
+	mux.Handle("/", api)
+	return mux, nil
 }
 
 // stop ends the reload loop and the admin listener, and waits for the

@@ -6,6 +6,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/audit"
 	"github.com/manifoldgw/manifold/internal/auth"
+	"github.com/manifoldgw/manifold/internal/console"
 	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/graphqlview"
 	mcpserver "github.com/manifoldgw/manifold/internal/mcp"
@@ -28,6 +29,9 @@ type features struct {
 	onShutdown []func()
 	// audit publishes audit events; nil when audit is off.
 	audit *audit.Publisher
+	// specs and calls feed the operator console (on the admin listener).
+	specs *openapi.Specs
+	calls *console.Ring
 }
 
 func (f *features) close() {
@@ -74,6 +78,7 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (
 	}
 	f.opts.Surfaces = append(f.opts.Surfaces, specs)
 	f.opts.Validator = specs
+	f.specs = specs
 
 	// MCP: every pipeline as a tool at /mcp, the OpenAPI document as a
 	// resource. MCP and GraphQL check a call's input against the same
@@ -101,6 +106,10 @@ func assemble(plan *pipeline.Plan, log *slog.Logger, refusals *refusal.Counts) (
 		recorders = append(recorders, pub)
 		f.closers = append(f.closers, pub.Stop)
 	}
+
+	// Console: the last 15 minutes of calls, for the operator console.
+	f.calls = console.NewRing(nil)
+	recorders = append(recorders, f.calls)
 
 	f.opts.Recorder = recorders
 	return f, nil

@@ -39,9 +39,11 @@ type reloader struct {
 	level   *slog.LevelVar
 	drain   time.Duration // how long an old Runtime may take to drain
 
-	mu      sync.Mutex // one reload at a time; guards status
+	mu      sync.Mutex // one reload at a time; guards status and history
 	status  admin.ReloadStatus
-	retired sync.WaitGroup // old Runtimes draining
+	history []admin.ReloadStatus // the last reloads, newest last (at most maxHistory)
+	first   admin.ReloadStatus   // the start
+	retired sync.WaitGroup       // old Runtimes draining
 }
 
 var _ admin.Reloader = (*reloader)(nil)
@@ -51,6 +53,24 @@ func (r *reloader) Status() admin.ReloadStatus {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.status
+}
+
+// maxHistory bounds the reloads History keeps.
+const maxHistory = 20
+
+// History returns the last reloads (at most maxHistory), newest first;
+// the start counts as the first.
+func (r *reloader) History() []admin.ReloadStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]admin.ReloadStatus, 0, len(r.history)+1)
+	for i := len(r.history) - 1; i >= 0; i-- {
+		out = append(out, r.history[i])
+	}
+	if len(r.history) < maxHistory {
+		out = append(out, r.first)
+	}
+	return out
 }
 
 // Reload implements admin.Reloader.
@@ -65,6 +85,10 @@ func (r *reloader) Reload(ctx context.Context, trigger string) admin.ReloadStatu
 	st.Pipelines = len(r.srv.Runtime().Plan.Pipelines)
 	st.OK = err == nil
 	r.status = st
+	r.history = append(r.history, st)
+	if len(r.history) > maxHistory {
+		r.history = slices.Delete(r.history, 0, len(r.history)-maxHistory)
+	}
 	r.metrics.RecordReload(ctx, st.OK)
 	r.report(ctx, st, err)
 	return st

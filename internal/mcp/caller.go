@@ -51,6 +51,14 @@ func (s *Surface) withCaller(sv *served) http.Handler {
 		}
 		ctx := r.Context()
 		switch {
+		case s.opts.Stateless:
+			if r.Method == http.MethodPost {
+				release, ok := s.admitRequest(w, limits(sv), c.client)
+				if !ok {
+					return
+				}
+				defer release()
+			}
 		case opensSession(r):
 			sl, ok := s.admitSession(w, r, limits(sv), c.client)
 			if !ok {

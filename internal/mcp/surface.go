@@ -43,6 +43,14 @@ type Options struct {
 	// Refusals counts the requests refused by the bounds of gateway.yaml's
 	// mcp section (nil: uncounted).
 	Refusals *refusal.Counts
+	// Stateless serves MCP without sessions (the SDK's stateless
+	// streamable HTTP), for replicas behind a plain load balancer: any
+	// replica answers any request, as nothing of a client is kept between
+	// requests. Clients get no standalone event stream (no list_changed
+	// notification) and no server-to-client request. mcp.max_sessions
+	// and mcp.max_sessions_per_client then bound the MCP requests in
+	// flight; the session timeouts and max_initialize_bytes do not apply.
+	Stateless bool
 }
 
 // Surface serves the pipelines as MCP tools. It implements server.Surface;
@@ -142,14 +150,20 @@ func (s *Surface) start(srv *server.Server, plan *pipeline.Plan) {
 	if timeout <= 0 {
 		timeout = gateway.DefaultMCPSessionTimeout
 	}
-	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, &mcp.StreamableHTTPOptions{
+	opts := &mcp.StreamableHTTPOptions{
 		SessionTimeout:      timeout,
 		MaxRequestBodyBytes: limit,
 		// Events are kept so that a client whose event stream was cut (a
 		// proxy's idle timeout) resumes with Last-Event-ID and misses no
 		// notification; the store is bounded (10 MiB) and purges oldest.
 		EventStore: mcp.NewMemoryEventStore(nil),
-	})
+	}
+	if s.opts.Stateless {
+		// Each POST is a session of its own that ends with it: there is
+		// nothing to time out and no stream to resume.
+		opts = &mcp.StreamableHTTPOptions{Stateless: true, MaxRequestBodyBytes: limit}
+	}
+	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s.mcp }, opts)
 	s.sdk = auth.RequireBearerToken(verifyCaller, &auth.RequireBearerTokenOptions{AllowMissingExpiration: true})(handler)
 }
 

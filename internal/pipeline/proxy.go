@@ -80,8 +80,9 @@ func (r *run) passthrough(ctx context.Context, st *step) (*connectors.Response, 
 	}
 	req.Stream = true
 	r.callerParts(st, req) // as for any step: a pass-through is no anonymous client
+	start := time.Since(r.start)
 	resp, err := r.e.upstreams[st.upstream].Do(ctx, req)
-	r.record(st, req, resp, err)
+	r.record(st, req, resp, err, CallTrace{Start: start, Duration: time.Since(r.start) - start, Failed: err != nil})
 	var status *connectors.StatusError
 	if err != nil && (resp == nil || resp.Stream == nil || !errors.As(err, &status)) {
 		if resp != nil && resp.Stream != nil {

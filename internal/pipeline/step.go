@@ -36,6 +36,23 @@ type StepTrace struct {
 	Optional bool
 	Parallel bool // overlapped another step
 	Err      error
+	// CallTraces are the step's upstream calls, one per call (a foreach
+	// makes several), at most MaxCallTraces, in the order they ended.
+	CallTraces []CallTrace
+}
+
+// MaxCallTraces bounds the calls a StepTrace lists one by one; Calls
+// counts them all.
+const MaxCallTraces = 64
+
+// CallTrace is one upstream call of a step: when it started (since the
+// run's start), how long it took and how it went.
+type CallTrace struct {
+	Start, Duration time.Duration
+	Status          int // HTTP status of the answer (0: none)
+	Attempts        int
+	Cache, Breaker  string
+	Failed          bool
 }
 
 // exec runs one step once its needs are done.
@@ -210,8 +227,9 @@ func (r *run) call(ctx context.Context, st *step, in map[string]any) (any, error
 		return nil, err
 	}
 	r.callerParts(st, req)
+	start := time.Since(r.start)
 	resp, err := r.e.upstreams[st.upstream].Do(ctx, req)
-	r.record(st, req, resp, err)
+	r.record(st, req, resp, err, CallTrace{Start: start, Duration: time.Since(r.start) - start, Failed: err != nil})
 	if err != nil {
 		return st.onStatus(err)
 	}
@@ -232,11 +250,14 @@ func (r *run) call(ctx context.Context, st *step, in map[string]any) (any, error
 }
 
 // record adds one call's outcome to the step's trace.
-func (r *run) record(st *step, req *connectors.Request, resp *connectors.Response, err error) {
+func (r *run) record(st *step, req *connectors.Request, resp *connectors.Response, err error, ct CallTrace) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	tr := &r.traces[st.index]
 	tr.Calls++
+	if len(tr.CallTraces) < MaxCallTraces {
+		tr.CallTraces = append(tr.CallTraces, callTrace(ct, resp, err))
+	}
 	tr.URL = req.Path
 	if len(req.Query) > 0 {
 		tr.URL += "?" + req.Query.Encode()
@@ -259,6 +280,21 @@ func (r *run) record(st *step, req *connectors.Request, resp *connectors.Respons
 	if resp.Cache == connectors.CacheStale {
 		r.stale[st.index] = true
 	}
+}
+
+// callTrace completes ct with the call's outcome.
+func callTrace(ct CallTrace, resp *connectors.Response, err error) CallTrace {
+	var se *connectors.StatusError
+	if errors.As(err, &se) {
+		ct.Status = se.Status
+	}
+	if errors.Is(err, connectors.ErrBreakerOpen) {
+		ct.Breaker = "open"
+	}
+	if resp != nil {
+		ct.Status, ct.Attempts, ct.Cache, ct.Breaker = resp.Status, resp.Attempts, resp.Cache, resp.Breaker
+	}
+	return ct
 }
 
 // mergeCache summarises the cache outcomes of a foreach: stale beats miss

@@ -34,7 +34,7 @@ func NewFailures(maxKeys int, now func() time.Time) *Failures {
 // so, how long until it has one again (whole seconds, for Retry-After).
 func (f *Failures) Exhausted(r *yamlconf.Rate, client string) (int, bool) {
 	now := f.now()
-	lim := f.store.get(policyKey("f", r), clientKey(client), r, now)
+	lim := f.store.get(policyKey("f", r), clientKey(client), r, now).lim
 	tokens := lim.TokensAt(now)
 	if tokens >= 1 {
 		return 0, false
@@ -48,5 +48,5 @@ func (f *Failures) Exhausted(r *yamlconf.Rate, client string) (int, bool) {
 // next attempt further away, so a burst cannot buy more than its budget.
 func (f *Failures) Fail(r *yamlconf.Rate, client string) {
 	now := f.now()
-	f.store.get(policyKey("f", r), clientKey(client), r, now).ReserveN(now, 1)
+	f.store.get(policyKey("f", r), clientKey(client), r, now).lim.ReserveN(now, 1)
 }

@@ -46,12 +46,15 @@ type Limiter struct {
 	consumerRate func(*pipeline.Identity) *yamlconf.Rate
 	store        *store
 	now          func() time.Time
+	// cluster is set while the limits are shared with other replicas.
+	cluster atomic.Pointer[exchange]
 }
 
-// globalLimit is server.rate with its one bucket (nil lim without it).
+// globalLimit is server.rate with its one bucket (nil b without it).
 type globalLimit struct {
-	rate *yamlconf.Rate
-	lim  *rate.Limiter
+	rate   *yamlconf.Rate
+	policy string
+	b      *bucket
 }
 
 var _ server.Surface = (*Limiter)(nil)
@@ -79,9 +82,22 @@ func (l *Limiter) setGlobal(r *yamlconf.Rate) {
 	}
 	g := &globalLimit{rate: r}
 	if r != nil {
-		g.lim = rate.NewLimiter(limitOf(r), r.Burst)
+		g.policy = policyKey("g", r)
+		g.b = newBucket(r, g.policy+"\x00", len(g.policy))
 	}
 	l.global.Store(g)
+}
+
+// bucketFor is the bucket of caller under policy as another replica
+// names it: the global one, or one of the store, created for r.
+func (l *Limiter) bucketFor(policy, caller string, r *yamlconf.Rate, now time.Time) *bucket {
+	if policy[0] == 'g' {
+		if g := l.global.Load(); g.b != nil && g.policy == policy {
+			return g.b
+		}
+		return nil
+	}
+	return l.store.get(policy, caller, r, now)
 }
 
 func sameRate(a, b *yamlconf.Rate) bool {
@@ -98,7 +114,10 @@ func policyKey(level string, r *yamlconf.Rate) string {
 type check struct {
 	name string
 	rate *yamlconf.Rate
-	lim  *rate.Limiter
+	b    *bucket
+	// spent: this replica's share of the bucket is spent until the next
+	// exchange, whatever tokens the bucket still shows.
+	spent bool
 }
 
 // Allow implements server.Limiter: it takes one token at every level that
@@ -107,11 +126,11 @@ type check struct {
 func (l *Limiter) Allow(_ context.Context, p *pipeline.Compiled, id *pipeline.Identity, client string) (http.Header, error) {
 	now := l.now()
 	checks := make([]check, 0, 3)
-	if g := l.global.Load(); g.lim != nil {
-		checks = append(checks, check{PolicyGateway, g.rate, g.lim})
+	if g := l.global.Load(); g.b != nil {
+		checks = append(checks, check{name: PolicyGateway, rate: g.rate, b: g.b})
 	}
 	if r := l.consumerRate(id); r != nil {
-		checks = append(checks, check{PolicyConsumer, r, l.store.get(policyKey("c", r), id.Key(), r, now)})
+		checks = append(checks, check{name: PolicyConsumer, rate: r, b: l.store.get(policyKey("c", r), id.Key(), r, now)})
 	}
 	if p.Access != nil && p.Access.Rate != nil {
 		// Identities are keyed with their source: a token whose subject
@@ -120,28 +139,12 @@ func (l *Limiter) Allow(_ context.Context, p *pipeline.Compiled, id *pipeline.Id
 		if id != nil {
 			caller = "id:" + id.Key()
 		}
-		checks = append(checks, check{p.Name, p.Access.Rate, l.store.get(policyKey("p\x00"+p.Name, p.Access.Rate), caller, p.Access.Rate, now)})
+		checks = append(checks, check{name: p.Name, rate: p.Access.Rate, b: l.store.get(policyKey("p\x00"+p.Name, p.Access.Rate), caller, p.Access.Rate, now)})
 	}
 	if len(checks) == 0 {
 		return nil, nil
 	}
-	refused, wait := -1, time.Duration(0)
-	res := make([]*rate.Reservation, len(checks))
-	for i, c := range checks {
-		res[i] = c.lim.ReserveN(now, 1)
-		d := c.rate.Per
-		if res[i].OK() {
-			d = res[i].DelayFrom(now)
-		}
-		if d > wait {
-			refused, wait = i, d
-		}
-	}
-	if refused >= 0 {
-		for _, r := range res {
-			r.CancelAt(now)
-		}
-	}
+	refused, wait := l.reserve(checks, now)
 	h := fields(checks, now)
 	if refused < 0 {
 		return h, nil
@@ -151,6 +154,59 @@ func (l *Limiter) Allow(_ context.Context, p *pipeline.Compiled, id *pipeline.Id
 		fmt.Sprintf("rate limit %s (%s) reached; retry in %ds", c.rate, describe(c.name, p.Name), seconds(wait)))
 	p429.RetryAfter = seconds(wait)
 	return h, &problem.Error{P: p429}
+}
+
+// reserve takes a call from every level, or from none if one refuses
+// (its index, and how long until it would allow the call). In a cluster
+// a call also takes from this replica's allowance of each bucket and, as
+// long as NATS is away, costs as many tokens as there are replicas.
+func (l *Limiter) reserve(checks []check, now time.Time) (refused int, wait time.Duration) {
+	x, cost, shared := l.cluster.Load(), 1, 0
+	var epoch uint64
+	if x != nil {
+		var n int
+		var fallback bool
+		epoch, n, fallback = unpackTerms(x.terms.Load())
+		if fallback {
+			cost = n
+		} else if n > 1 {
+			shared = n
+		}
+	}
+	refused = -1
+	res := make([]*rate.Reservation, len(checks))
+	var took [3]bool // len(checks) <= 3
+	for i, c := range checks {
+		res[i] = c.b.lim.ReserveN(now, min(cost, c.rate.Burst))
+		d := c.rate.Per
+		if res[i].OK() {
+			d = res[i].DelayFrom(now)
+		}
+		if d == 0 && shared > 0 {
+			if took[i] = c.b.take(now, epoch, shared, x.round.Load()); !took[i] {
+				d = x.interval // the allowance is renewed at the next exchange
+				checks[i].spent = true
+			}
+		}
+		if d > wait {
+			refused, wait = i, d
+		}
+	}
+	if refused >= 0 {
+		for i, r := range res {
+			r.CancelAt(now)
+			if took[i] {
+				checks[i].b.giveBack()
+			}
+		}
+		return refused, wait
+	}
+	if x != nil {
+		for _, c := range checks {
+			x.spent(c.b)
+		}
+	}
+	return -1, 0
 }
 
 func describe(policy, pipelineName string) string {
@@ -176,8 +232,11 @@ func fields(checks []check, now time.Time) http.Header {
 		}
 		name := strconv.Quote(c.name)
 		pol.WriteString(name + ";q=" + strconv.Itoa(c.rate.Count) + ";w=" + strconv.Itoa(int(c.rate.Per/time.Second)))
-		tokens := c.lim.TokensAt(now)
+		tokens := c.b.lim.TokensAt(now)
 		remaining := int(math.Floor(max(tokens, 0)))
+		if c.spent {
+			remaining, tokens = 0, min(tokens, 0.999)
+		}
 		perToken := c.rate.Per.Seconds() / float64(c.rate.Count)
 		wait := (float64(c.rate.Burst) - tokens) * perToken
 		if remaining == 0 {

@@ -23,6 +23,13 @@ type bucket struct {
 	lim  *rate.Limiter
 	last atomic.Int64 // unix nanoseconds of the last use
 	idle time.Duration
+	// key (policy NUL caller) and rate name the bucket to the other
+	// replicas of a cluster; an overflow bucket has no key and is not
+	// shared. share is its cluster bookkeeping (cluster.go).
+	key   string
+	split int // len(policy) in key
+	rate  *yamlconf.Rate
+	share share
 }
 
 // store keeps buckets by policy and caller. A bucket unused for as long as
@@ -51,7 +58,7 @@ func newStore(maxKeys int) *store {
 }
 
 // get returns the bucket of caller under policy, creating it for r.
-func (s *store) get(policy, caller string, r *yamlconf.Rate, now time.Time) *rate.Limiter {
+func (s *store) get(policy, caller string, r *yamlconf.Rate, now time.Time) *bucket {
 	key := policy + "\x00" + caller
 	sh := &s.shard[maphash.String(s.seed, key)%shards]
 	sh.Lock()
@@ -64,23 +71,23 @@ func (s *store) get(policy, caller string, r *yamlconf.Rate, now time.Time) *rat
 		}
 		if len(sh.m) >= s.perShard {
 			if b, ok = sh.overflow[policy]; !ok {
-				b = newBucket(r)
+				b = newBucket(r, "", 0)
 				sh.overflow[policy] = b
 			}
 			b.last.Store(now.UnixNano())
-			return b.lim
+			return b
 		}
-		b = newBucket(r)
+		b = newBucket(r, key, len(policy))
 		sh.m[key] = b
 	}
 	b.last.Store(now.UnixNano())
-	return b.lim
+	return b
 }
 
-func newBucket(r *yamlconf.Rate) *bucket {
+func newBucket(r *yamlconf.Rate, key string, split int) *bucket {
 	every := r.Per / time.Duration(r.Count)
 	full := every * time.Duration(r.Burst)
-	return &bucket{lim: rate.NewLimiter(limitOf(r), r.Burst), idle: full + time.Second}
+	return &bucket{lim: rate.NewLimiter(limitOf(r), r.Burst), idle: full + time.Second, key: key, split: split, rate: r}
 }
 
 // limitOf is r in events per second.

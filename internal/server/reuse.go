@@ -40,6 +40,9 @@ type BuildOptions struct {
 	// entries of changed upstreams and pipelines are purged. Previous then
 	// keeps serving until Release.
 	Previous *Runtime
+	// SharedBreakers is the cluster's breaker store (cluster mode), for
+	// upstreams with `breaker: {shared: true}`; nil: they stay local.
+	SharedBreakers *connectors.SharedBreakers
 	// Now is the clock of the answer cache (tests); nil: time.Now. A
 	// reload that keeps the cache keeps its clock.
 	Now func() time.Time
@@ -59,7 +62,8 @@ func BuildWith(plan *pipeline.Plan, opts BuildOptions) (*Runtime, error) {
 		rt.cache = c
 	}
 	copts := connectors.Options{Logger: opts.Logger, Cache: rt.cache, TracerProvider: opts.TracerProvider,
-		Propagator: opts.Propagator, Observer: opts.Observer, Transport: opts.Transport}
+		Propagator: opts.Propagator, Observer: opts.Observer, Transport: opts.Transport,
+		SharedBreakers: opts.SharedBreakers}
 	conns := map[string]connectors.Connector{}
 	for name, u := range plan.Gateway.Upstreams {
 		cfg, err := upstreamConfig(name, u)

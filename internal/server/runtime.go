@@ -64,6 +64,7 @@ func upstreamConfig(name string, u *gateway.Upstream) (connectors.Config, error)
 			Failures: u.Breaker.Failures,
 			Window:   u.Breaker.Window.D(),
 			Cooldown: u.Breaker.Cooldown.D(),
+			Shared:   u.Breaker.Shared,
 		},
 	}
 	cfg.Auth, cfg.Query = upstreamAuth(u.Auth), url.Values{}

@@ -63,6 +63,7 @@ type Metrics struct {
 
 	upstreams  atomic.Pointer[func() []*connectors.Upstream]
 	audit      atomic.Pointer[func() AuditStats]
+	rateLimit  atomic.Pointer[func() (int, bool)]
 	lastReload atomic.Int64 // 1 when the last reload succeeded
 	lastGood   atomic.Int64 // unix seconds of the last successful (re)load
 }
@@ -88,6 +89,8 @@ func newMetrics(m metric.Meter) (*Metrics, error) {
 	b.gauge("manifold.upstream.breaker.state", "", "Circuit breaker state of each upstream: 1 for the current state.", ms.observeBreakers)
 	b.gauge("manifold.upstream.inflight", "{call}", "Upstream calls in flight past the bulkhead.", ms.observeInFlight)
 	b.gauge("manifold.audit.queue.depth", "{event}", "Audit events waiting, in memory and in the spool.", ms.observeAuditDepth)
+	b.gauge("manifold.ratelimit.cluster.replicas", "{replica}", "Replicas the rate limits are shared among, this one included (1 outside a cluster).", ms.observeRateReplicas)
+	b.gauge("manifold.ratelimit.cluster.fallback", "", "1 while NATS is unreachable and this replica enforces its share of every rate limit alone.", ms.observeRateFallback)
 	b.counterFunc("manifold.audit.dropped", "{event}", "Audit events dropped at the spool's bound.", ms.observeAuditDropped)
 	b.counterFunc("manifold.limit.refusals", "{request}", "Requests refused by a resource bound, by the gateway.yaml key that sets it.", func(o metric.Int64Observer) {
 		ms.Refusals.Each(func(name string, n int64) { o.Observe(n, metric.WithAttributes(attrLimit.String(name))) })
