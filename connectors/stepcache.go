@@ -29,7 +29,7 @@ func (s stepCache) wrap(next Connector) Connector {
 		key := s.key(req)
 		entry, fresh, found := s.cache.Get(key)
 		if found && fresh {
-			return fromEntry(entry, CacheHit), nil
+			return fromEntry(entry, CacheHit, s.cache.Now()), nil
 		}
 		resp, err := next.Do(ctx, req)
 		if resp == nil {
@@ -37,7 +37,7 @@ func (s stepCache) wrap(next Connector) Connector {
 		}
 		if err != nil {
 			if found && upstreamFailed(err) {
-				stale := fromEntry(entry, CacheStale)
+				stale := fromEntry(entry, CacheStale, s.cache.Now())
 				stale.Attempts, stale.Breaker = resp.Attempts, resp.Breaker
 				return stale, nil
 			}
@@ -56,7 +56,7 @@ func (s stepCache) store(key string, req *Request, resp *Response) string {
 	if !ok || resp.Status < 200 || resp.Status > 299 {
 		return CacheBypass
 	}
-	now := time.Now()
+	now := s.cache.Now()
 	s.cache.Set(key, &cache.Entry{
 		Value:      resp.Body, // shared read-only from now on
 		Header:     snapshot(resp.Header),
@@ -69,13 +69,13 @@ func (s stepCache) store(key string, req *Request, resp *Response) string {
 }
 
 // fromEntry answers from a cache entry; the caller gets its own Header.
-func fromEntry(e *cache.Entry, outcome string) *Response {
+func fromEntry(e *cache.Entry, outcome string, now time.Time) *Response {
 	return &Response{
 		Status: e.Status,
 		Header: e.Header.Clone(),
 		Body:   e.Value,
 		Cache:  outcome,
-		Age:    e.Age(time.Now()),
+		Age:    e.Age(now),
 	}
 }
 

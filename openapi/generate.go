@@ -253,6 +253,7 @@ func paramSchema(p *pipeline.Param) *openapi3.Schema {
 		Min:     p.Minimum,
 		Max:     p.Maximum,
 		Pattern: p.Pattern,
+		Format:  p.Format,
 	}
 	if p.MinLength != nil {
 		s.MinLength = uint64(*p.MinLength)

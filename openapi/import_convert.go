@@ -19,6 +19,7 @@ import (
 type converter struct {
 	route    string
 	upstream string
+	key      *importedKey // the upstream's credential: never a parameter
 	skipped  []string
 }
 

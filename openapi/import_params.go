@@ -51,6 +51,9 @@ func (c *converter) params(path string, item *openapi3.PathItem, op *openapi3.Op
 	taken := map[string]bool{}
 	var out []importedParam
 	for _, p := range all {
+		if c.key.carries(p) {
+			continue // the gateway sends the key: callers never give it
+		}
 		ip, ok := c.param(p, taken)
 		if ok {
 			out = append(out, ip)
@@ -95,6 +98,9 @@ func (c *converter) param(p *openapi3.Parameter, taken map[string]bool) (importe
 	spec := yaml.MapSlice{{Key: "in", Value: p.In}, {Key: "type", Value: typ}}
 	if p.In != "path" && p.Required && s.Default == nil {
 		spec = append(spec, yaml.MapItem{Key: "required", Value: true})
+	}
+	if s.Format != "" {
+		spec = append(spec, yaml.MapItem{Key: "format", Value: s.Format})
 	}
 	spec = append(spec, c.constraints(p.Name, typ, s)...)
 	if ex := exampleOf(p, s); ex != nil && fits(s, typ, ex) {

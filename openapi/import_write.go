@@ -14,6 +14,11 @@ import (
 	"github.com/manifoldgw/manifold/internal/gateway"
 )
 
+// ImportListen is the listen address of a gateway.yaml the import
+// writes: loopback, so that a fresh import is not reachable from the
+// network before its owner adds auth.
+const ImportListen = "127.0.0.1:9080"
+
 // ErrExists is a file or an upstream the import would overwrite.
 var ErrExists = errors.New("already exists (pass --force to replace it)")
 
@@ -66,6 +71,9 @@ func (im *Imported) writeGateway(file string, force bool) error {
 	if im.Doc != nil {
 		fields = append(fields, yaml.MapItem{Key: "openapi", Value: im.docPath()})
 	}
+	if im.key != nil {
+		fields = append(fields, yaml.MapItem{Key: "auth", Value: im.key.auth()})
+	}
 	entry := yaml.MapSlice{{Key: im.Upstream, Value: fields}}
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -107,7 +115,8 @@ func (im *Imported) writeGateway(file string, force bool) error {
 // newGateway is a gateway.yaml for the imported backend alone.
 func (im *Imported) newGateway(upstreams yaml.MapSlice) []byte {
 	gw := yaml.MapSlice{
-		{Key: "server", Value: yaml.MapSlice{{Key: "listen", Value: gateway.DefaultListen}}},
+		// Loopback until the operator decides to publish it.
+		{Key: "server", Value: yaml.MapSlice{{Key: "listen", Value: ImportListen}}},
 		{Key: "upstreams", Value: upstreams},
 	}
 	plugin := yaml.MapSlice{}

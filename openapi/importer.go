@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/goccy/go-yaml"
@@ -24,6 +25,13 @@ type ImportOptions struct {
 	URL string
 	// PathPrefix goes in front of every imported path ("/markets-api").
 	PathPrefix string
+	// UpstreamOnly writes the upstream and its document, and no
+	// pass-through pipelines: the backend is then called by pipelines
+	// written by hand, and nothing of it is public as it is.
+	UpstreamOnly bool
+	// Name is the plugin's name in a new gateway.yaml (name_for_human,
+	// and name_for_model made of it); empty: the document's title.
+	Name string
 }
 
 // Imported is what Import makes of a backend's document: an upstream and
@@ -38,6 +46,20 @@ type Imported struct {
 	// Doc is the backend's document (as OpenAPI 3), written beside the
 	// pipelines and named by the upstream's openapi key.
 	Doc *openapi3.T
+	// Operations counts the operations that could be imported, written
+	// as pipelines or not (UpstreamOnly).
+	Operations int
+	// key is the backend's API key scheme, made the upstream's credential.
+	key *importedKey
+}
+
+// KeyEnv is the environment variable the upstream's API key is read
+// from, or "" when the document declares no usable apiKey scheme.
+func (im *Imported) KeyEnv() string {
+	if im.key == nil {
+		return ""
+	}
+	return im.key.env
 }
 
 // ImportedPipeline is one pipeline file to write.
@@ -72,6 +94,12 @@ func Import(src *Source, opts ImportOptions) (*Imported, error) {
 		prefix = "/" + prefix
 	}
 	im := &Imported{Upstream: opts.Upstream, URL: base, Plugin: pluginFrom(src.Doc.Info), Doc: src.Doc}
+	if opts.Name != "" {
+		if err := im.name(opts.Name); err != nil {
+			return nil, err
+		}
+	}
+	im.key, im.Skipped = apiKeyOf(src.Doc, opts.Upstream)
 	names := map[string]bool{}
 	paths := src.Doc.Paths.Keys()
 	slices.Sort(paths)
@@ -83,7 +111,7 @@ func Import(src *Source, opts ImportOptions) (*Imported, error) {
 				continue
 			}
 			route := method + " " + path
-			c := &converter{route: route, upstream: opts.Upstream}
+			c := &converter{route: route, upstream: opts.Upstream, key: im.key}
 			p, ok := c.pipeline(method, prefix, path, item, op, names)
 			im.Skipped = append(im.Skipped, c.skipped...)
 			if ok {
@@ -101,7 +129,22 @@ func Import(src *Source, opts ImportOptions) (*Imported, error) {
 	if len(im.Pipelines) == 0 {
 		return im, fmt.Errorf("%w: no operation could be imported", ErrImport)
 	}
+	im.Operations = len(im.Pipelines)
+	if opts.UpstreamOnly {
+		im.Pipelines = nil
+	}
 	return im, nil
+}
+
+// name sets the plugin's names from the --name flag.
+func (im *Imported) name(name string) error {
+	human := strings.TrimSpace(name)
+	model := modelName(human)
+	if model == "" || utf8.RuneCountInString(human) > gateway.MaxNameForHuman {
+		return fmt.Errorf("%w: plugin name %q must be 1 to %d characters with a letter or digit", ErrImport, name, gateway.MaxNameForHuman)
+	}
+	im.Plugin.NameForHuman, im.Plugin.NameForModel = human, model
+	return nil
 }
 
 // baseURL is the backend's URL: the one given, or the document's first

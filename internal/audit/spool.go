@@ -77,6 +77,7 @@ type spool struct {
 	pending int // records at or after commit
 	unread  atomic.Int64
 	corrupt func(err error) // reports records lost to corruption
+	lost    map[pos]bool    // damaged records already reported, by start
 }
 
 // openSpool opens (or creates) the spool in dir and recovers what a
@@ -146,7 +147,7 @@ func (s *spool) count() (int, error) {
 		}
 		for off < g.size {
 			items, next, err := s.readAt(g, off, readChunk)
-			if err != nil || len(items) == 0 {
+			if err != nil || next == off {
 				if s.corrupt != nil {
 					s.corrupt(fmt.Errorf("segment %d cut at offset %d: %v", g.seq, off, err))
 				}
@@ -253,11 +254,21 @@ func (s *spool) next(n int) ([]*item, error) {
 			s.read = pos{seg: nx.seq}
 			continue
 		}
+		lost := len(s.lost)
 		items, next, err := s.readAt(g, s.read.off, readChunk)
-		if err != nil || len(items) == 0 {
+		if err != nil || next == s.read.off {
 			// Cannot happen for records this process wrote whole; skip
 			// the rest of the segment rather than loop on it.
 			s.skip(g, fmt.Errorf("segment %d at offset %d: %v", g.seq, s.read.off, err))
+			continue
+		}
+		if fresh := len(s.lost) - lost; fresh > 0 {
+			// Damaged since it was appended: it was counted then.
+			s.pending -= fresh
+			s.unread.Add(-int64(fresh))
+		}
+		if len(items) == 0 {
+			s.read.off = next
 			continue
 		}
 		if len(items) > n-len(out) {
@@ -293,7 +304,7 @@ func (s *spool) skip(g *segment, err error) {
 			n := 0
 			for off < h.size {
 				items, next, rerr := s.readAt(h, off, readChunk)
-				if rerr != nil || len(items) == 0 {
+				if rerr != nil || next == off {
 					break
 				}
 				n, off = n+len(items), next
@@ -325,28 +336,29 @@ func (s *spool) readAt(g *segment, off int64, chunk int) ([]*item, int64, error)
 		return nil, off, err
 	}
 	var out []*item
+	start := off
 	for len(buf) >= recordHeader {
 		n := int64(binary.BigEndian.Uint32(buf))
 		if int64(len(buf)) < recordHeader+n {
-			if len(out) == 0 && off+recordHeader+n <= g.size {
+			if off == start && off+recordHeader+n <= g.size {
 				return s.readAt(g, off, int(recordHeader+n)) // one large record
 			}
 			break
 		}
-		payload := buf[recordHeader : recordHeader+n]
-		if crc32.Checksum(payload, castagnoli) != binary.BigEndian.Uint32(buf[4:]) {
-			return out, off, errors.New("checksum mismatch")
-		}
-		it, err := decodePayload(payload)
-		if err != nil {
-			return out, off, err
-		}
+		it, err := decodeRecord(buf[:recordHeader+n])
+		at := pos{seg: g.seq, off: off}
 		off += recordHeader + n
+		buf = buf[recordHeader+n:]
+		if err != nil {
+			// A whole record that is damaged (a flipped bit): it is lost,
+			// the records after it are not.
+			s.drop(at, err)
+			continue
+		}
 		it.end = pos{seg: g.seq, off: off}
 		out = append(out, it)
-		buf = buf[recordHeader+n:]
 	}
-	if len(out) == 0 {
+	if off == start {
 		return nil, off, errors.New("torn record")
 	}
 	return out, off, nil
@@ -403,7 +415,7 @@ func (s *spool) reset() {
 	for _, g := range s.segs {
 		s.remove(g)
 	}
-	s.segs, s.size = nil, 0
+	s.segs, s.size, s.lost = nil, 0, nil
 	s.read, s.commit = pos{}, pos{}
 	_ = os.Remove(filepath.Join(s.dir, cursorFile))
 }

@@ -59,11 +59,19 @@ type Cache struct {
 	store *ristretto.Cache[string, *Entry]
 	gens  generations
 	once  sync.Once
+	now   func() time.Time // the clock of freshness and staleness
 }
 
 // New returns a cache that holds at most maxBytes of entries (as counted by
 // their cost: value, headers and a fixed overhead).
-func New(maxBytes int64) (*Cache, error) {
+func New(maxBytes int64) (*Cache, error) { return NewWithClock(maxBytes, nil) }
+
+// NewWithClock is New with the clock that entries' deadlines are read
+// against (tests); nil: time.Now.
+func NewWithClock(maxBytes int64, now func() time.Time) (*Cache, error) {
+	if now == nil {
+		now = time.Now
+	}
 	if maxBytes <= 0 {
 		return nil, errors.New("cache: max size must be positive")
 	}
@@ -78,7 +86,7 @@ func New(maxBytes int64) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
-	return &Cache{store: store}, nil
+	return &Cache{store: store, now: now}, nil
 }
 
 // counters sizes ristretto's admission counters: about ten per entry the
@@ -94,7 +102,7 @@ func (c *Cache) Get(key string) (e *Entry, fresh, ok bool) {
 	if !ok {
 		return nil, false, false
 	}
-	now := time.Now()
+	now := c.now()
 	if !now.Before(e.expires()) {
 		return nil, false, false
 	}
@@ -105,12 +113,15 @@ func (c *Cache) Get(key string) (e *Entry, fresh, ok bool) {
 // when that is later). It reports whether the write was accepted; an entry
 // that is already expired is not stored. e must not be changed afterwards.
 func (c *Cache) Set(key string, e *Entry) bool {
-	ttl := time.Until(e.expires())
+	ttl := e.expires().Sub(c.now())
 	if ttl <= 0 {
 		return false
 	}
 	return c.store.SetWithTTL(key, e, e.cost(), ttl)
 }
+
+// Now reads the cache's clock: entries are stored and aged by it.
+func (c *Cache) Now() time.Time { return c.now() }
 
 // Del removes the entry stored under key.
 func (c *Cache) Del(key string) { c.store.Del(key) }

@@ -93,7 +93,12 @@ func handle(mux *http.ServeMux, method, pattern string, h http.HandlerFunc) {
 // wrap adds what every backend does around its routes: a body cap, recovery
 // from panics, and the optional artificial latency.
 func wrap(h http.Handler, latency time.Duration) http.Handler {
-	h = withLatency(h, latency)
+	return wrapAfter(h, latency, nil)
+}
+
+// wrapAfter is wrap with the latency's clock: after (nil: a timer).
+func wrapAfter(h http.Handler, latency time.Duration, after func(time.Duration) <-chan time.Time) http.Handler {
+	h = withLatency(h, latency, after)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -112,15 +117,21 @@ func wrap(h http.Handler, latency time.Duration) http.Handler {
 
 // withLatency delays every answer by d. A request whose context ends first
 // is answered 503 at once.
-func withLatency(h http.Handler, d time.Duration) http.Handler {
+func withLatency(h http.Handler, d time.Duration, after func(time.Duration) <-chan time.Time) http.Handler {
 	if d <= 0 {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t := time.NewTimer(d)
-		defer t.Stop()
+		done := (<-chan time.Time)(nil)
+		if after != nil {
+			done = after(d)
+		} else {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			done = t.C
+		}
 		select {
-		case <-t.C:
+		case <-done:
 			h.ServeHTTP(w, r)
 		case <-r.Context().Done():
 			writeProblem(w, http.StatusServiceUnavailable, "request cancelled while waiting for the demo latency")

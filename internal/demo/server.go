@@ -43,6 +43,9 @@ type Options struct {
 	// Latency is added to every answer, to make fan-out and timeouts
 	// visible. A request whose context ends while it waits is answered 503.
 	Latency time.Duration
+	// After is the clock of Latency: it returns a channel that delivers
+	// once the latency has passed (tests); nil: a timer.
+	After func(time.Duration) <-chan time.Time
 }
 
 // Start starts the four demo backends, each on its own http.Server, and
@@ -90,7 +93,7 @@ func Start(opts Options) (*Backends, error) {
 
 	for i, be := range backends {
 		srv := &http.Server{
-			Handler:           wrap(be.handler, opts.Latency),
+			Handler:           wrapAfter(be.handler, opts.Latency, opts.After),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       15 * time.Second,
 			WriteTimeout:      15*time.Second + opts.Latency,

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"testing"
@@ -122,8 +121,16 @@ func TestStartServesTheDemoPipeline(t *testing.T) {
 	}
 }
 
+// TestShutdownLetsInFlightRequestsFinish: a request waiting in the
+// latency when Shutdown starts is answered in full, Shutdown waits for it,
+// and the backend refuses new connections meanwhile. The latency's clock
+// is the test's: the request waits exactly until the test lets it go.
 func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
-	b, err := Start(Options{Latency: 300 * time.Millisecond})
+	waiting, release := make(chan struct{}), make(chan time.Time)
+	b, err := Start(Options{Latency: time.Hour, After: func(time.Duration) <-chan time.Time {
+		close(waiting) // one request in this test
+		return release
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,16 +140,8 @@ func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 		err    error
 	}
 	done := make(chan result, 1)
-	wrote := make(chan struct{})
 	go func() {
-		trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { close(wrote) }}
-		req, err := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
-			http.MethodGet, b.Products+"/products/p1001", nil)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.Get(b.Products + "/products/p1001")
 		if err != nil {
 			done <- result{err: err}
 			return
@@ -152,47 +151,63 @@ func TestShutdownLetsInFlightRequestsFinish(t *testing.T) {
 		done <- result{status: resp.StatusCode}
 	}()
 	select {
-	case <-wrote:
+	case <-waiting:
 	case r := <-done:
 		t.Fatalf("request ended before Shutdown: status %d, err %v", r.status, r.err)
 	}
-	time.Sleep(50 * time.Millisecond) // the request is now waiting in the latency
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	started := time.Now()
-	if err := b.Shutdown(ctx); err != nil {
+	shut := make(chan error, 1)
+	go func() { shut <- b.Shutdown(ctx) }()
+	// Shutdown has begun once the listener refuses connections.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.Dial("tcp", strings.TrimPrefix(b.Products, "http://"))
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the backend still accepts connections 5s after Shutdown began")
+		}
+		time.Sleep(2 * time.Millisecond) // polling, not synchronisation
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned (%v) while a request was still waiting", err)
+	default:
+	}
+	close(release)
+	if err := <-shut; err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	r := <-done
-	if r.err != nil || r.status != http.StatusOK {
+	if r := <-done; r.err != nil || r.status != http.StatusOK {
 		t.Fatalf("in-flight request: status %d, err %v", r.status, r.err)
-	}
-	if time.Since(started) < 50*time.Millisecond {
-		t.Errorf("Shutdown returned before the in-flight request finished")
-	}
-	if _, err := http.Get(b.Products + "/products/p1001"); err == nil {
-		t.Error("backend still answers after Shutdown")
 	}
 	if err := b.Shutdown(ctx); err != nil {
 		t.Errorf("second Shutdown: %v", err)
 	}
 }
 
+// TestLatencyHonoursCancellation: a request cancelled while it waits in
+// the latency is answered 503 at once.
 func TestLatencyHonoursCancellation(t *testing.T) {
-	h := wrap(productsMux(), time.Hour)
+	waiting := make(chan struct{})
+	h := wrapAfter(productsMux(), time.Hour, func(time.Duration) <-chan time.Time {
+		close(waiting)
+		return nil // never: only the cancellation ends the wait
+	})
 	ctx, cancel := context.WithCancel(context.Background())
 	req := httptest.NewRequestWithContext(ctx, http.MethodGet, "/products/p1001", nil)
 	rec := httptest.NewRecorder()
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		cancel()
-	}()
 	finished := make(chan struct{})
 	go func() {
 		h.ServeHTTP(rec, req)
 		close(finished)
 	}()
+	<-waiting
+	cancel()
 	select {
 	case <-finished:
 	case <-time.After(5 * time.Second):
@@ -203,15 +218,33 @@ func TestLatencyHonoursCancellation(t *testing.T) {
 	}
 }
 
+// TestLatencyDelaysAnswers: every answer waits for the configured latency
+// (on the test's clock) before it is sent.
 func TestLatencyDelaysAnswers(t *testing.T) {
-	b := startBackends(t, Options{Latency: 50 * time.Millisecond})
-	started := time.Now()
-	var m market
-	fetch(t, http.MethodGet, b.Markets+"/markets/mad-01", "", &m)
-	if elapsed := time.Since(started); elapsed < 50*time.Millisecond {
-		t.Errorf("answer took %v, want at least the 50ms latency", elapsed)
+	asked, release := make(chan time.Duration, 1), make(chan time.Time)
+	b := startBackends(t, Options{Latency: 50 * time.Millisecond, After: func(d time.Duration) <-chan time.Time {
+		asked <- d
+		return release
+	}})
+	answered := make(chan market, 1)
+	go func() {
+		var m market
+		if resp, err := http.Get(b.Markets + "/markets/mad-01"); err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&m)
+			resp.Body.Close()
+		}
+		answered <- m // a failed GET shows as an empty market
+	}()
+	if d := <-asked; d != 50*time.Millisecond {
+		t.Errorf("waited %v, want the 50ms latency", d)
 	}
-	if m.City != "Madrid" {
+	select {
+	case m := <-answered:
+		t.Fatalf("answered %+v before the latency passed", m)
+	default:
+	}
+	close(release)
+	if m := <-answered; m.City != "Madrid" {
 		t.Errorf("GET /markets/mad-01 = %+v", m)
 	}
 }

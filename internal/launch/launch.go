@@ -84,6 +84,9 @@ type Options struct {
 	// bundle (manifold serve --nats without --dir): Serve watches it for
 	// new revisions instead of a directory.
 	Bundle *BundleSource
+	// Now is the clock of cache freshness and staleness (tests); nil:
+	// time.Now.
+	Now func() time.Time
 
 	// load reloads the plan; nil: LoadDir(Dir, LoadOptions) if Dir is set.
 	load func() (*pipeline.Plan, error)
@@ -123,7 +126,7 @@ func Serve(ctx context.Context, plan *pipeline.Plan, opts Options) error {
 	if shared.breakers = shared.openBreakers(log); shared.breakers != nil {
 		defer shared.breakers.Close()
 	}
-	rt, err := server.BuildWith(plan, buildOptions(tel, log, shared))
+	rt, err := server.BuildWith(plan, buildOptions(tel, log, shared, opts.Now))
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ func startOps(plan *pipeline.Plan, gw *server.Server, tel *telemetry.Telemetry, 
 	}
 	now := time.Now()
 	r := &reloader{
-		srv: gw, build: buildOptions(tel, log, feats.shared), log: log, metrics: tel.Metrics, level: opts.LogLevel, drain: drain,
+		srv: gw, build: buildOptions(tel, log, feats.shared, opts.Now), log: log, metrics: tel.Metrics, level: opts.LogLevel, drain: drain,
 		status: admin.ReloadStatus{OK: true, Trigger: "start", At: now, ServingSince: now, Pipelines: len(plan.Pipelines)},
 	}
 	r.first = r.status
@@ -187,10 +187,10 @@ func (o *ops) stop() {
 	o.reloader.wait()
 }
 
-// buildOptions are the Runtime dependencies telemetry and, in cluster
-// mode, the shared breaker store provide.
-func buildOptions(tel *telemetry.Telemetry, log *slog.Logger, shared *Shared) server.BuildOptions {
-	o := server.BuildOptions{Logger: log, TracerProvider: tel.TracerProvider, Propagator: tel.Propagator, Observer: tel.Metrics}
+// buildOptions are the Runtime dependencies telemetry, the clock (tests)
+// and, in cluster mode, the shared breaker store provide.
+func buildOptions(tel *telemetry.Telemetry, log *slog.Logger, shared *Shared, now func() time.Time) server.BuildOptions {
+	o := server.BuildOptions{Logger: log, TracerProvider: tel.TracerProvider, Propagator: tel.Propagator, Observer: tel.Metrics, Now: now}
 	if shared != nil {
 		o.SharedBreakers = shared.breakers
 	}

@@ -163,6 +163,7 @@ func paramSchema(p *pipeline.Param) object {
 		add("maxLength", *p.MaxLength, true)
 	}
 	add("pattern", p.Pattern, p.Pattern != "")
+	add("format", p.Format, p.Format != "")
 	add("examples", []any{p.Example}, p.Example != nil)
 	return s
 }

@@ -17,6 +17,7 @@ type ParamItems struct {
 	MinLength *int     `yaml:"min_length"`
 	MaxLength *int     `yaml:"max_length"`
 	Pattern   string   `yaml:"pattern"`
+	Format    string   `yaml:"format"` // an annotation, as Param.Format
 }
 
 // Serialisation styles of array parameters (OpenAPI's style).
@@ -118,7 +119,7 @@ func (c pctx) validateArray(name string, p *Param) {
 	c.validateArrayShape(key, p)
 	it := p.Items
 	p.item = &Param{In: p.In, Type: it.Type, Enum: it.Enum, Minimum: it.Minimum, Maximum: it.Maximum,
-		MinLength: it.MinLength, MaxLength: it.MaxLength, Pattern: it.Pattern}
+		MinLength: it.MinLength, MaxLength: it.MaxLength, Pattern: it.Pattern, Format: it.Format}
 	itemKey := func(k ...string) []string { return key(append([]string{"items"}, k...)...) }
 	c.validateScalar(itemKey, name, p.item)
 	c.normalizeList(key("default"), p, &p.Default)
@@ -164,6 +165,7 @@ func scalarOnlyKeys(p *Param) []string {
 	add("min_length", p.MinLength != nil)
 	add("max_length", p.MaxLength != nil)
 	add("pattern", p.Pattern != "")
+	add("format", p.Format != "")
 	return out
 }
 

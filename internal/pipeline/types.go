@@ -71,6 +71,11 @@ type Param struct {
 	MinLength   *int     `yaml:"min_length"`
 	MaxLength   *int     `yaml:"max_length"`
 	Pattern     string   `yaml:"pattern"`
+	// Format is OpenAPI's format of the value ("date", "date-time",
+	// "uuid", "int64", ...): an annotation carried into the OpenAPI
+	// document and the MCP tool schema, as `manifold import openapi`
+	// found it; values are not checked against it (pattern does that).
+	Format string `yaml:"format"`
 	// AllowSlashes lets a string parameter (in query or header) carry a
 	// path tail such as "docs/2024/report" into a step path, where it must
 	// be interpolated alone (`/files/${ .params.name }`): its segments are

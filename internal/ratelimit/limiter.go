@@ -42,6 +42,7 @@ type Options struct {
 // a bucket belongs to one rate, so a changed rate starts afresh.
 type Limiter struct {
 	global       atomic.Pointer[globalLimit]
+	staged       staged // server.rate of a plan being swapped in
 	consumerRate func(*pipeline.Identity) *yamlconf.Rate
 	store        *store
 	now          func() time.Time
@@ -72,13 +73,6 @@ func New(global *yamlconf.Rate, opts Options) *Limiter {
 	l := &Limiter{consumerRate: opts.ConsumerRate, store: newStore(opts.MaxKeys), now: opts.Now}
 	l.setGlobal(global)
 	return l
-}
-
-// Mount implements server.Surface: it follows server.rate of rt's plan,
-// keeping the bucket while the rate is unchanged.
-func (l *Limiter) Mount(_ *http.ServeMux, _ *server.Server, rt *server.Runtime) error {
-	l.setGlobal(rt.Plan.Gateway.Server.Rate)
-	return nil
 }
 
 func (l *Limiter) setGlobal(r *yamlconf.Rate) {

@@ -170,9 +170,11 @@ func TestFollowsReload(t *testing.T) {
 		t.Fatalf("limited before server.rate was set: %v", h)
 	}
 	gw := &gateway.Config{Server: gateway.Server{Rate: perRate(1, time.Hour, 1)}}
-	if err := l.Mount(nil, nil, &server.Runtime{Plan: &pipeline.Plan{Gateway: gw}}); err != nil {
+	rt := &server.Runtime{Plan: &pipeline.Plan{Gateway: gw}}
+	if err := l.Mount(nil, nil, rt); err != nil {
 		t.Fatal(err)
 	}
+	l.Commit(rt)
 	if _, err := l.Allow(t.Context(), p, nil, "ip"); err != nil {
 		t.Fatal(err)
 	}

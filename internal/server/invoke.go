@@ -84,7 +84,7 @@ func (rt *Runtime) Invoke(ctx context.Context, c *Call) *Outcome {
 	}
 	key := rt.responseKey(c)
 	if e, fresh, ok := rt.cache.Get(key); ok && fresh {
-		return &Outcome{JSON: e.Value, Header: e.Header.Clone(), Cache: "hit", Age: e.Age(time.Now()), Start: start}
+		return &Outcome{JSON: e.Value, Header: e.Header.Clone(), Cache: "hit", Age: e.Age(rt.cache.Now()), Start: start}
 	}
 	f := rt.join(ctx, key, c)
 	select {
@@ -131,7 +131,7 @@ func (rt *Runtime) join(caller context.Context, key string, c *Call) *flight {
 		defer cancel()
 		f.res, f.err = rt.Engine.Run(ctx, c.Pipeline, c.Input)
 		if f.err == nil && f.res.Complete() && len(f.res.Stale) == 0 {
-			now := time.Now()
+			now := rt.cache.Now()
 			rt.cache.Set(key, &cache.Entry{Value: f.res.JSON, Header: storable(f.res.Header), StoredAt: now, FreshUntil: now.Add(c.Pipeline.Cache.D())})
 			// Visible before the flight ends: a request arriving just
 			// after it is a hit, not a second run.

@@ -43,6 +43,9 @@ type BuildOptions struct {
 	// SharedBreakers is the cluster's breaker store (cluster mode), for
 	// upstreams with `breaker: {shared: true}`; nil: they stay local.
 	SharedBreakers *connectors.SharedBreakers
+	// Now is the clock of the answer cache (tests); nil: time.Now. A
+	// reload that keeps the cache keeps its clock.
+	Now func() time.Time
 }
 
 // BuildWith creates the connectors and the engine of plan.
@@ -52,7 +55,7 @@ func BuildWith(plan *pipeline.Plan, opts BuildOptions) (*Runtime, error) {
 	if prev != nil && prev.cache != nil && prev.Plan.Gateway.Cache.MaxSize == plan.Gateway.Cache.MaxSize {
 		rt.cache = prev.cache
 	} else {
-		c, err := cache.New(int64(plan.Gateway.Cache.MaxSize))
+		c, err := cache.NewWithClock(int64(plan.Gateway.Cache.MaxSize), opts.Now)
 		if err != nil {
 			return nil, fmt.Errorf("cache: %w", err)
 		}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/manifoldgw/manifold/internal/launch"
 )
 
 // countingBackend answers body after waiting on gate (if any) and counts
@@ -144,12 +146,14 @@ steps:
 
 // TestBreakerOpensAndFailsFast trips a breaker on a failing backend; then
 // calls fail at once with a problem naming the upstream, without reaching
-// the backend, until the cooldown lets a probe through.
+// the backend, until the cooldown lets a probe through. The breaker
+// (gobreaker) reads the wall clock: its cooldown is long enough for the
+// open phase to fit on a loaded machine, and its end is polled for.
 func TestBreakerOpensAndFailsFast(t *testing.T) {
 	up := newCounting(t, `{"v":1}`)
 	up.fail.Store(true)
 	base, _ := serveDir(t, map[string]string{
-		"gateway.yaml": fmt.Sprintf("upstreams:\n  flaky: {url: %q, breaker: {failures: 3, window: 10s, cooldown: 300ms}}\n", up.URL),
+		"gateway.yaml": fmt.Sprintf("upstreams:\n  flaky: {url: %q, breaker: {failures: 3, window: 10s, cooldown: 3s}}\n", up.URL),
 		"p.yaml":       "name: flaky\npath: /flaky\nsteps:\n  s: {upstream: flaky, path: /}\n",
 	})
 	for i := range 3 {
@@ -168,7 +172,7 @@ func TestBreakerOpensAndFailsFast(t *testing.T) {
 		t.Errorf("an open breaker let %d calls through", up.calls.Load()-before)
 	}
 	up.fail.Store(false)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for {
 		status, _, _ := fetch(t, base+"/flaky")
 		if status == 200 {
@@ -185,37 +189,40 @@ func TestBreakerOpensAndFailsFast(t *testing.T) {
 }
 
 // TestStaleServedWhileDown serves a step's last good answer while its
-// upstream fails, marked stale, and stops once `stale:` has passed.
+// upstream fails, marked stale, and stops once `stale:` has passed. The
+// gateway's cache runs on the test's clock: no sleeping through windows.
 func TestStaleServedWhileDown(t *testing.T) {
 	up := newCounting(t, `{"v":"good"}`)
-	base, _ := serveDir(t, map[string]string{
+	clock := newFakeClock()
+	base := serveDirWith(t, map[string]string{
 		"gateway.yaml": fmt.Sprintf("upstreams:\n  up: {url: %q, retries: 0}\n", up.URL),
 		"p.yaml": `
 name: st
 path: /st
 steps:
-  s: {upstream: up, path: /, select: .v, cache: 50ms, stale: 400ms}
+  s: {upstream: up, path: /, select: .v, cache: 10s, stale: 60s}
 `,
-	})
+	}, launch.Options{Now: clock.Now})
 	if status, _, body := fetch(t, base+"/st"); status != 200 || body != `{"s":"good"}` {
 		t.Fatalf("warm-up: %d %s", status, body)
 	}
 	up.fail.Store(true)
-	time.Sleep(60 * time.Millisecond) // past the 50ms ttl, within stale
+	clock.Advance(9 * time.Second)
+	if status, h, body := fetch(t, base+"/st"); status != 200 || body != `{"s":"good"}` || h.Get("Manifold-Cache") == "stale" {
+		t.Errorf("while fresh: %d %s Manifold-Cache %q", status, body, h.Get("Manifold-Cache"))
+	}
+	calls := up.calls.Load()
+	clock.Advance(2 * time.Second) // past the 10s ttl, within stale
 	status, h, body := fetch(t, base+"/st")
 	if status != 200 || body != `{"s":"good"}` || h.Get("Manifold-Stale") != "s" || h.Get("Manifold-Cache") != "stale" {
 		t.Errorf("while down: %d %s Manifold-Stale %q Manifold-Cache %q", status, body, h.Get("Manifold-Stale"), h.Get("Manifold-Cache"))
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		status, _, _ = fetch(t, base+"/st")
-		if status == 502 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("stale answer still served long after stale: 400ms")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if up.calls.Load() == calls {
+		t.Error("the stale answer was served without trying the upstream")
+	}
+	clock.Advance(60 * time.Second) // past ttl + stale
+	if status, _, body = fetch(t, base+"/st"); status != 502 {
+		t.Errorf("after stale: 60s: %d %s, want 502", status, body)
 	}
 }
 
