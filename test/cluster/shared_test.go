@@ -1,0 +1,477 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// What the replicas of a cluster share: a rate limit, MCP sessions and a
+// breaker (TestClusterShared), and admin actions asked of one replica
+// (TestClusterAdmin). Each runs its own NATS cluster and 3 replicas, in
+// parallel with the other tests of the package.
+
+// adminKey is the replicas' MANIFOLD_ADMIN_KEY in TestClusterAdmin.
+const adminKey = "cluster-admin-key-0123456789abcdef"
+
+// flaky is a backend that fails on demand and counts the calls of each
+// replica (each sends its id in X-Replica).
+type flaky struct {
+	fail  atomic.Bool
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.calls[r.Header.Get("X-Replica")]++
+	f.mu.Unlock()
+	if f.fail.Load() {
+		http.Error(w, "down", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"ok":true}`)
+}
+
+func (f *flaky) count(replica string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[replica]
+}
+
+// sharedYAML is the gateway of TestClusterShared: hello on the backend
+// (an MCP tool), limited with a 20/min rate for each caller, and flaky
+// on an upstream whose breaker is shared.
+func sharedYAML() map[string]string {
+	return map[string]string{
+		"gateway.yaml": `upstreams:
+  backend:
+    url: ${BACKEND_URL}
+  flaky:
+    url: ${FLAKY_URL}
+    headers: {X-Replica: "${REPLICA_TAG}"}
+    breaker: {shared: true, failures: 3, cooldown: 1m}
+audit:
+  replicas: 3
+cluster:
+  stale_after: 1s
+`,
+		"hello.yaml": helloYAML("1"),
+		"limited.yaml": `name: limited
+method: GET
+path: /v1/limited
+access: {public: true, rate: 20/min}
+steps:
+  greet: {upstream: backend, path: /greet}
+output: .greet
+`,
+		"flaky.yaml": `name: flaky
+method: GET
+path: /v1/flaky
+steps:
+  call: {upstream: flaky, path: /call}
+output: .call
+`,
+	}
+}
+
+// TestClusterShared: a rate limit, an MCP session and a shared breaker
+// hold across 3 replicas behind round-robin load.
+func TestClusterShared(t *testing.T) {
+	t.Parallel()
+	h := New(t, 3)
+	fl := &flaky{calls: map[string]int{}}
+	fb := httptest.NewServer(fl)
+	t.Cleanup(fb.Close)
+	h.Env["FLAKY_URL"] = fb.URL
+	h.Push(h.Dir(sharedYAML()), map[string]string{"REPLICA_TAG": "push"})
+	rs := []*Replica{}
+	for _, id := range []string{"a", "b", "c"} {
+		rs = append(rs, h.Start(id, map[string]string{"REPLICA_TAG": id}))
+	}
+	waitRateLimitPeers(t, rs)
+	t.Run("RateLimit", func(t *testing.T) { checkRateLimit(t, rs) })
+	t.Run("MCP", func(t *testing.T) { checkMCP(t, rs) })
+	t.Run("Breaker", func(t *testing.T) { checkSharedBreaker(t, rs, fl) })
+}
+
+// waitRateLimitPeers waits until every replica shares its rate limits
+// with the 2 others (manifold_ratelimit_cluster_replicas is 3), as a
+// cluster that has run for a second does.
+func waitRateLimitPeers(t *testing.T, rs []*Replica) {
+	t.Helper()
+	Eventually(t, 10*time.Second, "every replica counts 3 replicas sharing the rate limits", func() bool {
+		for _, r := range rs {
+			_, body, err := r.Get("/metrics")
+			if err != nil || !strings.Contains(body, "manifold_ratelimit_cluster_replicas 3") {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// checkRateLimit: 90 requests sent round robin to the 3 replicas, 9 at a
+// time, against a 20/min limit: at most 20 + 10% pass, and every answer
+// states the cluster's quota, 20.
+func checkRateLimit(t *testing.T, rs []*Replica) {
+	var mu sync.Mutex
+	passed, refused, perReplica := 0, 0, map[string]int{}
+	var bad []string
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range 9 {
+		wg.Go(func() {
+			for i := w; i < 90; i += 9 {
+				r := rs[i%len(rs)]
+				resp, err := http.Get(r.Base + "/v1/limited")
+				if err != nil {
+					mu.Lock()
+					bad = append(bad, err.Error())
+					mu.Unlock()
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				policy := resp.Header.Get("RateLimit-Policy")
+				mu.Lock()
+				switch {
+				case policy != `"limited";q=20;w=60`:
+					bad = append(bad, resp.Status+" RateLimit-Policy: "+policy)
+				case resp.StatusCode == http.StatusOK:
+					passed++
+					perReplica[r.ID]++
+				case resp.StatusCode == http.StatusTooManyRequests:
+					refused++
+				default:
+					bad = append(bad, resp.Status)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("rate 20/min, 90 requests round robin over 3 replicas in %s: %d passed (a %d, b %d, c %d), %d refused",
+		time.Since(start).Round(time.Millisecond), passed, perReplica["a"], perReplica["b"], perReplica["c"], refused)
+	if len(bad) > 0 {
+		t.Errorf("%d unexpected answers, first: %s", len(bad), bad[0])
+	}
+	if passed > 22 || passed < 15 {
+		t.Errorf("%d of 90 requests passed a 20/min limit, want 15 to 22 (the limit, +10%%)", passed)
+	}
+}
+
+// roundRobin sends request i to replica i%3, as a plain load balancer
+// would, and records which replica answered which JSON-RPC method.
+type roundRobin struct {
+	bases []string
+	mu    sync.Mutex
+	next  int
+	ok    map[string]map[int]bool // method -> replicas that answered it 200
+}
+
+func (rr *roundRobin) RoundTrip(r *http.Request) (*http.Response, error) {
+	rr.mu.Lock()
+	i := rr.next % len(rr.bases)
+	rr.next++
+	rr.mu.Unlock()
+	var msg struct{ Method string }
+	if r.Body != nil {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal(body, &msg)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	base, _ := url.Parse(rr.bases[i])
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = base.Scheme, base.Host, ""
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && resp.StatusCode == http.StatusOK && msg.Method != "" {
+		rr.mu.Lock()
+		if rr.ok[msg.Method] == nil {
+			rr.ok[msg.Method] = map[int]bool{}
+		}
+		rr.ok[msg.Method][i] = true
+		rr.mu.Unlock()
+	}
+	return resp, err
+}
+
+// checkMCP: a session opened on replica a lists and calls the hello tool
+// on b and c.
+func checkMCP(t *testing.T, rs []*Replica) {
+	rr := &roundRobin{ok: map[string]map[int]bool{}}
+	for _, r := range rs {
+		rr.bases = append(rr.bases, r.Base)
+	}
+	client := mcp.NewClient(&mcp.Implementation{Name: "cluster-test", Version: "1"}, nil)
+	cs, err := client.Connect(t.Context(), &mcp.StreamableClientTransport{
+		Endpoint: rs[0].Base + "/mcp", HTTPClient: &http.Client{Transport: rr, Timeout: 10 * time.Second}, MaxRetries: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	for range 3 {
+		list, err := cs.ListTools(t.Context(), nil)
+		if err != nil {
+			t.Fatalf("tools/list: %v", err)
+		}
+		if !hasTool(list.Tools, "hello") {
+			t.Fatalf("tools/list: no hello tool in %d tools", len(list.Tools))
+		}
+		res, err := cs.CallTool(t.Context(), &mcp.CallToolParams{Name: "hello"})
+		if err != nil || res.IsError {
+			t.Fatalf("tools/call hello: %v %+v", err, res)
+		}
+		if got, _ := json.Marshal(res.StructuredContent); !strings.Contains(string(got), `"hello"`) {
+			t.Fatalf("tools/call hello answered %s", got)
+		}
+	}
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	// The SDK opens with initialize, or with server/discover when the
+	// server speaks the sessionless protocol.
+	if !rr.ok["initialize"][0] && !rr.ok["server/discover"][0] {
+		t.Errorf("the session was not opened on replica a: %v", rr.ok)
+	}
+	for _, method := range []string{"tools/list", "tools/call"} {
+		if !rr.ok[method][1] || !rr.ok[method][2] {
+			t.Errorf("%s was not answered by both b and c: %v", method, rr.ok[method])
+		}
+	}
+}
+
+func hasTool(tools []*mcp.Tool, name string) bool {
+	for _, tl := range tools {
+		if tl.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// checkSharedBreaker: the flaky backend fails; replica a alone is called
+// until its breaker trips (3 failures); b and c then answer "breaker
+// open" without calling the backend, within about a second.
+func checkSharedBreaker(t *testing.T, rs []*Replica, fl *flaky) {
+	a, b, c := rs[0], rs[1], rs[2]
+	for _, r := range rs {
+		if status, body, err := r.Get("/v1/flaky"); err != nil || status != http.StatusOK {
+			t.Fatalf("replica %s: GET /v1/flaky before the failure: %d %v %s", r.ID, status, err, body)
+		}
+	}
+	fl.fail.Store(true)
+	breakerOpen := func(r *Replica) bool {
+		status, body, err := r.Get("/v1/flaky")
+		return err == nil && status == http.StatusBadGateway && strings.Contains(body, "breaker open")
+	}
+	for i := 0; !breakerOpen(a); i++ {
+		if i == 10 {
+			t.Fatalf("replica a's breaker did not open after 10 failed calls (%d backend calls)", fl.count("a"))
+		}
+	}
+	bCalls, cCalls := fl.count("b"), fl.count("c")
+	took := Eventually(t, 2*time.Second, "b and c answer breaker open", func() bool {
+		return breakerOpen(b) && breakerOpen(c)
+	})
+	// Both now answer from the shared state: 10 more calls each reach
+	// nothing.
+	settledB, settledC := fl.count("b"), fl.count("c")
+	for range 10 {
+		if !breakerOpen(b) || !breakerOpen(c) {
+			t.Fatal("b or c called the backend again after the shared breaker opened")
+		}
+	}
+	if fl.count("b") != settledB || fl.count("c") != settledC {
+		t.Errorf("b and c called the open breaker's backend %d and %d more times", fl.count("b")-settledB, fl.count("c")-settledC)
+	}
+	t.Logf("shared breaker tripped by a after %d backend calls; b and c answered breaker open %s later, having called the backend %d and %d times meanwhile",
+		fl.count("a"), took.Round(time.Millisecond), settledB-bCalls, settledC-cCalls)
+}
+
+// TestClusterAdmin: a cache purge and a forced-open breaker asked of one
+// replica's admin API reach all 3, `manifold cluster status` lists the 3,
+// and so does the operator console of one of them.
+func TestClusterAdmin(t *testing.T) {
+	t.Parallel()
+	h := New(t, 3)
+	h.Env["MANIFOLD_ADMIN_KEY"] = adminKey
+	h.Push(h.Dir(map[string]string{
+		"gateway.yaml": gatewayYAML("") + "admin: {key: \"${MANIFOLD_ADMIN_KEY}\"}\n",
+		"hello.yaml":   helloYAML("1") + "cache: 1m\n",
+	}), nil)
+	rs := []*Replica{}
+	for _, id := range []string{"replica-a", "replica-b", "replica-c"} {
+		rs = append(rs, h.Start(id, nil, "--admin-listen", "127.0.0.1:0"))
+	}
+	ids := []string{"replica-a", "replica-b", "replica-c"}
+	t.Run("Purge", func(t *testing.T) {
+		for _, r := range rs {
+			cacheState(t, r) // stored
+			if got := cacheState(t, r); got != "hit" {
+				t.Fatalf("replica %s: second GET is a cache %s, want hit", r.ID, got)
+			}
+		}
+		acted := adminCall(t, rs[0], http.MethodPost, "/cache/purge", `{"all": true}`)
+		if !sameIDs(acted, ids) {
+			t.Errorf("the purge's replicas.acted is %v, want %v", acted, ids)
+		}
+		for _, r := range rs {
+			if got := cacheState(t, r); got != "miss" {
+				t.Errorf("replica %s: after the purge asked of replica-a, GET is a cache %s, want miss", r.ID, got)
+			}
+		}
+	})
+	t.Run("Breaker", func(t *testing.T) {
+		acted := adminCall(t, rs[0], http.MethodPut, "/upstreams/backend/breaker", `{"state": "open"}`)
+		if !sameIDs(acted, ids) {
+			t.Errorf("the breaker force's replicas.acted is %v, want %v", acted, ids)
+		}
+		for _, r := range rs {
+			if st := breakerState(t, r, "backend"); st.State != "open" || st.Override != "open" {
+				t.Errorf("replica %s: breaker of backend %+v, want forced open", r.ID, st)
+			}
+		}
+		adminCall(t, rs[1], http.MethodPut, "/upstreams/backend/breaker", `{"state": "auto"}`)
+		for _, r := range rs {
+			if st := breakerState(t, r, "backend"); st.Override != "auto" {
+				t.Errorf("replica %s: breaker of backend %+v after auto asked of replica-b", r.ID, st)
+			}
+		}
+	})
+	t.Run("Status", func(t *testing.T) {
+		out, err := h.run(nil, "cluster", "status", "--nats", h.NATS.URLs(), "--cluster", h.Name)
+		if err != nil {
+			t.Fatalf("manifold cluster status: %v\n%s", err, out)
+		}
+		for _, id := range ids {
+			if !strings.Contains(out, id) {
+				t.Errorf("manifold cluster status does not list %s:\n%s", id, out)
+			}
+		}
+	})
+	t.Run("Console", func(t *testing.T) {
+		table := consoleReplicas(t, rs[2])
+		for _, id := range ids {
+			if !strings.Contains(table, `<th scope="row">`+id+`</th>`) {
+				t.Errorf("the console's Cluster replicas table does not list %s:\n%s", id, table)
+			}
+		}
+	})
+}
+
+// cacheState is the Manifold-Cache header of GET /v1/hello on r.
+func cacheState(t *testing.T, r *Replica) string {
+	t.Helper()
+	resp, err := http.Get(r.Base + "/v1/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("replica %s: GET /v1/hello: %s", r.ID, resp.Status)
+	}
+	return resp.Header.Get("Manifold-Cache")
+}
+
+// adminCall sends an admin action to r with the admin key and returns
+// the ids of the replicas that acted.
+func adminCall(t *testing.T, r *Replica, method, path, body string) []string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), method, r.AdminURL(t)+path, strings.NewReader(body))
+	req.Header.Set("X-API-Key", adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out struct {
+		Replicas struct {
+			Acted []struct{ Replica string }
+		}
+	}
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &out) != nil {
+		t.Fatalf("%s %s on %s: %s %s", method, path, r.ID, resp.Status, raw)
+	}
+	ids := []string{}
+	for _, a := range out.Replicas.Acted {
+		ids = append(ids, a.Replica)
+	}
+	return ids
+}
+
+func sameIDs(got, want []string) bool { return strings.Join(got, ",") == strings.Join(want, ",") }
+
+// breakerView is the breaker of an upstream in the admin API.
+type breakerView struct{ State, Override string }
+
+// breakerState reads upstream's breaker from r's admin GET /upstreams.
+func breakerState(t *testing.T, r *Replica, upstream string) breakerView {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, r.AdminURL(t)+"/upstreams", nil)
+	req.Header.Set("X-API-Key", adminKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Upstreams []struct {
+			Name    string
+			Breaker breakerView
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("replica %s GET /upstreams: %v", r.ID, err)
+	}
+	for _, u := range out.Upstreams {
+		if u.Name == upstream {
+			return u.Breaker
+		}
+	}
+	t.Fatalf("replica %s GET /upstreams: no %s", r.ID, upstream)
+	return breakerView{}
+}
+
+// consoleReplicas signs in to r's operator console with the admin key
+// (the form, then the session cookie) and returns the "Cluster replicas"
+// section of its Config page.
+func consoleReplicas(t *testing.T, r *Replica) string {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	resp, err := c.PostForm(r.AdminURL(t)+"/console/signin", url.Values{"key": {adminKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	resp, err = c.Get(r.AdminURL(t) + "/console/config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, _ := io.ReadAll(resp.Body)
+	_, section, ok := strings.Cut(string(page), `id="cluster-title"`)
+	section, _, _ = strings.Cut(section, "</section>")
+	if resp.StatusCode != http.StatusOK || !ok {
+		t.Fatalf("replica %s /console/config: %s, no Cluster replicas section\n%s", r.ID, resp.Status, page)
+	}
+	return section
+}
