@@ -62,7 +62,7 @@ func sharedYAML() map[string]string {
   flaky:
     url: ${FLAKY_URL}
     headers: {X-Replica: "${REPLICA_TAG}"}
-    breaker: {shared: true, failures: 3, cooldown: 1m}
+    breaker: {shared: true, failures: 3, cooldown: 3s}
 audit:
   replicas: 3
 cluster:
@@ -301,6 +301,31 @@ func checkSharedBreaker(t *testing.T, rs []*Replica, fl *flaky) {
 	}
 	t.Logf("shared breaker tripped by a after %d backend calls; b and c answered breaker open %s later, having called the backend %d and %d times meanwhile",
 		fl.count("a"), took.Round(time.Millisecond), settledB-bCalls, settledC-cCalls)
+	checkOneProbe(t, rs, fl)
+}
+
+// checkOneProbe: once the cooldown (3 s) ends, one probe goes out in the
+// whole cluster, however many calls the 3 replicas get at once; the
+// backend still fails, so the breaker opens again for everyone.
+func checkOneProbe(t *testing.T, rs []*Replica, fl *flaky) {
+	total := func() int { return fl.count("a") + fl.count("b") + fl.count("c") }
+	before := total()
+	deadline := time.Now().Add(10 * time.Second)
+	for total() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("no probe reached the backend within 10 s of the breaker opening (cooldown 3s)")
+		}
+		// 30 calls at once, 10 on each replica: they take far less
+		// than the cooldown, so at most one of them may be a probe.
+		var wg sync.WaitGroup
+		for i := range 30 {
+			wg.Go(func() { _, _, _ = rs[i%3].Get("/v1/flaky") })
+		}
+		wg.Wait()
+	}
+	if probes := total() - before; probes != 1 {
+		t.Errorf("%d calls reached the backend when the cooldown ended, want 1 probe for the whole cluster", probes)
+	}
 }
 
 // TestClusterAdmin: a cache purge and a forced-open breaker asked of one
