@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -77,6 +78,14 @@ steps:
   greet: {upstream: backend, path: /greet}
 output: .greet
 `,
+		"steady.yaml": `name: steady
+method: GET
+path: /v1/steady
+access: {public: true, rate: 20/sec}
+steps:
+  greet: {upstream: backend, path: /greet}
+output: .greet
+`,
 		"flaky.yaml": `name: flaky
 method: GET
 path: /v1/flaky
@@ -103,6 +112,7 @@ func TestClusterShared(t *testing.T) {
 	}
 	waitRateLimitPeers(t, rs)
 	t.Run("RateLimit", func(t *testing.T) { checkRateLimit(t, rs) })
+	t.Run("SustainedRate", func(t *testing.T) { checkSustainedRate(t, rs) })
 	t.Run("MCP", func(t *testing.T) { checkMCP(t, rs) })
 	t.Run("Breaker", func(t *testing.T) { checkSharedBreaker(t, rs, fl) })
 }
@@ -170,6 +180,34 @@ func checkRateLimit(t *testing.T, rs []*Replica) {
 	}
 	if passed > 22 || passed < 15 {
 		t.Errorf("%d of 90 requests passed a 20/min limit, want 15 to 22 (the limit, +10%%)", passed)
+	}
+}
+
+// checkSustainedRate: 2 s of round-robin load from 3 workers, far over
+// a 20/sec limit, let through at most the burst (20) and 20 a second
+// of load, + 10%: the replicas keep the limit while spending goes on.
+func checkSustainedRate(t *testing.T, rs []*Replica) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	load := Load(ctx, rs, "/v1/steady", 3)
+	load.Wait()
+	took := time.Since(start)
+	refused := 0
+	for _, b := range load.Bad {
+		if strings.HasPrefix(b, "429 ") {
+			refused++
+		}
+	}
+	allowed := 20 + 20*took.Seconds()
+	t.Logf("rate 20/sec, %s of round-robin load over 3 replicas: %d passed (the limit allows %.0f), %d refused, %d other",
+		took.Round(time.Millisecond), load.OK, allowed, refused, len(load.Bad)-refused)
+	if refused != len(load.Bad) {
+		t.Errorf("answers other than 200 and 429: %v", load.Bad[:min(3, len(load.Bad))])
+	}
+	if float64(load.OK) > allowed*1.1 || float64(load.OK) < allowed*0.8 {
+		t.Errorf("%d requests passed a 20/sec limit in %s, want at most %.0f (the limit, +10%%) and not far below it",
+			load.OK, took.Round(time.Millisecond), allowed*1.1)
 	}
 }
 
