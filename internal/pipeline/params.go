@@ -184,6 +184,12 @@ func (p *Param) FromString(s string) (any, string) {
 	var v any
 	switch p.Type {
 	case "string":
+		// JSON (the engine, answers, audit events, GraphQL and MCP) cannot
+		// carry other bytes: the value would reach the upstream as sent but
+		// show as U+FFFD everywhere else.
+		if !utf8.ValidString(s) {
+			return nil, "must be UTF-8 text"
+		}
 		v = s
 	case "integer":
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)

@@ -179,7 +179,8 @@ upstreams:
 `
 
 // TestUpstreamCredentialsNeverEmitted calls upstreams with every kind of
-// credential, through REST, GraphQL (step URLs) and MCP, with a backend
+// credential, through REST, GraphQL (step URLs) and MCP (tool results and
+// errors, tools/list, the OpenAPI resource), with a backend
 // that echoes the credentials it gets in its errors, then greps logs,
 // spans, recorded calls, answers and the admin API for them.
 func TestUpstreamCredentialsNeverEmitted(t *testing.T) {
@@ -235,7 +236,7 @@ func TestUpstreamCredentialsNeverEmitted(t *testing.T) {
 		emitted["REST"].Write(a.body)
 		emitted["GraphQL"].Write(do(t, request(t, "POST", base+"/graphql",
 			`{"query":"{ run(pipeline: \"`+up+`\") { status data steps { name url status error } } }"}`)).body)
-		emitted["MCP"].Write(mcpPost(t, base, "127.0.0.1", sid, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"`+up+`","arguments":{}}}`).body)
+		emitted["MCP"].Write(mcpAnswers(t, base, sid, up))
 	}
 	if !strings.Contains(emitted["GraphQL"].String(), "/there?key=REDACTED") {
 		t.Errorf("GraphQL does not show the redirect's final URL, redacted: %s", emitted["GraphQL"])
