@@ -13,7 +13,10 @@ import (
 
 // NATS and cluster defaults.
 const (
-	DefaultNATSURL     = "embedded"
+	DefaultNATSURL = "embedded"
+	// NATSOff turns the connection off (nats.url), or audit alone
+	// (audit.nats beside `nats:`).
+	NATSOff            = "off"
 	DefaultClusterName = "manifold"
 	// DefaultStaleAfter is how long a replica may serve an older revision
 	// than another replica of its cluster before /readyz says not ready.
@@ -74,6 +77,9 @@ func (l *loader) mergeNATS(d *yamlconf.Doc, gw *Config) {
 	_, natsKey := yamlconf.Lookup(d.Body, "nats")
 	for _, a := range natsAliases {
 		_, k := yamlconf.Lookup(d.Body, "audit", a.audit)
+		if a.audit == "nats" && gw.Audit.NATS == NATSOff {
+			continue // audit off, whatever the connection: see applyNATSDefaults
+		}
 		if k != nil && natsKey != nil {
 			l.Errorf(d.File, k, "audit."+a.audit, "moved to nats.%s, which this file sets: keep only nats.%s", a.nats, a.nats)
 		}
@@ -100,7 +106,12 @@ func applyNATSDefaults(gw *Config) {
 		c.Name = DefaultClusterName
 	}
 	a := &gw.Audit
-	a.NATS, a.Listen, a.InProcess = n.URL, n.Listen, n.InProcess
+	// `audit: {nats: off}` beside `nats:` turns audit off and keeps the
+	// connection for cluster mode.
+	if a.NATS != NATSOff {
+		a.NATS = n.URL
+	}
+	a.Listen, a.InProcess = n.Listen, n.InProcess
 	a.Credentials, a.NKey, a.Token, a.TLS = n.Credentials, n.NKey, n.Token, n.TLS
 }
 

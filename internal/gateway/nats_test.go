@@ -46,3 +46,16 @@ func TestNATSAlias(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditOffBesideNATS: `audit: {nats: off}` beside `nats:` turns audit
+// off and keeps the connection for cluster mode.
+func TestAuditOffBesideNATS(t *testing.T) {
+	gw, errs := load(t, "nats: {url: nats://y:4222}\naudit: {nats: \"off\"}\ncluster: {name: prod}\n", nil)
+	if len(errs) > 0 || gw.Audit.NATS != "off" || gw.NATS.URL != "nats://y:4222" || gw.Cluster == nil {
+		t.Fatalf("audit %q, nats %q, cluster %+v, errors %v; want audit off on the cluster's NATS", gw.Audit.NATS, gw.NATS.URL, gw.Cluster, errs)
+	}
+	gw, errs = load(t, "nats: {url: nats://y:4222}\n", nil)
+	if len(errs) > 0 || gw.Audit.NATS != "nats://y:4222" {
+		t.Fatalf("audit follows nats: %q, errors %v", gw.Audit.NATS, errs)
+	}
+}
