@@ -239,7 +239,7 @@ func TestNATSNodeKilledUnderLoad(t *testing.T) {
 	if got := h.AuditCount("hello"); got != want {
 		t.Errorf("the stream holds %d events for %d requests", got, want)
 	}
-	waits := h.AuditWaits("hello")
+	waits := h.AuditWaits("hello", want)
 	slices.Sort(waits)
 	late := len(waits) - sort.Search(len(waits), func(i int) bool { return waits[i] > 100*time.Millisecond })
 	t.Logf("NATS node (and audit stream leader) killed under load: %d requests, none failed, slowest %s; "+

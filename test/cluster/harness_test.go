@@ -328,41 +328,50 @@ func (h *Harness) Statuses() map[string]bundle.ReplicaStatus {
 }
 
 // AuditCount is the number of audit events stored for pipeline (a
-// message holds one event or a batch).
+// message holds one event or a batch); 0 when the stream cannot be read
+// now (a leader election), which callers poll past.
 func (h *Harness) AuditCount(pipeline string) uint64 {
 	n := uint64(0)
-	h.auditEvents(pipeline, func(jetstream.MsgMetadata, json.RawMessage) { n++ })
+	if err := h.auditEvents(pipeline, func(jetstream.MsgMetadata, json.RawMessage) { n++ }); err != nil {
+		return 0
+	}
 	return n
 }
 
 // auditEvents calls fn with every audit event stored for pipeline so far,
 // and the metadata of the message that holds it.
-func (h *Harness) auditEvents(pipeline string, fn func(jetstream.MsgMetadata, json.RawMessage)) {
+func (h *Harness) auditEvents(pipeline string, fn func(jetstream.MsgMetadata, json.RawMessage)) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := h.js.OrderedConsumer(ctx, "MANIFOLD_AUDIT", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"manifold.audit.call." + pipeline}})
 	if err != nil {
-		return
+		return err
 	}
-	for ctx.Err() == nil {
+	for {
 		batch, err := c.FetchNoWait(500)
 		if err != nil {
-			return
+			return err
 		}
 		got := 0
 		for m := range batch.Messages() {
 			got++
 			md, err := m.Metadata()
-			evs, derr := audit.Events(m.Data())
-			if err != nil || derr != nil {
-				continue
+			if err != nil {
+				return err
+			}
+			evs, err := audit.Events(m.Data())
+			if err != nil {
+				return err
 			}
 			for _, ev := range evs {
 				fn(*md, ev)
 			}
 		}
+		if err := batch.Error(); err != nil {
+			return err
+		}
 		if got == 0 {
-			return
+			return ctx.Err()
 		}
 	}
 }
@@ -436,15 +445,21 @@ func tail(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// AuditWaits returns, for every audit event stored for pipeline, how long
-// it waited between the call's start and JetStream storing it.
-func (h *Harness) AuditWaits(pipeline string) []time.Duration {
+// AuditWaits returns, for every audit event stored for pipeline (want
+// of them), how long it waited between the call's start and JetStream
+// storing it.
+func (h *Harness) AuditWaits(pipeline string, want uint64) []time.Duration {
+	h.t.Helper()
 	var out []time.Duration
-	h.auditEvents(pipeline, func(md jetstream.MsgMetadata, raw json.RawMessage) {
-		var ev struct{ Time time.Time }
-		if json.Unmarshal(raw, &ev) == nil {
-			out = append(out, md.Timestamp.Sub(ev.Time))
-		}
+	Eventually(h.t, 20*time.Second, "every audit event read back", func() bool {
+		out = out[:0]
+		err := h.auditEvents(pipeline, func(md jetstream.MsgMetadata, raw json.RawMessage) {
+			var ev struct{ Time time.Time }
+			if json.Unmarshal(raw, &ev) == nil {
+				out = append(out, md.Timestamp.Sub(ev.Time))
+			}
+		})
+		return err == nil && uint64(len(out)) >= want
 	})
 	return out
 }
