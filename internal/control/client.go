@@ -192,21 +192,3 @@ func pingSubject() string {
 	s, _ := micro.ControlSubject(micro.PingVerb, ServiceName, "")
 	return s
 }
-
-// Replicas is every replica's status, this one's first, for operator
-// pages: the others' answers to a status fan-out, and the replicas
-// known that did not answer in time.
-func (s *Service) Replicas(ctx context.Context) (answered []Status, missing []Replica, err error) {
-	answered = []Status{s.Status(ctx)}
-	res, err := s.client.Status(ctx)
-	if err != nil {
-		return answered, nil, err
-	}
-	for _, r := range res.Acted {
-		var st Status
-		if json.Unmarshal(r.Result, &st) == nil {
-			answered = append(answered, st)
-		}
-	}
-	return answered, res.NotAnswered, nil
-}

@@ -336,3 +336,21 @@ func semver(v string) string {
 	}
 	return "0.0.0-unknown"
 }
+
+// Replicas is every replica's status, this one's first, for operator
+// pages: the others' answers to a status fan-out, and the replicas
+// known that did not answer in time.
+func (s *Service) Replicas(ctx context.Context) (answered []Status, missing []Replica, err error) {
+	answered = []Status{s.Status(ctx)}
+	res, err := s.client.Status(ctx)
+	if err != nil {
+		return answered, nil, err
+	}
+	for _, r := range res.Acted {
+		var st Status
+		if json.Unmarshal(r.Result, &st) == nil {
+			answered = append(answered, st)
+		}
+	}
+	return answered, res.NotAnswered, nil
+}
