@@ -1,6 +1,7 @@
 package natstest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -49,5 +50,26 @@ func TestClusterReplicatesAndSurvivesANode(t *testing.T) {
 	}
 	if got := s.CachedInfo().State.Msgs; got != 15 {
 		t.Fatalf("stream holds %d messages, want 15", got)
+	}
+}
+
+// TestTakenPortFailsFast: a node whose port another process took since it
+// was chosen fails at once with the server's reason, and Server then
+// starts on fresh ports instead.
+func TestTakenPortFailsFast(t *testing.T) {
+	hold := Server(t) // its client port is taken from now on
+	n := &Node{t: t, opts: hold.opts}
+	n.opts.StoreDir = t.TempDir()
+	start := time.Now()
+	err := n.start()
+	if err == nil {
+		n.Stop()
+		t.Fatal("a node started on a port another server listens on")
+	}
+	if !strings.Contains(err.Error(), "Error listening on port") || time.Since(start) > readyTimeout/2 {
+		t.Fatalf("after %s: %v; want the listen error at once", time.Since(start), err)
+	}
+	if p := freePort(t); p >= ephemeralLow() {
+		t.Fatalf("freePort gave %d, inside the ephemeral range", p)
 	}
 }
