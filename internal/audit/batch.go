@@ -13,10 +13,12 @@ import (
 // batch format). A message with ContentType holds one event.
 const BatchContentType = "application/cloudevents-batch+json; charset=utf-8"
 
-// Bounds of one batch message: far below NATS's default 1 MiB payload.
+// Bounds of one batch message: far below NATS's default 1 MiB payload,
+// and small enough that its buffer is used again (batchBufs) rather than
+// allocated per message.
 const (
 	maxBatchEvents = 256
-	maxBatchBytes  = 256 << 10
+	maxBatchBytes  = 64 << 10
 )
 
 // Events returns the events of one audit message: the event itself, or
@@ -82,7 +84,7 @@ func joinItems(its []*item, size int) *item {
 	if len(its) == 1 {
 		return its[0]
 	}
-	b := make([]byte, 0, size)
+	b := batchBuf(size)
 	b = append(b, '[')
 	for i, it := range its {
 		if i > 0 {
@@ -97,7 +99,7 @@ func joinItems(its []*item, size int) *item {
 			it.data, it.pooled = nil, false
 		}
 	}
-	return &item{subject: its[0].subject, id: its[0].id + "+" + strconv.Itoa(len(its)), data: b, n: len(its)}
+	return &item{subject: its[0].subject, id: its[0].id + "+" + strconv.Itoa(len(its)), data: b, n: len(its), pooled: cap(b) == maxBatchBytes}
 }
 
 // events is how many events it holds (a batch read back from the spool
@@ -125,4 +127,34 @@ func putEventBuf(b []byte) {
 	if cap(b) <= 16<<10 {
 		eventBufs.Put(&b)
 	}
+}
+
+// batchBufs are the buffers of batch messages, given back once JetStream
+// has acknowledged the batch: at line rate one is published every few
+// milliseconds, and allocating each would be most of audit's garbage.
+var batchBufs = sync.Pool{New: func() any { b := make([]byte, 0, maxBatchBytes); return &b }}
+
+// batchBuf is a buffer for a batch of size bytes: a pooled one when it
+// fits, which it does within the bounds (a single event larger than a
+// batch is sent alone, never joined).
+func batchBuf(size int) []byte {
+	if size > maxBatchBytes {
+		return make([]byte, 0, size)
+	}
+	return (*batchBufs.Get().(*[]byte))[:0]
+}
+
+// release gives the item's pooled buffer back: only once nothing will read
+// its data again (JetStream acknowledged it).
+func (it *item) release() {
+	if !it.pooled {
+		return
+	}
+	if cap(it.data) == maxBatchBytes && isBatch(it.data) {
+		b := it.data
+		batchBufs.Put(&b)
+	} else {
+		putEventBuf(it.data)
+	}
+	it.data, it.pooled = nil, false
 }

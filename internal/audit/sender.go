@@ -11,7 +11,7 @@ import (
 // Retry pacing after a failed publish or acknowledgement (a reconnect
 // cuts the wait short), and the bound of bytes in flight.
 const (
-	maxInflightBytes = 4 << 20
+	maxInflightBytes = 1 << 20
 	minBackoff       = 100 * time.Millisecond
 	streamTimeout    = 2 * time.Second
 )
@@ -31,7 +31,7 @@ type sender struct {
 	p        *Publisher
 	inflight []flight
 	// inflightBytes is the size of the messages in flight: with batches
-	// of up to 256 KiB, the count alone would not bound memory.
+	// of up to 64 KiB, the count alone would not bound memory.
 	inflightBytes int
 	spooling      bool
 	backoff       time.Duration
@@ -269,6 +269,7 @@ func (s *sender) pop(ack *jetstream.PubAck) {
 	if f.it.end != (pos{}) {
 		s.p.spool.ack(f.it.end)
 	}
+	f.it.release()
 	s.backoff = 0
 }
 

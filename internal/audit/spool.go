@@ -40,7 +40,7 @@ type item struct {
 	data    []byte
 	end     pos  // spool position after this record; zero when not spooled
 	n       int  // events in data (a batch holds several); 0: not counted yet
-	pooled  bool // data came from eventBuf; joinItems gives it back
+	pooled  bool // data came from eventBufs or batchBufs; release gives it back
 }
 
 // pos is a position in the spool: a segment and an offset in it.
