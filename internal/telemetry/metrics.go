@@ -57,6 +57,8 @@ type Metrics struct {
 	rateLimited      metric.Int64Counter
 	reloads          metric.Int64Counter
 
+	sets metricSets
+
 	// Refusals counts requests refused by a resource bound; surfaces add
 	// to it, and it is exported as manifold.limit.refusals{limit}.
 	Refusals *refusal.Counts
@@ -75,7 +77,7 @@ var (
 )
 
 func newMetrics(m metric.Meter) (*Metrics, error) {
-	ms := &Metrics{Refusals: new(refusal.Counts)}
+	ms := &Metrics{Refusals: new(refusal.Counts), sets: newMetricSets()}
 	ms.lastReload.Store(1)
 	ms.lastGood.Store(time.Now().Unix())
 	b := builder{m: m}
@@ -115,28 +117,29 @@ func (ms *Metrics) WatchAudit(f func() AuditStats) { ms.audit.Store(&f) }
 
 // Record implements event.Recorder: one finished pipeline call.
 func (ms *Metrics) Record(ctx context.Context, c *event.Call) {
-	ms.pipelineDuration.Record(ctx, c.Duration.Seconds(), metric.WithAttributes(
-		attrPipeline.String(c.Pipeline), attrSurface.String(c.Surface), attrStatusClass.String(statusClass(c.Status))))
+	ms.pipelineDuration.Record(ctx, c.Duration.Seconds(),
+		ms.sets.pipeline.get(pipelineAttrs{c.Pipeline, c.Surface, statusClass(c.Status)}))
 	if c.Cache != "" {
-		ms.cacheLookups.Add(ctx, 1, metric.WithAttributes(
-			attrCacheLayer.String("response"), attrCacheName.String(c.Pipeline), attrCacheResult.String(c.Cache)))
+		ms.cacheLookups.Add(ctx, 1, ms.sets.cache.get(cacheAttrs{"response", c.Pipeline, c.Cache}))
 	}
 	if c.Status == 429 {
-		ms.rateLimited.Add(ctx, 1, metric.WithAttributes(attrPipeline.String(c.Pipeline)))
+		ms.rateLimited.Add(ctx, 1, ms.sets.limited.get(c.Pipeline))
 	}
 }
 
 // ObserveCall implements connectors.Observer: one finished upstream call.
 func (ms *Metrics) ObserveCall(ctx context.Context, upstream string, resp *connectors.Response, err error, took time.Duration) {
-	attrs := []attribute.KeyValue{attrUpstream.String(upstream)}
+	k := upstreamAttrs{upstream: upstream}
 	if err != nil {
-		attrs = append(attrs, attrErrorType.String(connectors.ErrorType(err)))
-		ms.upstreamErrors.Add(ctx, 1, metric.WithAttributes(attrs...))
+		k.errorType = connectors.ErrorType(err)
 	}
-	ms.upstreamDuration.Record(ctx, took.Seconds(), metric.WithAttributes(attrs...))
+	attrs := ms.sets.upstream.get(k)
+	if err != nil {
+		ms.upstreamErrors.Add(ctx, 1, attrs)
+	}
+	ms.upstreamDuration.Record(ctx, took.Seconds(), attrs)
 	if resp != nil && resp.Cache != connectors.CacheNone {
-		ms.cacheLookups.Add(ctx, 1, metric.WithAttributes(
-			attrCacheLayer.String("step"), attrCacheName.String(upstream), attrCacheResult.String(resp.Cache)))
+		ms.cacheLookups.Add(ctx, 1, ms.sets.cache.get(cacheAttrs{"step", upstream, resp.Cache}))
 	}
 }
 
@@ -155,8 +158,7 @@ func (ms *Metrics) RecordReload(ctx context.Context, ok bool) {
 
 // request records one finished HTTP request.
 func (ms *Metrics) request(ctx context.Context, method, route string, status int, took time.Duration) {
-	ms.requestDuration.Record(ctx, took.Seconds(), metric.WithAttributes(
-		attrMethod.String(method), attrRoute.String(route), attrStatus.Int(status), attrStatusClass.String(statusClass(status))))
+	ms.requestDuration.Record(ctx, took.Seconds(), ms.sets.request.get(requestAttrs{method, route, status}))
 }
 
 func (ms *Metrics) observeBreakers(o metric.Int64Observer) {

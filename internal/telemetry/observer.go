@@ -8,7 +8,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -66,7 +65,7 @@ func (o observer) Begin(r *http.Request, route string) (*http.Request, func(*ser
 		name += " " + path
 	}
 	ctx, span := t.tracer.Start(ctx, name, opts...)
-	active := metric.WithAttributes(attrMethod.String(method), attrURLScheme.String(scheme))
+	active := t.Metrics.sets.active.get(activeAttrs{method, scheme})
 	t.Metrics.activeRequests.Add(ctx, 1, active)
 	return r.WithContext(ctx), func(x *server.Exchange) {
 		t.Metrics.activeRequests.Add(ctx, -1, active)
