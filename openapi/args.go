@@ -48,7 +48,7 @@ func (sp *Spec) CheckArgs(ctx context.Context, p *pipeline.Compiled, a Args) (ma
 	if err != nil {
 		return nil, nil, err
 	}
-	found, err := sp.schemaViolations(r, p, route)
+	found, err := sp.schemaViolations(r, p, route, r.URL.Query())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -39,11 +39,12 @@ func (sp *Spec) Check(r *http.Request, p *pipeline.Compiled) error {
 	if route == nil {
 		return nil // not a pipeline of this plan: the router answered already
 	}
-	found, err := sp.schemaViolations(r, p, route)
+	q := r.URL.Query() // parsed once for every check below
+	found, err := sp.schemaViolations(r, p, route, q)
 	if err != nil {
 		return err
 	}
-	found = insertUnknown(found, unknownQuery(r.URL.Query(), p))
+	found = insertUnknown(found, unknownQuery(q, p))
 	if len(found) == 0 {
 		return nil
 	}
@@ -51,8 +52,8 @@ func (sp *Spec) Check(r *http.Request, p *pipeline.Compiled) error {
 }
 
 // schemaViolations lists what openapi3filter finds wrong with r.
-func (sp *Spec) schemaViolations(r *http.Request, p *pipeline.Compiled, route *routers.Route) ([]violation, error) {
-	vr, body, err := sp.requestCopy(r, p, route.Operation.RequestBody != nil)
+func (sp *Spec) schemaViolations(r *http.Request, p *pipeline.Compiled, route *routers.Route, q url.Values) ([]violation, error) {
+	vr, vq, body, err := sp.requestCopy(r, p, route.Operation.RequestBody != nil, q)
 	if err != nil {
 		return nil, err
 	}
@@ -62,13 +63,13 @@ func (sp *Spec) schemaViolations(r *http.Request, p *pipeline.Compiled, route *r
 			path[name] = r.PathValue(name)
 		}
 	}
-	in := &openapi3filter.RequestValidationInput{Request: vr, PathParams: path, Route: route, Options: sp.filter}
+	in := &openapi3filter.RequestValidationInput{Request: vr, PathParams: path, QueryParams: vq, Route: route, Options: sp.filter}
 	raw := func(in, name string) string {
 		switch in {
 		case "path":
 			return r.PathValue(name)
 		case "query":
-			return r.URL.Query().Get(name)
+			return q.Get(name)
 		case "header":
 			return r.Header.Get(name)
 		}
@@ -80,21 +81,23 @@ func (sp *Spec) schemaViolations(r *http.Request, p *pipeline.Compiled, route *r
 	return nil, nil
 }
 
-// requestCopy returns the request openapi3filter reads: query parameters
-// and headers sent empty are left out (the pipeline treats them as absent,
-// so that their default applies), and the body, read once within the
-// gateway's limit, is given to both the copy and r.
-func (sp *Spec) requestCopy(r *http.Request, p *pipeline.Compiled, hasBody bool) (*http.Request, []byte, error) {
+// requestCopy returns the request openapi3filter reads, and its query
+// (q, r's): query parameters and headers sent empty are left out (the
+// pipeline treats them as absent, so that their default applies), and the
+// body, read once within the gateway's limit, is given to both the copy
+// and r.
+func (sp *Spec) requestCopy(r *http.Request, p *pipeline.Compiled, hasBody bool, q url.Values) (*http.Request, url.Values, []byte, error) {
 	vr := r.WithContext(r.Context())
 	u := *r.URL
 	vr.URL = &u
-	if q := r.URL.Query(); hasEmpty(q) {
+	if hasEmpty(q) {
+		kept := make(url.Values, len(q))
 		for k, vs := range q {
-			if len(vs) == 0 || vs[0] == "" {
-				delete(q, k)
+			if len(vs) > 0 && vs[0] != "" {
+				kept[k] = vs
 			}
 		}
-		u.RawQuery = q.Encode()
+		q, u.RawQuery = kept, kept.Encode()
 	}
 	cloned := false
 	for key, prm := range p.Params {
@@ -124,22 +127,22 @@ func (sp *Spec) requestCopy(r *http.Request, p *pipeline.Compiled, hasBody bool)
 	}
 	if !hasBody || r.Body == nil || r.Body == http.NoBody {
 		vr.Body = http.NoBody
-		return vr, nil, nil
+		return vr, q, nil, nil
 	}
 	data, err := io.ReadAll(io.LimitReader(r.Body, sp.maxBody+1))
 	_ = r.Body.Close()
 	if err != nil {
-		return nil, nil, &problem.BodyError{Status: http.StatusBadRequest, Slug: "bad-request", Detail: "the request body could not be read"}
+		return nil, nil, nil, &problem.BodyError{Status: http.StatusBadRequest, Slug: "bad-request", Detail: "the request body could not be read"}
 	}
 	if int64(len(data)) > sp.maxBody {
-		return nil, nil, &problem.BodyError{Status: http.StatusRequestEntityTooLarge, Slug: "body-too-large",
+		return nil, nil, nil, &problem.BodyError{Status: http.StatusRequestEntityTooLarge, Slug: "body-too-large",
 			Detail: "the request body is over the limit of " + strconv.FormatInt(sp.maxBody, 10) + " bytes"}
 	}
 	r.Body = io.NopCloser(bytes.NewReader(data))
 	vr.Body = io.NopCloser(bytes.NewReader(data))
 	vr.GetBody = nil
 	vr.ContentLength = int64(len(data))
-	return vr, data, nil
+	return vr, q, data, nil
 }
 
 func hasEmpty(q url.Values) bool {
