@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 
 	"github.com/manifoldgw/manifold/internal/gateway"
 	"github.com/manifoldgw/manifold/internal/pipeline"
@@ -103,33 +102,32 @@ func forwardedValue(s string) string {
 	return s
 }
 
-// callerKey holds a request's headers and its X-Forwarded-* for calls
-// that surfaces (GraphQL, MCP) make on behalf of the request.
-type callerKey struct{}
-
-type callerHeaders struct {
-	header http.Header
-	via    func() http.Header // built once, when a call first needs it
+// setCaller keeps the request's headers, and what builds its
+// X-Forwarded-*, for the calls made on its behalf (REST, and the calls
+// surfaces such as GraphQL and MCP make through Invoke).
+func (s *Server) setCaller(r *http.Request) {
+	if h := holdOf(r.Context()); h != nil {
+		h.header, h.req, h.buildVia = r.Header, r, s.opts.Via
+	}
 }
 
-// withCaller keeps the request's headers and X-Forwarded-* in its
-// context, for Invoke.
-func (s *Server) withCaller(r *http.Request) *http.Request {
-	ch := callerHeaders{header: r.Header, via: sync.OnceValue(func() http.Header { return s.opts.Via(r) })}
-	return r.WithContext(context.WithValue(r.Context(), callerKey{}, ch))
-}
-
-// callerFrom fills in the headers of a call made by a surface from the
-// request that carries it.
+// callerFrom fills in the headers of a call from the request that
+// carries it.
 func callerFrom(ctx context.Context, in *pipeline.Input) {
-	ch, ok := ctx.Value(callerKey{}).(callerHeaders)
-	if !ok {
+	h := holdOf(ctx)
+	if h == nil || h.req == nil {
 		return
 	}
 	if in.Header == nil {
-		in.Header = ch.header
+		in.Header = h.header
 	}
 	if in.Via == nil {
-		in.Via = ch.via
+		in.Via = h.callerVia
 	}
+}
+
+// callerVia is the request's X-Forwarded-*, built on first use.
+func (h *hold) callerVia() http.Header {
+	h.viaOnce.Do(func() { h.via = h.buildVia(h.req) })
+	return h.via
 }

@@ -232,7 +232,9 @@ func WriteOutcome(w http.ResponseWriter, o *Outcome) int {
 	if s := o.Stale(); len(s) > 0 {
 		h.Set("Manifold-Stale", strings.Join(s, ","))
 	}
-	if o.Cache != "" {
+	if v, ok := cacheOutcomes[o.Cache]; ok {
+		h["Manifold-Cache"] = v
+	} else if o.Cache != "" {
 		h.Set("Manifold-Cache", o.Cache)
 	}
 	if o.Cache == "hit" {
@@ -263,7 +265,11 @@ func (s *Server) record(ctx context.Context, c *Call, o *Outcome, status int) {
 		ev.Consumer = c.Input.Consumer.Key()
 	}
 	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
-		ev.TraceID = sc.TraceID().String()
+		if h := holdOf(ctx); h != nil && h.trace.id == sc.TraceID() {
+			ev.TraceID = h.trace.hex // the request's, made once
+		} else {
+			ev.TraceID = sc.TraceID().String()
+		}
 	}
 	note(ctx, ev.Pipeline, ev.Consumer, ev.Cache)
 	if o.Result != nil {

@@ -42,10 +42,8 @@ type Exchange struct {
 	Cache     string
 }
 
-// exchangeKey carries the *Exchange being built through a request, so
-// that record can say which pipelines were called.
-type exchangeKey struct{}
-
+// exchange is the Exchange being built through a request (the request's
+// hold points to it), so that record can say which pipelines were called.
 type exchange struct {
 	mu sync.Mutex
 	Exchange
@@ -53,10 +51,11 @@ type exchange struct {
 
 // note adds a finished call to the request's exchange, if it has one.
 func note(ctx context.Context, pipeline, consumer, cacheOutcome string) {
-	x, ok := ctx.Value(exchangeKey{}).(*exchange)
-	if !ok {
+	h := holdOf(ctx)
+	if h == nil || h.x == nil {
 		return
 	}
+	x := h.x
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if !slices.Contains(x.Pipelines, pipeline) {
@@ -70,7 +69,7 @@ func note(ctx context.Context, pipeline, consumer, cacheOutcome string) {
 
 // observe hands a request to the Observer: it returns the writer and the
 // request to serve, and the function that reports the exchange.
-func (s *Server) observe(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) (http.ResponseWriter, *http.Request, func()) {
+func (s *Server) observe(w http.ResponseWriter, r *http.Request, mux *http.ServeMux, h *hold) (http.ResponseWriter, *http.Request, func()) {
 	start := time.Now()
 	_, route := mux.Handler(r)
 	r, end := s.opts.Observer.Begin(r, route)
@@ -78,9 +77,10 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, mux *http.Serve
 		Method: r.Method, Route: route, Path: r.URL.Path, RequestID: w.Header().Get(RequestIDHeader),
 		Client: s.opts.ClientIP(r),
 	}}
-	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
+	h.x = x
 	if sc := trace.SpanContextFromContext(r.Context()); sc.HasTraceID() {
-		w.Header().Set(problem.TraceIDHeader, sc.TraceID().String())
+		h.trace = traceID{sc.TraceID(), sc.TraceID().String()}
+		w.Header().Set(problem.TraceIDHeader, h.trace.hex)
 	}
 	rw := &responseWriter{ResponseWriter: w}
 	return rw, r, func() {

@@ -221,11 +221,40 @@ func (s *Server) acquire() *routes {
 
 func (rt *Runtime) release() { rt.active.Add(-1) }
 
-// hold is a request's claim on the Runtime it arrived on.
+// hold is a request's claim on the Runtime it arrived on, and what the
+// calls made on the request's behalf need from it. It is the one value
+// the server puts in a request's context: one allocation instead of a
+// context layer and a request copy per concern.
 type hold struct {
 	rt       *Runtime
 	once     sync.Once
 	detached atomic.Bool
+
+	// x is the exchange observe builds (nil when nothing observes), and
+	// trace its trace id, as a string for the calls' audit events.
+	x     *exchange
+	trace traceID
+
+	// The request's headers and what builds its X-Forwarded-*, set when
+	// it is routed (see setCaller); via is built once, when a call
+	// first needs it.
+	header   http.Header
+	req      *http.Request
+	buildVia func(*http.Request) http.Header
+	viaOnce  sync.Once
+	via      http.Header
+}
+
+// traceID is a trace id and its hex form, made once per request.
+type traceID struct {
+	id  trace.TraceID
+	hex string
+}
+
+// holdOf is the hold in ctx, if any.
+func holdOf(ctx context.Context) *hold {
+	h, _ := ctx.Value(runtimeKey{}).(*hold)
+	return h
 }
 
 func (h *hold) release() { h.once.Do(h.rt.release) }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/problem"
@@ -141,7 +142,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.release()
 	r = r.WithContext(context.WithValue(r.Context(), runtimeKey{}, h))
 	if s.opts.Observer != nil {
-		ow, or, end := s.observe(w, r, cur.mux)
+		ow, or, end := s.observe(w, r, cur.mux, h)
 		defer end()
 		w, r = ow, or
 	}
@@ -163,7 +164,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, cur *routes) {
 		}
 	}
 	if _, pattern := mux.Handler(r); pattern != "" {
-		mux.ServeHTTP(w, s.withCaller(r))
+		s.setCaller(r)
+		mux.ServeHTTP(w, r)
 		return
 	}
 	rec := &statusRecorder{header: http.Header{}}
@@ -289,11 +291,22 @@ func (s *Server) Finish(ctx context.Context, c *Call, o *Outcome, status int) {
 	s.record(ctx, c, o, status)
 }
 
+// Header values every JSON answer carries, shared rather than allocated
+// per answer: net/http and the handlers replace header values, never
+// modify them in place.
+var (
+	jsonContentType = []string{"application/json"}
+	noSniff         = []string{"nosniff"}
+	cacheOutcomes   = map[string][]string{
+		connectors.CacheHit: {connectors.CacheHit}, connectors.CacheMiss: {connectors.CacheMiss}, connectors.CacheStale: {connectors.CacheStale},
+	}
+)
+
 func writeJSON(w http.ResponseWriter, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
+	h["Content-Type"] = jsonContentType
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("X-Content-Type-Options", "nosniff")
+	h["X-Content-Type-Options"] = noSniff
 	_, _ = w.Write(body)
 }
 
