@@ -45,14 +45,9 @@ func (o observer) Begin(r *http.Request, route string) (*http.Request, func(*ser
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	opts := []trace.SpanStartOption{
-		trace.WithSpanKind(trace.SpanKindServer),
-		trace.WithAttributes(attrMethod.String(method), attrURLPath.String(r.URL.Path), attrURLScheme.String(scheme),
-			attrUserAgent.String(r.UserAgent())),
-	}
-	if path != "" {
-		opts = append(opts, trace.WithAttributes(attrRoute.String(path)))
-	}
+	// The sampler (parent-based) does not read attributes, so they are
+	// set only on a span that records: without an OTLP endpoint, none do.
+	opts := []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 	ctx := r.Context()
 	remote := t.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
 	if t.trust {
@@ -60,11 +55,14 @@ func (o observer) Begin(r *http.Request, route string) (*http.Request, func(*ser
 	} else if sc := trace.SpanContextFromContext(remote); sc.IsValid() {
 		opts = append(opts, trace.WithNewRoot(), trace.WithLinks(trace.Link{SpanContext: sc}))
 	}
-	name := method
-	if path != "" {
-		name += " " + path
+	ctx, span := t.tracer.Start(ctx, spanName(method, route, path), opts...)
+	if span.IsRecording() {
+		span.SetAttributes(attrMethod.String(method), attrURLPath.String(r.URL.Path), attrURLScheme.String(scheme),
+			attrUserAgent.String(r.UserAgent()))
+		if path != "" {
+			span.SetAttributes(attrRoute.String(path))
+		}
 	}
-	ctx, span := t.tracer.Start(ctx, name, opts...)
 	active := t.Metrics.sets.active.get(activeAttrs{method, scheme})
 	t.Metrics.activeRequests.Add(ctx, 1, active)
 	return r.WithContext(ctx), func(x *server.Exchange) {
@@ -119,6 +117,19 @@ func (t *Telemetry) access(ctx context.Context, x *server.Exchange) {
 		attrs = append(attrs, slog.String("cache", x.Cache))
 	}
 	t.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// spanName is "METHOD /route" (the method alone for no route): the route
+// pattern itself when it names the request's method, as it does unless a
+// HEAD matched a GET route.
+func spanName(method, route, path string) string {
+	switch {
+	case path == "":
+		return method
+	case len(route) == len(method)+1+len(path) && route[:len(method)] == method:
+		return route
+	}
+	return method + " " + path
 }
 
 // routePath is the path template of a ServeMux pattern ("GET /a/{b}" →
