@@ -29,7 +29,7 @@ steps:
 	check := func(query string) error {
 		r := httptest.NewRequest(http.MethodGet, "/shops/berlin"+query, nil)
 		r.SetPathValue("shop", "berlin")
-		return sp.Check(r, p)
+		return sp.Check(r, r.URL.Query(), p)
 	}
 	if err := check("?hl=de"); err != nil {
 		t.Fatalf("the declared query parameter: %v", err)

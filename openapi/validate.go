@@ -24,22 +24,22 @@ import (
 // backend is called. Every violation is listed in one problem: a 400
 // whose `errors` holds {in, name, reason} for each, or a 415 when the
 // only problem is the body's media type.
-func (s *Specs) ValidateRequest(r *http.Request, rt *server.Runtime, p *pipeline.Compiled) error {
+func (s *Specs) ValidateRequest(r *http.Request, q url.Values, rt *server.Runtime, p *pipeline.Compiled) error {
 	sp, err := s.For(rt.Plan)
 	if err != nil {
 		return err
 	}
-	return sp.Check(r, p)
+	return sp.Check(r, q, p)
 }
 
-// Check validates r against p's operation with openapi3filter. A body it
-// reads is put back into r for the handler.
-func (sp *Spec) Check(r *http.Request, p *pipeline.Compiled) error {
+// Check validates r, whose query is q, against p's operation with
+// openapi3filter. A body it reads is put back into r for the handler; q
+// is not changed.
+func (sp *Spec) Check(r *http.Request, q url.Values, p *pipeline.Compiled) error {
 	route := sp.routes[p.Name]
 	if route == nil {
 		return nil // not a pipeline of this plan: the router answered already
 	}
-	q := r.URL.Query() // parsed once for every check below
 	found, err := sp.schemaViolations(r, p, route, q)
 	if err != nil {
 		return err

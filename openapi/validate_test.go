@@ -33,7 +33,7 @@ func TestCheckPutsTheBodyBack(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/orders/berlin", strings.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	r.SetPathValue("shop", "berlin")
-	if err := sp.Check(r, sp.Plan.Pipeline("order")); err != nil {
+	if err := sp.Check(r, r.URL.Query(), sp.Plan.Pipeline("order")); err != nil {
 		t.Fatalf("a valid request: %v", err)
 	}
 	if got, _ := io.ReadAll(r.Body); string(got) != body {
@@ -51,7 +51,7 @@ func TestCheckBodyLimit(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/orders/berlin", strings.NewReader(`{"sku":"`+strings.Repeat("x", 100)+`"}`))
 	r.Header.Set("Content-Type", "application/json")
 	r.SetPathValue("shop", "berlin")
-	err := sp.Check(r, sp.Plan.Pipeline("order"))
+	err := sp.Check(r, r.URL.Query(), sp.Plan.Pipeline("order"))
 	if p := problem.From(err); p.Status != http.StatusRequestEntityTooLarge {
 		t.Errorf("a 100-byte body over a 64-byte limit: %v (status %d), want 413", err, p.Status)
 	}
@@ -63,7 +63,7 @@ func TestCheckProblem(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/orders/berlin", strings.NewReader(`{"qty":0}`))
 	r.Header.Set("Content-Type", "application/json")
 	r.SetPathValue("shop", "berlin")
-	err := sp.Check(r, sp.Plan.Pipeline("order"))
+	err := sp.Check(r, r.URL.Query(), sp.Plan.Pipeline("order"))
 	var pe *problem.Error
 	if !errors.As(err, &pe) || pe.P.Status != 400 || pe.P.Type != problem.TypePrefix+"bad-request" {
 		t.Fatalf("Check: %v, want a 400 bad-request problem", err)
@@ -95,7 +95,7 @@ func BenchmarkCheckGET(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r := httptest.NewRequest(http.MethodGet, "/v1/products?q=milk&lang=fr&limit=5", nil)
-		if err := sp.Check(r, p); err != nil {
+		if err := sp.Check(r, r.URL.Query(), p); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -111,7 +111,7 @@ func BenchmarkCheckPOST(b *testing.B) {
 	for b.Loop() {
 		r := httptest.NewRequest(http.MethodPost, "/v1/orders", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
-		if err := sp.Check(r, p); err != nil {
+		if err := sp.Check(r, r.URL.Query(), p); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -160,7 +160,7 @@ steps:
 			r.Header.Set("Content-Type", "application/json")
 			r.SetPathValue("shop", strings.Split(strings.TrimPrefix(req.url, "/orders/"), "?")[0])
 			var pe *problem.Error
-			if err := sp.Check(r, sp.Plan.Pipeline("order")); !errors.As(err, &pe) {
+			if err := sp.Check(r, r.URL.Query(), sp.Plan.Pipeline("order")); !errors.As(err, &pe) {
 				t.Fatalf("%s %s: %v, want a problem", req.url, req.body, err)
 			}
 			got[i] = fmtEntries(pe.P.Errors)
@@ -183,7 +183,7 @@ steps:
 	r := httptest.NewRequest(http.MethodPost, "/c", strings.NewReader(`{"kind":"refund"}`))
 	r.Header.Set("Content-Type", "application/json")
 	var pe *problem.Error
-	if err := uses2020.Check(r, uses2020.Plan.Pipeline("c")); !errors.As(err, &pe) || fmtEntries(pe.P.Errors) != "[{body /kind must be order}]" {
+	if err := uses2020.Check(r, r.URL.Query(), uses2020.Plan.Pipeline("c")); !errors.As(err, &pe) || fmtEntries(pe.P.Errors) != "[{body /kind must be order}]" {
 		t.Errorf("const: %v", err)
 	}
 }
@@ -201,7 +201,7 @@ func FuzzCheck(f *testing.F) {
 			r := httptest.NewRequest(p.Method, "/x", strings.NewReader(body))
 			r.URL.RawQuery = query
 			r.Header.Set("Content-Type", contentType)
-			err := sp.Check(r, p)
+			err := sp.Check(r, r.URL.Query(), p)
 			if err == nil {
 				continue
 			}

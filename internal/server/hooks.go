@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
 
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
@@ -41,9 +42,10 @@ type Limiter interface {
 
 // RequestValidator checks a REST request against the pipeline's published
 // contract before anything runs. It returns an error carrying a 400
-// problem listing every violation.
+// problem listing every violation. query is r's query, parsed once for
+// the check and the handler.
 type RequestValidator interface {
-	ValidateRequest(r *http.Request, rt *Runtime, p *pipeline.Compiled) error
+	ValidateRequest(r *http.Request, query url.Values, rt *Runtime, p *pipeline.Compiled) error
 }
 
 type identityKey struct{}

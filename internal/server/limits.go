@@ -84,15 +84,17 @@ func MaxConcurrentOf(h http.Handler, limit func() int) http.Handler {
 		if n <= 0 {
 			inFlight.Add(1)
 		}
+		if !mayStream(r) {
+			defer inFlight.Add(-1)
+			h.ServeHTTP(w, r)
+			return
+		}
+		// A stream set up by this request gives its slot back
+		// (OpenStream): streams have their own bound.
 		var once sync.Once
 		release := func() { once.Do(func() { inFlight.Add(-1) }) }
 		defer release()
-		if mayStream(r) {
-			// A stream set up by this request gives its slot back
-			// (OpenStream): streams have their own bound.
-			r = r.WithContext(context.WithValue(r.Context(), slotKey{}, release))
-		}
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), slotKey{}, release)))
 	})
 }
 

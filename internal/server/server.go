@@ -241,12 +241,12 @@ func (s *Server) restInput(w http.ResponseWriter, r *http.Request, rt *Runtime, 
 	if err := s.authorize(r.Context(), call); err != nil {
 		return err
 	}
+	query := r.URL.Query()
 	if s.opts.Validator != nil {
-		if err := s.opts.Validator.ValidateRequest(r, rt, p); err != nil {
+		if err := s.opts.Validator.ValidateRequest(r, query, rt, p); err != nil {
 			return err
 		}
 	}
-	query := r.URL.Query()
 	params, err := p.ParseParams(func(in, name string) []string {
 		switch in {
 		case "path":
