@@ -97,7 +97,10 @@ func (t *tracing) call(next Connector) Connector {
 	}
 	return connectorFunc(func(ctx context.Context, req *Request) (*Response, error) {
 		start := time.Now()
-		ctx, span := t.tracer.Start(ctx, t.callName)
+		var span trace.Span
+		if !unsampled(ctx) {
+			ctx, span = t.tracer.Start(ctx, t.callName)
+		}
 		ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
 		resp, err := next.Do(ctx, req)
 		if resp == nil {
@@ -106,15 +109,17 @@ func (t *tracing) call(next Connector) Connector {
 		if resp.Breaker == "" { // answered from cache: the breaker was not asked
 			resp.Breaker = t.breaker()
 		}
-		if span.IsRecording() { // attributes cost allocations: only for spans kept
-			span.SetAttributes(AttrUpstream.String(t.name), attrMethod.String(method(req)),
-				AttrCache.String(resp.Cache), AttrBreaker.String(resp.Breaker), AttrAttempts.Int(resp.Attempts))
-			if resp.Status != 0 {
-				span.SetAttributes(attrStatus.Int(resp.Status))
+		if span != nil {
+			if span.IsRecording() { // attributes cost allocations: only for spans kept
+				span.SetAttributes(AttrUpstream.String(t.name), attrMethod.String(method(req)),
+					AttrCache.String(resp.Cache), AttrBreaker.String(resp.Breaker), AttrAttempts.Int(resp.Attempts))
+				if resp.Status != 0 {
+					span.SetAttributes(attrStatus.Int(resp.Status))
+				}
+				failed(span, err)
 			}
-			failed(span, err)
+			span.End()
 		}
-		span.End()
 		if t.obs != nil {
 			t.obs.ObserveCall(ctx, t.name, resp, err, time.Since(start))
 		}
@@ -132,8 +137,11 @@ func (t *tracing) attempt(next Connector) Connector {
 		if c, ok := ctx.Value(attemptsKey{}).(*atomic.Int32); ok {
 			n = int(c.Add(1))
 		}
-		ctx, span := t.tracer.Start(ctx, method(req), clientKind)
-		defer span.End()
+		span := trace.SpanFromContext(ctx) // the parent's, when it is not sampled
+		if !unsampled(ctx) {
+			ctx, span = t.tracer.Start(ctx, method(req), clientKind)
+			defer span.End()
+		}
 		if span.IsRecording() {
 			span.SetAttributes(attrMethod.String(method(req)), AttrUpstream.String(t.name), AttrAttempt.Int(n),
 				attrServerAddr.String(t.host), attrServerPort.Int(t.port), attrURLPath.String(req.Path))
@@ -159,6 +167,17 @@ func (t *tracing) attempt(next Connector) Connector {
 		}
 		return resp, err
 	})
+}
+
+// unsampled reports whether ctx carries a span context that is not
+// sampled. Under a parent-based sampler (the gateway's, and the SDK's
+// default) a child would not record either, so none is started: starting
+// one costs an id, a sampling decision and a grown goroutine stack, for
+// each call and each attempt. The parent's context is what is propagated
+// upstream then, still unsampled.
+func unsampled(ctx context.Context) bool {
+	sc := trace.SpanContextFromContext(ctx)
+	return sc.IsValid() && !sc.IsSampled()
 }
 
 // failed marks a span as failed with err's type.

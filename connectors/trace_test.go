@@ -178,3 +178,38 @@ func BenchmarkTracingLayers(b *testing.B) {
 		})
 	}
 }
+
+// TestUnsampledParentStartsNoSpans: under a request whose trace is not
+// sampled (the gateway's default without an OTLP endpoint), an upstream
+// call starts no span of its own; the backend still gets the request's
+// trace id in an unsampled traceparent, and the observer still sees it.
+func TestUnsampledParentStartsNoSpans(t *testing.T) {
+	var parent atomic.Value
+	srv := server(t, func(w http.ResponseWriter, r *http.Request) {
+		parent.Store(r.Header.Get("Traceparent"))
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	})
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.NeverSample())))
+	obs := &observed{}
+	u := newUpstream(t, config(t, srv.URL), Options{TracerProvider: tp, Propagator: propagation.TraceContext{}, Observer: obs})
+
+	ctx, root := tp.Tracer("test").Start(context.Background(), "root")
+	if root.SpanContext().IsSampled() || !root.SpanContext().IsValid() {
+		t.Fatal("the root should be valid and unsampled")
+	}
+	if _, err := u.Do(ctx, &Request{Method: "GET", Path: "/x"}); err != nil {
+		t.Fatal(err)
+	}
+	root.End()
+	sc := root.SpanContext()
+	if got, want := parent.Load(), "00-"+sc.TraceID().String()+"-"+sc.SpanID().String()+"-00"; got != want {
+		t.Errorf("traceparent: got %q, want %q", got, want)
+	}
+	if n := len(exp.GetSpans()); n != 0 {
+		t.Errorf("%d spans recorded, want none", n)
+	}
+	if len(obs.calls) != 1 {
+		t.Errorf("observer saw %v, want one call", obs.calls)
+	}
+}
