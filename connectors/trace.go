@@ -137,12 +137,13 @@ func (t *tracing) attempt(next Connector) Connector {
 		if c, ok := ctx.Value(attemptsKey{}).(*atomic.Int32); ok {
 			n = int(c.Add(1))
 		}
-		span := trace.SpanFromContext(ctx) // the parent's, when it is not sampled
+		var span trace.Span // nil: none started under an unsampled parent
 		if !unsampled(ctx) {
 			ctx, span = t.tracer.Start(ctx, method(req), clientKind)
 			defer span.End()
 		}
-		if span.IsRecording() {
+		recording := span != nil && span.IsRecording()
+		if recording {
 			span.SetAttributes(attrMethod.String(method(req)), AttrUpstream.String(t.name), AttrAttempt.Int(n),
 				attrServerAddr.String(t.host), attrServerPort.Int(t.port), attrURLPath.String(req.Path))
 			if n > 1 {
@@ -159,7 +160,7 @@ func (t *tracing) attempt(next Connector) Connector {
 			req = &out
 		}
 		resp, err := next.Do(ctx, req)
-		if span.IsRecording() {
+		if recording {
 			if resp != nil && resp.Status != 0 {
 				span.SetAttributes(attrStatus.Int(resp.Status))
 			}
@@ -169,15 +170,17 @@ func (t *tracing) attempt(next Connector) Connector {
 	})
 }
 
-// unsampled reports whether ctx carries a span context that is not
-// sampled. Under a parent-based sampler (the gateway's, and the SDK's
-// default) a child would not record either, so none is started: starting
-// one costs an id, a sampling decision and a grown goroutine stack, for
-// each call and each attempt. The parent's context is what is propagated
-// upstream then, still unsampled.
+// unsampled reports whether ctx carries a span that is neither sampled
+// nor recording (a dropped one). Under a parent-based sampler (the
+// gateway's, and the SDK's default) a child would be dropped too, so none
+// is started: starting one costs an id, a sampling decision and a grown
+// goroutine stack, for each call and each attempt. The parent's context
+// is what is propagated upstream then, still unsampled. A parent that
+// records without being sampled (a RecordOnly decision) gets its
+// children as before.
 func unsampled(ctx context.Context) bool {
 	sc := trace.SpanContextFromContext(ctx)
-	return sc.IsValid() && !sc.IsSampled()
+	return sc.IsValid() && !sc.IsSampled() && !trace.SpanFromContext(ctx).IsRecording()
 }
 
 // failed marks a span as failed with err's type.

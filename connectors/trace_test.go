@@ -213,3 +213,49 @@ func TestUnsampledParentStartsNoSpans(t *testing.T) {
 		t.Errorf("observer saw %v, want one call", obs.calls)
 	}
 }
+
+// recordOnly records every span without sampling it, as samplers feeding
+// span metrics or tail sampling do.
+type recordOnly struct{}
+
+func (recordOnly) ShouldSample(sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordOnly}
+}
+func (recordOnly) Description() string { return "recordOnly" }
+
+// TestRecordingUnsampledParentKeepsItsSpans: a parent that records
+// without being sampled still gets its call and attempt spans, and the
+// call's failure lands on them, never on the caller's span.
+func TestRecordingUnsampledParentKeepsItsSpans(t *testing.T) {
+	srv := server(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	rec := tracetest.NewSpanRecorder() // sees every span that records, sampled or not
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(recordOnly{}), sdktrace.WithSpanProcessor(rec))
+	u := newUpstream(t, config(t, srv.URL), Options{TracerProvider: tp, Propagator: propagation.TraceContext{}})
+	ctx, root := tp.Tracer("test").Start(context.Background(), "root")
+	if !root.IsRecording() || root.SpanContext().IsSampled() {
+		t.Fatal("the root should record without being sampled")
+	}
+	_, _ = u.Do(ctx, &Request{Method: "GET", Path: "/x"})
+	root.End()
+	byName := map[string]sdktrace.ReadOnlySpan{}
+	for _, s := range rec.Ended() {
+		byName[s.Name()] = s
+	}
+	if r := byName["root"]; r == nil || r.Status().Code != 0 || len(r.Attributes()) != 0 || len(r.Events()) != 0 {
+		t.Fatalf("the caller's span took the call's status, attributes or events: %+v", r)
+	}
+	if byName["upstream test"] == nil || byName["GET"] == nil {
+		t.Fatalf("want a call span and an attempt span, got %v", keys(byName))
+	}
+	if got := attr(byName["GET"].Attributes(), "http.response.status_code"); got != "500" {
+		t.Errorf("the attempt span's status code: %q, want 500", got)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}

@@ -32,13 +32,17 @@ func (s *Specs) ValidateRequest(r *http.Request, q url.Values, rt *server.Runtim
 	return sp.Check(r, q, p)
 }
 
-// Check validates r, whose query is q, against p's operation with
-// openapi3filter. A body it reads is put back into r for the handler; q
-// is not changed.
+// Check validates r, whose query is q (nil: parsed from r), against p's
+// operation with openapi3filter. A body it reads is put back into r for
+// the handler; q is not changed (nor by openapi3filter, which sets no
+// defaults: SkipSettingDefaults).
 func (sp *Spec) Check(r *http.Request, q url.Values, p *pipeline.Compiled) error {
 	route := sp.routes[p.Name]
 	if route == nil {
 		return nil // not a pipeline of this plan: the router answered already
+	}
+	if q == nil {
+		q = r.URL.Query()
 	}
 	found, err := sp.schemaViolations(r, p, route, q)
 	if err != nil {

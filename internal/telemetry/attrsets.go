@@ -37,6 +37,9 @@ func (c *attrSets[K]) get(k K) metric.MeasurementOption {
 		}
 	}
 	o := metric.WithAttributeSet(attribute.NewSet(c.build(k)...))
+	if m := c.m.Load(); m != nil && len(*m) >= maxAttrSets {
+		return o // full: no lock taken
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var old map[K]metric.MeasurementOption
