@@ -222,9 +222,9 @@ func (s *Server) acquire() *routes {
 func (rt *Runtime) release() { rt.active.Add(-1) }
 
 // hold is a request's claim on the Runtime it arrived on, and what the
-// calls made on the request's behalf need from it. It is the one value
-// the server puts in a request's context: one allocation instead of a
-// context layer and a request copy per concern.
+// calls made on the request's behalf need from it (the exchange being
+// logged, the trace id, the caller's headers): one context value for all
+// of them instead of a context layer and a request copy for each.
 type hold struct {
 	rt       *Runtime
 	once     sync.Once
