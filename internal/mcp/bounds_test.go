@@ -43,15 +43,7 @@ func startBoundsGateway(t *testing.T, mcpBlock string) *boundsGateway {
 		"gateway.yaml": {Data: []byte("upstreams:\n  up: {url: \"http://127.0.0.1:1\"}\nmcp: {" + mcpBlock + "}\n")},
 		"p.yaml":       {Data: []byte("name: p\npath: /p\nsteps:\n  s: {upstream: up, path: /}\n")},
 	}
-	plan, err := pipeline.Load(fsys, "test", pipeline.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt, err := server.Build(plan, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(rt.Close)
+	rt := testRuntime(t, fsys)
 	g := &boundsGateway{refusals: new(refusal.Counts)}
 	g.surface = New(Options{Refusals: g.refusals})
 	srv := server.New(rt, server.Options{Auth: expiringAuth{}, Surfaces: []server.Surface{g.surface}, Refusals: g.refusals})

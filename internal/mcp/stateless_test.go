@@ -1,12 +1,10 @@
 package mcpserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -14,19 +12,16 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/manifoldgw/manifold/internal/lbtest"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 	"github.com/manifoldgw/manifold/internal/refusal"
 	"github.com/manifoldgw/manifold/internal/server"
 )
 
-// statelessGateway starts one replica: a gateway whose MCP surface is
-// stateless, serving pipeline "weather" from backend.
-func statelessGateway(t *testing.T, backend, mcpBlock string) string {
+// testRuntime loads the pipeline directory fsys and builds the Runtime a
+// test gateway serves, closed at the end of the test.
+func testRuntime(t *testing.T, fsys fstest.MapFS) *server.Runtime {
 	t.Helper()
-	fsys := fstest.MapFS{
-		"gateway.yaml": {Data: []byte("upstreams:\n  up: {url: \"" + backend + "\"}\nmcp: {" + mcpBlock + "}\n")},
-		"weather.yaml": {Data: []byte("name: weather\npath: /weather\nsteps:\n  s: {upstream: up, path: /}\noutput: .s\n")},
-	}
 	plan, err := pipeline.Load(fsys, "test", pipeline.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +31,18 @@ func statelessGateway(t *testing.T, backend, mcpBlock string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(rt.Close)
+	return rt
+}
+
+// statelessGateway starts one replica: a gateway whose MCP surface is
+// stateless, serving pipeline "weather" from backend.
+func statelessGateway(t *testing.T, backend, mcpBlock string) string {
+	t.Helper()
+	fsys := fstest.MapFS{
+		"gateway.yaml": {Data: []byte("upstreams:\n  up: {url: \"" + backend + "\"}\nmcp: {" + mcpBlock + "}\n")},
+		"weather.yaml": {Data: []byte("name: weather\npath: /weather\nsteps:\n  s: {upstream: up, path: /}\noutput: .s\n")},
+	}
+	rt := testRuntime(t, fsys)
 	refusals := new(refusal.Counts)
 	surface := New(Options{Refusals: refusals, Stateless: true})
 	srv := server.New(rt, server.Options{Surfaces: []server.Surface{surface}, Refusals: refusals})
@@ -43,47 +50,6 @@ func statelessGateway(t *testing.T, backend, mcpBlock string) string {
 	t.Cleanup(ts.Close)
 	t.Cleanup(surface.Close)
 	return ts.URL
-}
-
-// served is one request a replica answered: its JSON-RPC method.
-type servedBy struct {
-	replica int
-	method  string
-	status  int
-}
-
-// roundRobin sends each request to the next replica in turn, as a plain
-// load balancer would, and records who answered what.
-type roundRobin struct {
-	bases []*url.URL
-	mu    sync.Mutex
-	next  int
-	log   []servedBy
-}
-
-func (rr *roundRobin) RoundTrip(r *http.Request) (*http.Response, error) {
-	rr.mu.Lock()
-	i := rr.next % len(rr.bases)
-	rr.next++
-	rr.mu.Unlock()
-	var msg struct{ Method string }
-	if r.Body != nil {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			return nil, err
-		}
-		_ = json.Unmarshal(body, &msg)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	r = r.Clone(r.Context())
-	r.URL.Scheme, r.URL.Host, r.Host = rr.bases[i].Scheme, rr.bases[i].Host, ""
-	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err == nil {
-		rr.mu.Lock()
-		rr.log = append(rr.log, servedBy{i, msg.Method, resp.StatusCode})
-		rr.mu.Unlock()
-	}
-	return resp, err
 }
 
 // TestStatelessAcrossReplicas: an MCP client behind a round-robin load
@@ -96,17 +62,16 @@ func TestStatelessAcrossReplicas(t *testing.T) {
 		io.WriteString(w, `{"temp": 21}`)
 	}))
 	t.Cleanup(backend.Close)
-	var bases []*url.URL
+	var bases []string
 	for range 3 {
-		u, _ := url.Parse(statelessGateway(t, backend.URL, ""))
-		bases = append(bases, u)
+		bases = append(bases, statelessGateway(t, backend.URL, ""))
 	}
 	for _, tc := range []struct{ version, opening string }{{"2025-06-18", "initialize"}, {"", "server/discover"}} {
 		t.Run(tc.opening, func(t *testing.T) {
-			rr := &roundRobin{bases: bases}
+			rr := &lbtest.RoundRobin{Bases: bases}
 			client := mcp.NewClient(&mcp.Implementation{Name: "test", Version: "1"}, nil)
 			cs, err := client.Connect(t.Context(), &mcp.StreamableClientTransport{
-				Endpoint: bases[0].String() + Path, HTTPClient: &http.Client{Transport: rr}, MaxRetries: -1},
+				Endpoint: bases[0] + Path, HTTPClient: &http.Client{Transport: rr}, MaxRetries: -1},
 				&mcp.ClientSessionOptions{ProtocolVersion: tc.version})
 			if err != nil {
 				t.Fatal(err)
@@ -115,7 +80,7 @@ func TestStatelessAcrossReplicas(t *testing.T) {
 			for range 3 {
 				useTools(t, cs)
 			}
-			rr.check(t, tc.opening)
+			checkServed(t, rr, tc.opening)
 		})
 	}
 }
@@ -139,24 +104,18 @@ func useTools(t *testing.T, cs *mcp.ClientSession) {
 	}
 }
 
-// check: the session opened on replica A, and B and C answered tools/list
-// and tools/call.
-func (rr *roundRobin) check(t *testing.T, opening string) {
+// checkServed: the session opened on replica A, and B and C answered
+// tools/list and tools/call.
+func checkServed(t *testing.T, rr *lbtest.RoundRobin, opening string) {
 	t.Helper()
-	rr.mu.Lock()
-	defer rr.mu.Unlock()
-	if rr.log[0].method != opening || rr.log[0].replica != 0 || rr.log[0].status != http.StatusOK {
-		t.Fatalf("the first request %+v, want %s answered by replica A", rr.log[0], opening)
+	log := rr.Log()
+	if first := log[0]; first.Method != opening || first.Replica != 0 || first.Status != http.StatusOK {
+		t.Fatalf("the first request %+v, want %s answered by replica A", first, opening)
 	}
-	served := map[string]map[int]bool{"tools/list": {}, "tools/call": {}}
-	for _, s := range rr.log {
-		if served[s.method] != nil && s.status == http.StatusOK {
-			served[s.method][s.replica] = true
-		}
-	}
-	for method, by := range served {
-		if !by[1] || !by[2] {
-			t.Errorf("%s was not answered by replicas B and C: %v (requests %+v)", method, by, rr.log)
+	answered := rr.Answered()
+	for _, method := range []string{"tools/list", "tools/call"} {
+		if by := answered[method]; !by[1] || !by[2] {
+			t.Errorf("%s was not answered by replicas B and C: %v (requests %+v)", method, by, log)
 		}
 	}
 }

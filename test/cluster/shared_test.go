@@ -1,13 +1,11 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +13,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/manifoldgw/manifold/internal/lbtest"
 )
 
 // What the replicas of a cluster share: rate limits, MCP sessions and a
@@ -208,50 +208,12 @@ func checkSustainedRate(t *testing.T, rs []*Replica) {
 	}
 }
 
-// roundRobin sends request i to replica i%3, as a plain load balancer
-// would, and records which replica answered which JSON-RPC method.
-type roundRobin struct {
-	bases []string
-	mu    sync.Mutex
-	next  int
-	ok    map[string]map[int]bool // method -> replicas that answered it 200
-}
-
-func (rr *roundRobin) RoundTrip(r *http.Request) (*http.Response, error) {
-	rr.mu.Lock()
-	i := rr.next % len(rr.bases)
-	rr.next++
-	rr.mu.Unlock()
-	var msg struct{ Method string }
-	if r.Body != nil {
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			return nil, err
-		}
-		_ = json.Unmarshal(body, &msg)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-	}
-	base, _ := url.Parse(rr.bases[i])
-	r = r.Clone(r.Context())
-	r.URL.Scheme, r.URL.Host, r.Host = base.Scheme, base.Host, ""
-	resp, err := http.DefaultTransport.RoundTrip(r)
-	if err == nil && resp.StatusCode == http.StatusOK && msg.Method != "" {
-		rr.mu.Lock()
-		if rr.ok[msg.Method] == nil {
-			rr.ok[msg.Method] = map[int]bool{}
-		}
-		rr.ok[msg.Method][i] = true
-		rr.mu.Unlock()
-	}
-	return resp, err
-}
-
 // checkMCP: a session opened on replica a lists and calls the hello tool
 // on b and c.
 func checkMCP(t *testing.T, rs []*Replica) {
-	rr := &roundRobin{ok: map[string]map[int]bool{}}
+	rr := &lbtest.RoundRobin{}
 	for _, r := range rs {
-		rr.bases = append(rr.bases, r.Base)
+		rr.Bases = append(rr.Bases, r.Base)
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "cluster-test", Version: "1"}, nil)
 	cs, err := client.Connect(t.Context(), &mcp.StreamableClientTransport{
@@ -276,16 +238,15 @@ func checkMCP(t *testing.T, rs []*Replica) {
 			t.Fatalf("tools/call hello answered %s", got)
 		}
 	}
-	rr.mu.Lock()
-	defer rr.mu.Unlock()
 	// The SDK opens with initialize, or with server/discover when the
 	// server speaks the sessionless protocol.
-	if !rr.ok["initialize"][0] && !rr.ok["server/discover"][0] {
-		t.Errorf("the session was not opened on replica a: %v", rr.ok)
+	ok := rr.Answered()
+	if !ok["initialize"][0] && !ok["server/discover"][0] {
+		t.Errorf("the session was not opened on replica a: %v", ok)
 	}
 	for _, method := range []string{"tools/list", "tools/call"} {
-		if !rr.ok[method][1] || !rr.ok[method][2] {
-			t.Errorf("%s was not answered by both b and c: %v", method, rr.ok[method])
+		if !ok[method][1] || !ok[method][2] {
+			t.Errorf("%s was not answered by both b and c: %v", method, ok[method])
 		}
 	}
 }
