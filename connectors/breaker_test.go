@@ -1,16 +1,16 @@
 package connectors
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/manifoldgw/manifold/internal/logtest"
 )
 
 // TestBreakerTripsOnRefusedConnection: refused connections open the
@@ -128,7 +128,7 @@ func TestAnswersDoNotTripBreaker(t *testing.T) {
 }
 
 func TestBreakerLogsStateChanges(t *testing.T) {
-	var buf syncBuffer
+	var buf logtest.Buffer
 	cfg := config(t, refusedURL(t))
 	cfg.Name = "markets"
 	cfg.Breaker = BreakerConfig{Failures: 1}
@@ -140,21 +140,4 @@ func TestBreakerLogsStateChanges(t *testing.T) {
 			t.Errorf("log %q lacks %q", line, want)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/logtest"
 )
 
 // TestConnectLogsHideTokens: a NATS URL carrying a token in its user part
@@ -13,7 +14,7 @@ import (
 // the event source taken from a public_url with a user part.
 func TestConnectLogsHideTokens(t *testing.T) {
 	const token = "s3cr3t-nats-token"
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	_, done, err := open(Config{NATS: "nats://" + token + "@127.0.0.1:1,nats://user:" + token + "@127.0.0.1:2"}, log, func() {})
 	if err == nil {

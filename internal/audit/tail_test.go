@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/manifoldgw/manifold/internal/logtest"
 )
 
 func TestTail(t *testing.T) {
@@ -73,7 +74,7 @@ func TestTailFollow(t *testing.T) {
 	p := start(t, Config{DataDir: t.TempDir(), InProcess: true}, nil)
 	nc := connectTo(t, p.conn.Server())
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
+	out := &logtest.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- Tail(ctx, nc, TailOptions{Follow: true}, out) }()
 	p.Record(context.Background(), call(7, "cityDeals"))
@@ -95,21 +96,4 @@ func TestTailWithoutStream(t *testing.T) {
 	if !errors.Is(err, ErrNoStream) {
 		t.Errorf("Tail without a stream: %v, want ErrNoStream", err)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

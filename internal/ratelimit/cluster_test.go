@@ -1,7 +1,6 @@
 package ratelimit
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,34 +11,17 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/manifoldgw/manifold/internal/logtest"
 	"github.com/manifoldgw/manifold/internal/natstest"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
-// syncBuffer is a log sink safe for the exchange's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // replicas are limiters of one cluster, each on its own connection to
 // its own node, as three gateway replicas would be.
-func replicas(t testing.TB, urls []string, global bool) ([]*Limiter, []*syncBuffer, []*nats.Conn) {
+func replicas(t testing.TB, urls []string, global bool) ([]*Limiter, []*logtest.Buffer, []*nats.Conn) {
 	t.Helper()
 	var ls []*Limiter
-	var logs []*syncBuffer
+	var logs []*logtest.Buffer
 	var conns []*nats.Conn
 	for i, url := range urls {
 		nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
@@ -52,7 +34,7 @@ func replicas(t testing.TB, urls []string, global bool) ([]*Limiter, []*syncBuff
 			g = nil
 		}
 		l := New(g, Options{})
-		buf := &syncBuffer{}
+		buf := &logtest.Buffer{}
 		err = l.JoinCluster(ClusterOptions{Conn: nc, Cluster: "test", Replica: fmt.Sprintf("r%d", i+1),
 			Logger: slog.New(slog.NewTextHandler(buf, nil))})
 		if err != nil {

@@ -1,7 +1,6 @@
 package telemetry
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -12,31 +11,14 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/manifoldgw/manifold/internal/logtest"
 	"github.com/manifoldgw/manifold/internal/server"
 )
-
-// lockedBuffer is an io.Writer tests can read while the flusher writes.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestLogWriterFlushes: lines reach the output without Close, on the
 // flush interval, and Close writes the rest in order.
 func TestLogWriterFlushes(t *testing.T) {
-	var out lockedBuffer
+	var out logtest.Buffer
 	w := NewLogWriter(&out, LogWriterOptions{Flush: 10 * time.Millisecond})
 	log := slog.New(slog.NewJSONHandler(w, nil))
 	log.Info("first")
@@ -64,7 +46,7 @@ type blockedWriter struct {
 	release chan struct{}
 	entered chan struct{}
 	once    sync.Once
-	out     lockedBuffer
+	out     logtest.Buffer
 }
 
 func (b *blockedWriter) Write(p []byte) (int, error) {

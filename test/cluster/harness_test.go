@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/audit"
 	"github.com/manifoldgw/manifold/internal/bundle"
+	"github.com/manifoldgw/manifold/internal/logtest"
 	"github.com/manifoldgw/manifold/internal/natstest"
 	"github.com/manifoldgw/manifold/internal/server"
 )
@@ -174,7 +174,7 @@ type Replica struct {
 	// Start); read it with AdminURL.
 	admin chan string
 	cmd   *exec.Cmd
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 	exit  chan error
 }
 
@@ -195,7 +195,7 @@ func (h *Harness) Start(id string, env map[string]string, args ...string) *Repli
 	if err := cmd.Start(); err != nil {
 		h.t.Fatal(err)
 	}
-	r := &Replica{ID: id, cmd: cmd, logs: &syncBuffer{}, exit: make(chan error, 1), admin: make(chan string, 1)}
+	r := &Replica{ID: id, cmd: cmd, logs: &logtest.Buffer{}, exit: make(chan error, 1), admin: make(chan string, 1)}
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
@@ -420,24 +420,6 @@ func (l *LoadResult) add(status int, body string, err error, took time.Duration)
 
 // Wait waits for the workers to stop (after ctx ended).
 func (l *LoadResult) Wait() { l.wait() }
-
-// syncBuffer is a bytes.Buffer safe for one writer and many readers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // tail is the last n lines of s, for failure messages.
 func tail(s string, n int) string {

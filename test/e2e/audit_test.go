@@ -25,6 +25,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/audit"
 	"github.com/manifoldgw/manifold/internal/launch"
+	"github.com/manifoldgw/manifold/internal/logtest"
 )
 
 // auditBackend answers /markets with a small list and /fail with 503.
@@ -408,7 +409,7 @@ func validateEvent(t *testing.T, sch *jsonschema.Schema, raw []byte) {
 // TestDemoAudit: `manifold demo` publishes to its embedded NATS, which
 // `manifold audit tail` reads over TCP at the address the log gives.
 func TestDemoAudit(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr, done := make(chan string, 1), make(chan error, 1)
 	go func() {
@@ -441,7 +442,7 @@ func TestDemoAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	var out syncBuffer
+	var out logtest.Buffer
 	tctx, stopTail := context.WithCancel(context.Background())
 	tailed := make(chan error, 1)
 	go func() { tailed <- audit.Tail(tctx, nc, audit.TailOptions{Pipeline: "cityDeals", Follow: true}, &out) }()
@@ -456,22 +457,4 @@ func TestDemoAudit(t *testing.T) {
 	if !strings.Contains(out.String(), "cityDeals  GET /v1/cities/Berlin/deals  200") {
 		t.Errorf("audit tail does not show the demo call %s:\n%s", id, out.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

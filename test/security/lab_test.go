@@ -28,6 +28,7 @@ import (
 	"github.com/manifoldgw/manifold/internal/event"
 	"github.com/manifoldgw/manifold/internal/launch"
 	"github.com/manifoldgw/manifold/internal/launch/launchtest"
+	"github.com/manifoldgw/manifold/internal/logtest"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -40,7 +41,7 @@ type lab struct {
 	base, admin string
 	backend     *recorder
 	idp         *idp
-	logs        *syncBuffer
+	logs        *logtest.Buffer
 	events      *events
 	natsURL     string
 	secrets     map[string]string // what must never be emitted, by name
@@ -128,7 +129,7 @@ steps:
 // startLab starts the locked-down gateway.
 func startLab(t testing.TB) *lab {
 	t.Helper()
-	l := &lab{backend: newRecorder(t), idp: newIDP(t), logs: &syncBuffer{}, events: &events{}}
+	l := &lab{backend: newRecorder(t), idp: newIDP(t), logs: &logtest.Buffer{}, events: &events{}}
 	l.secrets = map[string]string{
 		"upstream token":       randomSecret("upstream-"),
 		"JWT HS secret":        randomSecret("hs-secret-"),
@@ -317,24 +318,6 @@ func or(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // events keeps every finished call, as the audit publisher gets it.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/manifoldgw/manifold/internal/audit"
 	"github.com/manifoldgw/manifold/internal/launch"
+	"github.com/manifoldgw/manifold/internal/logtest"
 	"github.com/manifoldgw/manifold/internal/pipeline"
 )
 
@@ -220,7 +221,7 @@ func TestUpstreamCredentialsNeverEmitted(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	logs, events, spans := &syncBuffer{}, &events{}, tracetest.NewInMemoryExporter()
+	logs, events, spans := &logtest.Buffer{}, &events{}, tracetest.NewInMemoryExporter()
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	base, admin := serve(t, plan, launch.Options{Logger: log, Recorder: events,
 		TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))})
