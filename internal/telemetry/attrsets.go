@@ -17,7 +17,7 @@ const maxAttrSets = 4096
 // attrSets caches the attribute set of one kind of recording by its
 // values. Recording with a prebuilt set skips building, sorting and
 // hashing a new one each time: BenchmarkRecordRequest went from 2.7 µs and
-// 19 allocations per request to 0.95 µs and 6. Reads are lock-free (a
+// 19 allocations per request to 0.97 µs and 5. Reads are lock-free (a
 // copy-on-write map); a new combination copies the map once.
 type attrSets[K comparable] struct {
 	build func(K) []attribute.KeyValue
@@ -64,8 +64,13 @@ type (
 		method, route string
 		status        int
 	}
-	activeAttrs   struct{ method, scheme string }
-	pipelineAttrs struct{ pipeline, surface, class string }
+	activeAttrs struct{ method, scheme string }
+	// pipelineAttrs keys by the status's class (see classOf): the class
+	// string itself would be built per recording.
+	pipelineAttrs struct {
+		pipeline, surface string
+		class             int
+	}
 	cacheAttrs    struct{ layer, name, outcome string }
 	upstreamAttrs struct{ upstream, errorType string }
 )
@@ -91,7 +96,7 @@ func newMetricSets() metricSets {
 			return []attribute.KeyValue{attrMethod.String(k.method), attrURLScheme.String(k.scheme)}
 		}),
 		pipeline: newAttrSets(func(k pipelineAttrs) []attribute.KeyValue {
-			return []attribute.KeyValue{attrPipeline.String(k.pipeline), attrSurface.String(k.surface), attrStatusClass.String(k.class)}
+			return []attribute.KeyValue{attrPipeline.String(k.pipeline), attrSurface.String(k.surface), attrStatusClass.String(statusClass(k.class))}
 		}),
 		cache: newAttrSets(func(k cacheAttrs) []attribute.KeyValue {
 			return []attribute.KeyValue{attrCacheLayer.String(k.layer), attrCacheName.String(k.name), attrCacheResult.String(k.outcome)}

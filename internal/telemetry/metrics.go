@@ -118,7 +118,7 @@ func (ms *Metrics) WatchAudit(f func() AuditStats) { ms.audit.Store(&f) }
 // Record implements event.Recorder: one finished pipeline call.
 func (ms *Metrics) Record(ctx context.Context, c *event.Call) {
 	ms.pipelineDuration.Record(ctx, c.Duration.Seconds(),
-		ms.sets.pipeline.get(pipelineAttrs{c.Pipeline, c.Surface, statusClass(c.Status)}))
+		ms.sets.pipeline.get(pipelineAttrs{c.Pipeline, c.Surface, classOf(c.Status)}))
 	if c.Cache != "" {
 		ms.cacheLookups.Add(ctx, 1, ms.sets.cache.get(cacheAttrs{"response", c.Pipeline, c.Cache}))
 	}
@@ -202,6 +202,15 @@ func (ms *Metrics) currentUpstreams() []*connectors.Upstream {
 }
 
 // statusClass is "2xx", "4xx", ...
+// classOf is the first status of status's class (200 for 204), or 0
+// outside 100-599; statusClass gives both the same label.
+func classOf(status int) int {
+	if status < 100 || status > 599 {
+		return 0
+	}
+	return status / 100 * 100
+}
+
 func statusClass(status int) string {
 	if status < 100 || status > 599 {
 		return "other"
