@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -226,9 +225,11 @@ func (rt *Runtime) release() { rt.active.Add(-1) }
 // logged, the trace id, the caller's headers): one context value for all
 // of them instead of a context layer and a request copy for each.
 type hold struct {
-	rt       *Runtime
-	once     sync.Once
-	detached atomic.Bool
+	rt *Runtime
+	// mu guards released: once the request's count on rt is given back
+	// (the request ended, or detached), no call may take one through it.
+	mu       sync.Mutex
+	released bool
 
 	// x is the exchange observe builds (nil when nothing observes), and
 	// trace its trace id, as a string for the calls' audit events.
@@ -257,7 +258,29 @@ func holdOf(ctx context.Context) *hold {
 	return h
 }
 
-func (h *hold) release() { h.once.Do(h.rt.release) }
+func (h *hold) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.released {
+		h.released = true
+		h.rt.release()
+	}
+}
+
+// retain counts one more user of the hold's Runtime, until the returned
+// func is called, while the request still holds it: a call that outlives
+// its request (an MCP tool call whose client went away) then keeps the
+// Runtime it runs on open through a reload's drain. It reports false once
+// the request has given its hold back.
+func (h *hold) retain() (func(), bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.released {
+		return nil, false
+	}
+	h.rt.active.Add(1)
+	return h.rt.release, true
+}
 
 // Detach stops counting a long-lived request (an event stream, a
 // WebSocket) as in flight on the Runtime it arrived on, so that a reload
@@ -265,20 +288,21 @@ func (h *hold) release() { h.once.Do(h.rt.release) }
 // Runtime current at that time.
 func Detach(ctx context.Context) {
 	if h, ok := ctx.Value(runtimeKey{}).(*hold); ok {
-		h.detached.Store(true)
 		h.release()
 	}
 }
 
 type runtimeKey struct{}
 
-// runtimeFor is the Runtime a call runs on, held until done is called:
-// the Runtime its request arrived on (a reload in between does not
-// matter), or, for a detached or foreign context, the current one, held
-// for the call so that a reload's drain waits for it.
+// runtimeFor is the Runtime a call runs on, held until done is called so
+// that a reload's drain waits for the call: the Runtime its request arrived
+// on while the request holds it (a reload in between does not matter), or,
+// for a detached, finished or foreign context, the current one.
 func (s *Server) runtimeFor(ctx context.Context) (rt *Runtime, done func()) {
-	if h, ok := ctx.Value(runtimeKey{}).(*hold); ok && !h.detached.Load() {
-		return h.rt, func() {}
+	if h := holdOf(ctx); h != nil {
+		if done, ok := h.retain(); ok {
+			return h.rt, done
+		}
 	}
 	cur := s.acquire()
 	return cur.rt, cur.rt.release
