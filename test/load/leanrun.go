@@ -76,9 +76,22 @@ func runLean(ctx context.Context, cfg config, out, logw io.Writer) error {
 		defer c.stop()
 		children[name] = c
 	}
+	if cfg.krakend != "" {
+		c, err := startKrakend(ctx, cfg.krakend, root, urls)
+		if err != nil {
+			return err
+		}
+		defer c.stop()
+		children[krakendName] = c
+	}
 	targets := leanTargets(children, urls["b1"])
 	if err := probeAll(ctx, targets); err != nil {
 		return err
+	}
+	if k := children[krakendName]; k != nil {
+		if err := sameAnswer(ctx, children["lean"].base+bench.Path+"?id=1", k.base+bench.Path+"?id=1"); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(logw, "attacking %d targets in turn, %d rounds, %s each in all...\n", len(targets), leanRounds, cfg.duration)
 	slice := cfg.duration / leanRounds
@@ -112,15 +125,19 @@ func runLean(ctx context.Context, cfg config, out, logw io.Writer) error {
 	return ctx.Err()
 }
 
-// leanTargets are the attacked endpoints: each pipeline on each child,
-// and backend b1 directly (what the proxy forwards to).
+// leanTargets are the attacked endpoints: each pipeline on each child
+// (KrakenD's, with -krakend: the fan-out and the proxy), and backend b1
+// directly (what the proxy forwards to).
 func leanTargets(children map[string]*child, b1 string) []*leanTarget {
 	var ts []*leanTarget
 	for _, kind := range []struct{ name, path string }{
 		{"fanout", bench.Path}, {"proxy", "/v1/proxy"}, {"cached", "/v1/cached"},
 	} {
-		for _, cname := range []string{"defaults", "lean"} {
+		for _, cname := range []string{"defaults", "lean", krakendName} {
 			c, path, kind := children[cname], kind.path, kind.name
+			if c == nil || (cname == krakendName && kind == "cached") {
+				continue // no -krakend, or KrakenD has no cached fan-out (see krakendConfig)
+			}
 			ts = append(ts, &leanTarget{gw: c, target: &target{kind + "/" + cname, func(n uint64) string {
 				if kind == "cached" {
 					n = 0 // the same request: answered from the response cache
@@ -177,6 +194,9 @@ func leanSummary(cfg config, ts []*leanTarget, children map[string]*child) *lean
 		rep.Ratios[k+" defaults-lean gateway CPU µs/req"] = rep.GwCPU[k+"/defaults"] - rep.GwCPU[k+"/lean"]
 	}
 	rep.Ratios["peak RSS defaults/lean"] = div(float64(rep.PeakRSS["defaults"]), float64(rep.PeakRSS["lean"]))
+	if children[krakendName] != nil {
+		addKrakendRatios(rep)
+	}
 	return rep
 }
 
@@ -198,6 +218,9 @@ func (r *leanReport) writeText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "access log lines written: defaults %d, lean %d; audit store %s, %.0f bytes per request\n",
 		r.Lines["defaults"], r.Lines["lean"], mibBytes(r.StoreBytes), float64(r.StoreBytes)/float64(max(r.Lines["defaults"], 1)))
+	if _, ok := r.PeakRSS[krakendName]; ok {
+		r.writeKrakend(w)
+	}
 	var errs []string
 	for _, s := range r.Targets {
 		if len(s.Errors) > 0 {

@@ -57,6 +57,22 @@
 //
 //	go run ./test/load -lean -latency 0 -duration 20s -workers 32
 //
+// -krakend PATH (with -lean; empty by default) also runs that KrakenD CE
+// binary, `PATH run -c krakend.json`, as a third process on a free
+// loopback port, with a generated config (version 3) equivalent to the
+// fan-out (the four backends merged, each under its name: the same
+// answer, which the harness checks) and to the proxy (`no-op` encoding)
+// on the same backends, at log level WARNING without access log (per
+// request it logs nothing, like the lean gateway) and without metrics or
+// traces (which the lean gateway keeps). There is no KrakenD
+// cached fan-out: KrakenD CE caches backend answers only as their
+// Cache-Control allows, and the backends send none. Its two targets are
+// attacked in the same rounds, its CPU per request and peak RSS measured
+// as the gateways', and the report adds Manifold defaults/KrakenD and
+// lean/KrakenD ratios.
+//
+//	go run ./test/load -lean -latency 0 -duration 20s -krakend /path/to/krakend
+//
 // The load generator, the gateway and the backends share the machine's
 // cores: the ratios of one run are what to compare, not absolute numbers.
 // The report's CPU/req is this process's CPU time per request and
@@ -98,6 +114,7 @@ type config struct {
 	cpuProfile  string // file for a CPU profile of the whole process
 	lean        bool   // defaults against lean, two gateway processes, interleaved
 	profile     string // -lean: file prefix for the gateways' CPU and allocation profiles
+	krakend     string // -lean: a KrakenD binary to measure beside the two gateways
 }
 
 func main() {
@@ -124,6 +141,7 @@ func main() {
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (generator included) to this file")
 	flag.BoolVar(&cfg.lean, "lean", false, "run the defaults (audit, metrics, access log at info) and a lean gateway (audit off, log level warn) as two processes, interleaved, on the fan-out, a proxy and a cached fan-out, and print the ratios")
 	flag.StringVar(&cfg.profile, "profile", "", "with -lean: write each gateway's CPU and allocation profiles to PREFIX-defaults.cpu, PREFIX-lean.allocs, ...")
+	flag.StringVar(&cfg.krakend, "krakend", "", "with -lean: also run this KrakenD CE binary on the same backends (fan-out and proxy) and print Manifold/KrakenD ratios")
 	flag.Parse()
 	if err := cfg.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -154,6 +172,8 @@ func (c config) check() error {
 		return fmt.Errorf("-proxy does not combine with -demo or -distinct")
 	case c.lean && (c.demo || c.distinct || c.proxy || c.audit || c.same || c.rate > 0):
 		return fmt.Errorf("-lean is closed loop and does not combine with -demo, -distinct, -proxy, -audit, -same or -rate")
+	case c.krakend != "" && !c.lean:
+		return fmt.Errorf("-krakend needs -lean")
 	case c.profile != "" && !c.lean:
 		return fmt.Errorf("-profile needs -lean (-cpuprofile profiles this process)")
 	case c.proxy && c.bodySize < 16:
