@@ -42,6 +42,9 @@ type Compiled struct {
 	// inferred and typed: see InferredSchema.
 	inferred map[string]any
 	typed    bool
+	// groupOrder is the steps by name, the default merge's order, when
+	// some step is raw (see markRaw).
+	groupOrder []*step
 }
 
 // StepNames returns the step names in declaration order.
@@ -76,6 +79,10 @@ type step struct {
 	// callerItems: the foreach's elements come from the caller (see
 	// callerItems), who is then to blame for too many.
 	callerItems bool
+	// raw: the answer goes into the merge whole and nowhere else, so it
+	// is never decoded (see markRaw); groupKey is its "name": there.
+	raw      bool
+	groupKey []byte
 }
 
 type named struct {
@@ -180,6 +187,7 @@ func (c pctx) compilePipeline(p *Pipeline, gw *gateway.Config) *Compiled {
 	if len(c.l.Errs) > before {
 		return nil
 	}
+	cp.markRaw()
 	return cp
 }
 

@@ -276,13 +276,15 @@ func (r *run) result() *Result {
 
 // output builds the answer from the step results and encodes it.
 func (r *run) output(ctx context.Context, res *Result) error {
-	all := r.fullInput()
+	if r.p.groupOrder != nil {
+		return r.outputGroup(res)
+	}
 	var data any
 	switch {
 	case r.p.Proxy: // the one step's answer, as it is
 		data = r.results[0]
 	case r.p.output != nil:
-		v, err := r.p.output.eval(ctx, all)
+		v, err := r.p.output.eval(ctx, r.fullInput())
 		if err != nil {
 			return &OutputError{Pipeline: r.p.Name, Err: err}
 		}
@@ -294,11 +296,7 @@ func (r *run) output(ctx context.Context, res *Result) error {
 		}
 		data = merged
 	default:
-		group := make(map[string]any, len(r.results))
-		for i, st := range r.p.steps {
-			group[st.name] = r.results[i]
-		}
-		data = group
+		data = r.groupData()
 	}
 	body, err := encodeJSON(data)
 	if err != nil {
@@ -316,6 +314,23 @@ func (r *run) output(ctx context.Context, res *Result) error {
 		return &TooLargeError{Pipeline: r.p.Name, Size: len(body), Limit: r.e.maxResponse}
 	}
 	res.Data, res.JSON = data, body
+	return nil
+}
+
+// outputGroup is output for a pipeline with raw steps (see markRaw): the
+// default merge, encoded from the answers' bytes where they were kept.
+func (r *run) outputGroup(res *Result) error {
+	body, raw, err := r.group()
+	if err != nil {
+		return &OutputError{Pipeline: r.p.Name, Err: err}
+	}
+	if len(body) > r.e.maxResponse {
+		return &TooLargeError{Pipeline: r.p.Name, Size: len(body), Limit: r.e.maxResponse}
+	}
+	if !raw {
+		res.Data = r.groupData()
+	}
+	res.JSON = body
 	return nil
 }
 

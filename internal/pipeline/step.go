@@ -119,6 +119,9 @@ func (e *CancelledError) Is(target error) bool { return target == context.Cancel
 // input is what a step's expressions see: params, body, consumer and the
 // results of the steps it needs, transitively.
 func (r *run) input(st *step) map[string]any {
+	if len(st.sees) == 0 && !st.seesOptional {
+		return r.base // read only, as every input
+	}
 	m := make(map[string]any, len(r.base)+len(st.sees))
 	for k, v := range r.base {
 		m[k] = v
@@ -236,6 +239,13 @@ func (r *run) call(ctx context.Context, st *step, in map[string]any) (any, error
 	r.relay(st, resp)
 	if r.p.Proxy { // GraphQL and MCP: they need a value, not bytes
 		return decodeRelayed(r.p.Name, resp)
+	}
+	if st.raw {
+		body, err := rawBody(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("upstream answered invalid JSON: %w", err)
+		}
+		return body, nil
 	}
 	var body any
 	if len(resp.Body) > 0 {

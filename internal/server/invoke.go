@@ -48,7 +48,7 @@ type Outcome struct {
 // Data returns the answer as JSON values, decoding a cached answer.
 func (o *Outcome) Data() (any, error) {
 	if o.Result != nil {
-		return o.Result.Data, nil
+		return o.Result.Value()
 	}
 	var v any
 	err := json.Unmarshal(o.JSON, &v)
