@@ -21,6 +21,9 @@ type program struct {
 	// prefix marks a prefix run to find the failing line of another
 	// program: its own errors are not narrowed down again.
 	prefix bool
+	// fields is set when the expression is only a path of field names
+	// (`.params.id`, the common template): see lookup.
+	fields []string
 }
 
 // Expressions see only their input: no environment ($ENV and env are
@@ -41,7 +44,55 @@ func compileJQ(src string) (*program, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid jq expression %q: %w", src, err)
 	}
-	return &program{src: src, code: code}, nil
+	return &program{src: src, code: code, fields: fieldPath(src)}, nil
+}
+
+// fieldPath is the names of an expression that is only a path of field
+// names, `.a.b.c`, or nil.
+func fieldPath(src string) []string {
+	s := strings.TrimSpace(src)
+	if len(s) < 2 || s[0] != '.' {
+		return nil
+	}
+	fields := strings.Split(s[1:], ".")
+	for _, f := range fields {
+		if !isIdent(f) {
+			return nil
+		}
+	}
+	return fields
+}
+
+// isIdent reports whether s is a jq identifier: a field `.s` may name.
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		letter := c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// lookup evaluates a field path without the jq machinery, as jq would:
+// a missing field or a null on the way is null. Anything but an object or
+// null on the way is for jq to report, so ok is then false.
+func (p *program) lookup(input any) (v any, ok bool) {
+	v = input
+	for _, f := range p.fields {
+		switch m := v.(type) {
+		case nil:
+			return nil, true
+		case map[string]any:
+			v = m[f]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
 }
 
 // impureError is an expression using functions that read outside the
@@ -108,6 +159,11 @@ func (e *ExprError) Unwrap() error { return e.Err }
 // eval runs the program. One output is returned as is, none as null, and
 // several as an array of them.
 func (p *program) eval(ctx context.Context, input any) (any, error) {
+	if p.fields != nil {
+		if v, ok := p.lookup(input); ok {
+			return v, nil
+		}
+	}
 	iter := p.code.RunWithContext(ctx, input)
 	var out []any
 	for {

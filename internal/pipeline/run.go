@@ -185,17 +185,25 @@ func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (res *Result, e
 	if err := r.failure(ctx, runCtx); err != nil {
 		return res, err
 	}
-	// The output gets its own short budget: a run that reached its deadline
-	// with only optional steps missing still answers.
-	outCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	stop := context.AfterFunc(ctx, cancel) // but not past the caller leaving
-	defer stop()
-	if err := r.output(outCtx, res); err != nil {
+	if err := r.answer(ctx, res); err != nil {
 		return res, err
 	}
 	res.Duration = time.Since(r.start)
 	return res, nil
+}
+
+// answer runs output. jq there (output, truncate) gets its own short
+// budget: a run that reached its deadline with only optional steps
+// missing still answers.
+func (r *run) answer(ctx context.Context, res *Result) error {
+	if r.p.output == nil && r.p.truncate == nil {
+		return r.output(ctx, res) // no jq: nothing to bound
+	}
+	outCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel) // but not past the caller leaving
+	defer stop()
+	return r.output(outCtx, res)
 }
 
 // baseInput is what every expression sees. The consumer's claims are there
