@@ -6,13 +6,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 )
 
 // coalescer makes identical concurrent calls once (DESIGN: "Identical
-// concurrent backend calls are made once"), with singleflight. Each caller
-// gets its own Response with its own Header; Body is shared, read-only.
+// concurrent backend calls are made once"). Each caller gets its own
+// Response with its own Header; Body is shared, read-only.
 //
 // A shared call belongs to no single caller: it runs on a context without
 // the first caller's cancellation (but with its values, for traces) and
@@ -20,27 +18,32 @@ import (
 // caller has given up, the call is cancelled with that caller's cause, so
 // cancellation still reaches the upstream (DESIGN: "cancellation reaches
 // every in-flight backend call") and a deadline still counts as a timeout.
+//
+// The bookkeeping is the coalescer's own rather than x/sync/singleflight's:
+// singleflight's DoChan starts a goroutine per call, and a call's goroutine
+// must come from workers, whose stacks stay grown. The flights map, under
+// one mutex, already said which call each caller waits for; a call's
+// outcome is published by closing its done channel.
 type coalescer struct {
 	keyer
 	timeout time.Duration // of a shared call
-	group   singleflight.Group
+	workers *workers
 
 	mu      sync.Mutex
-	flights map[string]*sharedCall // exactly the keys group runs a call for
+	flights map[string]*sharedCall // the calls in flight that callers may join
 	waiting atomic.Int64           // callers attached to a call, for tests
 }
 
-// sharedCall is the context of one shared call and who still waits for it.
+// sharedCall is one shared call: its context, who still waits for it, and
+// its outcome once done is closed.
 type sharedCall struct {
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
 	waiters int // guarded by coalescer.mu
-}
-
-// flight is the outcome of a shared call.
-type flight struct {
-	resp *Response
-	err  error
+	joined  int // callers that ever joined; guarded by coalescer.mu, final once done is closed
+	done    chan struct{}
+	resp    *Response // set before done is closed
+	err     error
 }
 
 func (c *coalescer) wrap(next Connector) Connector {
@@ -49,11 +52,11 @@ func (c *coalescer) wrap(next Connector) Connector {
 			return next.Do(ctx, req)
 		}
 		key := c.key(req)
-		call, ch := c.join(ctx, key, next, req)
+		call := c.join(ctx, key, next, req)
 		defer c.waiting.Add(-1)
 		select {
-		case r := <-ch:
-			return outcome(r)
+		case <-call.done:
+			return call.outcome()
 		case <-ctx.Done():
 			cause := context.Cause(ctx)
 			if !c.leave(key, call, cause) {
@@ -62,42 +65,44 @@ func (c *coalescer) wrap(next Connector) Connector {
 			// The last caller has ended the call with its own cause: the
 			// outcome comes at once and says what the upstream was doing
 			// (a timeout, a full bulkhead), for the caller and the breaker.
-			return outcome(<-ch)
+			<-call.done
+			return call.outcome()
 		}
 	})
 }
 
-// outcome is a caller's view of a call's result.
-func outcome(r singleflight.Result) (*Response, error) {
-	f := r.Val.(flight)
-	if r.Shared {
-		return copyResponse(f.resp), f.err
+// outcome is a caller's view of a finished call: its own Response when
+// the call had other callers.
+func (s *sharedCall) outcome() (*Response, error) {
+	if s.joined > 1 {
+		return copyResponse(s.resp), s.err
 	}
-	return f.resp, f.err
+	return s.resp, s.err
 }
 
 // join attaches the caller to the call for key, starting it if needed.
-// Registering and DoChan happen under one lock, so a caller never joins a
-// call other than the one its sharedCall describes.
-func (c *coalescer) join(ctx context.Context, key string, next Connector, req *Request) (*sharedCall, <-chan singleflight.Result) {
+// Finding and registering happen under one lock, so a caller never joins
+// a call that has already retired.
+func (c *coalescer) join(ctx context.Context, key string, next Connector, req *Request) *sharedCall {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	call := c.flights[key]
-	if call == nil {
-		call = newSharedCall(ctx, c.timeout)
-		if c.flights == nil {
-			c.flights = make(map[string]*sharedCall)
-		}
-		c.flights[key] = call
-	}
-	call.waiters++
-	ch := c.group.DoChan(key, func() (any, error) {
-		resp, err := next.Do(call.ctx, req)
-		c.finish(key, call)
-		return flight{resp, err}, nil
-	})
 	c.waiting.Add(1)
-	return call, ch
+	call := c.flights[key]
+	if call != nil {
+		call.waiters++
+		call.joined++
+		return call
+	}
+	call = newSharedCall(ctx, c.timeout)
+	if c.flights == nil {
+		c.flights = make(map[string]*sharedCall)
+	}
+	c.flights[key] = call
+	c.workers.run(func() {
+		resp, err := next.Do(call.ctx, req)
+		c.finish(key, call, resp, err)
+	})
+	return call
 }
 
 // newSharedCall derives a call's context from its first caller's: the
@@ -105,7 +110,13 @@ func (c *coalescer) join(ctx context.Context, key string, next Connector, req *R
 func newSharedCall(ctx context.Context, timeout time.Duration) *sharedCall {
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	ctx, stop := context.WithTimeout(ctx, timeout)
-	return &sharedCall{ctx: ctx, cancel: func(cause error) { cancel(cause); stop() }}
+	return &sharedCall{
+		ctx:     ctx,
+		cancel:  func(cause error) { cancel(cause); stop() },
+		waiters: 1,
+		joined:  1,
+		done:    make(chan struct{}),
+	}
 }
 
 // leave detaches a caller that gave up. The last one cancels the call with
@@ -122,11 +133,14 @@ func (c *coalescer) leave(key string, call *sharedCall, cause error) bool {
 	return true
 }
 
-// finish retires a call that has its outcome: later callers start a new one.
-func (c *coalescer) finish(key string, call *sharedCall) {
+// finish publishes a call's outcome and retires it: later callers start a
+// new one.
+func (c *coalescer) finish(key string, call *sharedCall, resp *Response, err error) {
+	call.resp, call.err = resp, err
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.forget(key, call, nil)
+	c.mu.Unlock()
+	close(call.done)
 }
 
 // forget ends call and unregisters it, unless a newer call has the key.
@@ -135,7 +149,6 @@ func (c *coalescer) forget(key string, call *sharedCall, cause error) {
 	call.cancel(cause)
 	if c.flights[key] == call {
 		delete(c.flights, key)
-		c.group.Forget(key)
 	}
 }
 

@@ -46,7 +46,7 @@ func New(cfg Config, opts Options) (*Upstream, error) {
 		transport: transport,
 		breaker:   newBreaker(cfg, opts),
 		bulkhead:  newBulkhead(cfg),
-		coalescer: &coalescer{keyer: keys, timeout: callTimeout},
+		coalescer: &coalescer{keyer: keys, timeout: callTimeout, workers: newWorkers(cfg)},
 	}
 	tr := newTracing(cfg, opts, u.breaker.state)
 	u.stack = chain(
@@ -140,8 +140,12 @@ func (u *Upstream) Counts() BreakerCounts { return u.breaker.counts() }
 // upstream.
 func (u *Upstream) InFlight() int { return int(u.bulkhead.inFlight.Load()) }
 
-// Close releases the upstream's idle connections. Calls in flight finish.
-func (u *Upstream) Close() { u.transport.Close() }
+// Close releases the upstream's idle connections and idle workers. Calls
+// in flight finish.
+func (u *Upstream) Close() {
+	u.transport.Close()
+	u.coalescer.workers.close()
+}
 
 // connectorFunc adapts a function to Connector; most layers are one.
 type connectorFunc func(ctx context.Context, req *Request) (*Response, error)
