@@ -86,6 +86,9 @@ func newBreaker(cfg Config, opts Options) *breaker {
 		// Neither success nor failure: the engine's mistakes, our own
 		// saturation, and callers that gave up before their deadline.
 		IsExcluded: func(err error) bool {
+			if err == nil { // most calls: errors.As's targets would escape for nothing
+				return false
+			}
 			// A token endpoint's failure is not the upstream's.
 			var gone *callerGone
 			var auth *AuthError
@@ -143,9 +146,11 @@ func (b *breaker) wrap(next Connector) Connector {
 			}
 			return resp, err
 		})
-		var gone *callerGone
-		if errors.As(err, &gone) {
-			err = gone.err
+		if err != nil {
+			var gone *callerGone
+			if errors.As(err, &gone) {
+				err = gone.err
+			}
 		}
 		switch {
 		case errors.Is(err, gobreaker.ErrOpenState):
