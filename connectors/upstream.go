@@ -155,9 +155,18 @@ func (f connectorFunc) Do(ctx context.Context, req *Request) (*Response, error) 
 
 // timeout bounds each call by d, and by the caller's ctx. The error of a
 // call cut by d says so and wraps context.DeadlineExceeded.
+//
+// When ctx ends before d anyway, the layer steps aside: a context with a
+// later deadline would be a mere child of ctx (context.WithDeadline says
+// so), ending only with it, so its error never said "timed out after"
+// either. That is always the case under the coalescer, whose shared call
+// has a timeout of d since just before.
 func timeout(d time.Duration) layer {
 	return func(next Connector) Connector {
 		return connectorFunc(func(ctx context.Context, req *Request) (*Response, error) {
+			if deadline, ok := ctx.Deadline(); ok && deadline.Before(time.Now().Add(d)) {
+				return next.Do(ctx, req)
+			}
 			tctx, cancel := context.WithTimeout(ctx, d)
 			resp, err := next.Do(tctx, req)
 			// A streamed body is read after Do: the timeout bounds it too,
