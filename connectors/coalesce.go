@@ -34,13 +34,19 @@ type coalescer struct {
 	waiting atomic.Int64           // callers attached to a call, for tests
 }
 
-// sharedCall is one shared call: its context, who still waits for it, and
-// its outcome once done is closed.
+// sharedCall is one shared call: what to call, its context, who still
+// waits for it, and its outcome once done is closed.
 type sharedCall struct {
+	c    *coalescer
+	key  string
+	next Connector
+	req  *Request
+
 	ctx     context.Context
 	cancel  context.CancelCauseFunc
-	waiters int // guarded by coalescer.mu
-	joined  int // callers that ever joined; guarded by coalescer.mu, final once done is closed
+	stop    context.CancelFunc // the timeout's
+	waiters int                // guarded by coalescer.mu
+	joined  int                // callers that ever joined; guarded by coalescer.mu, final once done is closed
 	done    chan struct{}
 	resp    *Response // set before done is closed
 	err     error
@@ -98,11 +104,15 @@ func (c *coalescer) join(ctx context.Context, key string, next Connector, req *R
 		c.flights = make(map[string]*sharedCall)
 	}
 	c.flights[key] = call
-	c.workers.run(func() {
-		resp, err := next.Do(call.ctx, req)
-		c.finish(key, call, resp, err)
-	})
+	call.c, call.key, call.next, call.req = c, key, next, req
+	c.workers.run(call)
 	return call
+}
+
+// run makes the call, on a worker.
+func (s *sharedCall) run() {
+	resp, err := s.next.Do(s.ctx, s.req)
+	s.c.finish(s.key, s, resp, err)
 }
 
 // newSharedCall derives a call's context from its first caller's: the
@@ -112,7 +122,8 @@ func newSharedCall(ctx context.Context, timeout time.Duration) *sharedCall {
 	ctx, stop := context.WithTimeout(ctx, timeout)
 	return &sharedCall{
 		ctx:     ctx,
-		cancel:  func(cause error) { cancel(cause); stop() },
+		cancel:  cancel,
+		stop:    stop,
 		waiters: 1,
 		joined:  1,
 		done:    make(chan struct{}),
@@ -147,6 +158,7 @@ func (c *coalescer) finish(key string, call *sharedCall, resp *Response, err err
 // c.mu must be held.
 func (c *coalescer) forget(key string, call *sharedCall, cause error) {
 	call.cancel(cause)
+	call.stop()
 	if c.flights[key] == call {
 		delete(c.flights, key)
 	}

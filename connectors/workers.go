@@ -32,41 +32,44 @@ func newWorkers(cfg Config) *workers {
 	return &workers{max: cmp.Or(max(cfg.Concurrency, 0), DefaultIdleConns)}
 }
 
+// job is what a worker runs.
+type job interface{ run() }
+
 // worker is one long-lived goroutine, waiting on jobs while idle.
 type worker struct {
-	jobs   chan func() // closed: the worker ends
+	jobs   chan job // closed: the worker ends
 	parked time.Time
 }
 
 // run runs job on an idle worker, a new one, or a goroutine of its own.
-func (p *workers) run(job func()) {
+func (p *workers) run(j job) {
 	p.mu.Lock()
 	if n := len(p.idle); n > 0 {
 		w := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		w.jobs <- job // buffered: never blocks
+		w.jobs <- j // buffered: never blocks
 		return
 	}
 	if p.closed || p.count >= p.max {
 		p.mu.Unlock()
-		go job()
+		go j.run()
 		return
 	}
 	p.count++
 	p.mu.Unlock()
-	go p.loop(&worker{jobs: make(chan func(), 1)}, job)
+	go p.loop(&worker{jobs: make(chan job, 1)}, j)
 }
 
 // loop runs jobs until the worker is retired.
-func (p *workers) loop(w *worker, job func()) {
-	for job != nil {
-		job()
+func (p *workers) loop(w *worker, j job) {
+	for j != nil {
+		j.run()
 		if !p.park(w) {
 			return
 		}
-		job = <-w.jobs // nil once closed
+		j = <-w.jobs // nil once closed
 	}
 }
 
