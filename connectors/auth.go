@@ -146,6 +146,9 @@ func (c *credentials) apply(r *http.Request) error {
 	return nil
 }
 
+// sent reports whether apply changes a request: a fixed query or auth.
+func (c *credentials) sent() bool { return len(c.query) > 0 || c.auth != nil }
+
 // redactNames are the query parameters whose values a shown URL hides.
 func (c *credentials) redactNames() []string {
 	names := make([]string, 0, len(c.query))

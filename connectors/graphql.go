@@ -27,7 +27,7 @@ func NewGraphQL(cfg Config) (*GraphQL, error) {
 	}
 	// GraphQL over HTTP (graphql.github.io/graphql-over-http) media type
 	// first, plain JSON for older servers.
-	h.accept = "application/graphql-response+json, application/json"
+	h.accept = []string{"application/graphql-response+json, application/json"}
 	return &GraphQL{http: h}, nil
 }
 

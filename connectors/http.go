@@ -45,7 +45,6 @@ type HTTP struct {
 	basePath string        // escaped base path without trailing slash
 	user     *url.Userinfo // cfg.URL's userinfo, sent as basic auth
 	headers  http.Header   // canonical keys
-	accept   string
 	format   string
 	maxBody  int64
 	rt       http.RoundTripper // the pool, unless Options.Transport wrapped it
@@ -53,6 +52,10 @@ type HTTP struct {
 	client   *http.Client      // origin behind the redirect policy
 	creds    *credentials
 	noDetail bool // cfg.NoErrorDetail
+
+	// The values of Accept, User-Agent and a body's Content-Type, shared
+	// read-only by every request, as headers' are.
+	accept, agent, ctype []string
 }
 
 var _ Connector = (*HTTP)(nil)
@@ -74,7 +77,9 @@ func NewHTTP(cfg Config) (*HTTP, error) {
 		basePath: strings.TrimSuffix(base.EscapedPath(), "/"),
 		user:     cfg.URL.User,
 		headers:  canonical(cfg.Headers),
-		accept:   "application/json",
+		accept:   []string{"application/json"},
+		agent:    []string{userAgent},
+		ctype:    []string{"application/json"},
 		format:   cfg.Format,
 		maxBody:  maxBody,
 		rt:       newPool(cfg),
@@ -82,11 +87,11 @@ func NewHTTP(cfg Config) (*HTTP, error) {
 		noDetail: cfg.NoErrorDetail,
 	}
 	if a, ok := accepts[cfg.Format]; ok {
-		h.accept = a
+		h.accept = []string{a}
 	}
 	origin := originOf(&base)
 	policy := &redirectPolicy{origin: origin, follow: cfg.FollowRedirects, allowed: cfg.RedirectHosts, private: privateHeaders(cfg)}
-	h.origin = &originTransport{origin: origin, creds: h.creds, next: h.rt}
+	h.origin = &originTransport{origin: origin, base: &base, creds: h.creds, next: h.rt}
 	h.client = &http.Client{Transport: h.origin, CheckRedirect: policy.check}
 	return h, nil
 }
@@ -143,7 +148,7 @@ func (h *HTTP) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	defer resp.Body.Close()
 	out := &Response{Status: resp.StatusCode, Header: resp.Header, Attempts: 1}
-	if final := resp.Request.URL; final.String() != u.String() {
+	if final := resp.Request.URL; final != u && final.String() != u.String() { // u itself unless redirected
 		out.URL = h.creds.scrub(shownURL(final, h.creds.redactNames()))
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -197,10 +202,12 @@ func (h *HTTP) request(ctx context.Context, method string, u *url.URL, req *Requ
 	}
 	hreq.URL, hreq.Host = u, ""
 	hreq.Header = make(http.Header, 3+len(h.headers)+len(req.Header))
-	hreq.Header["Accept"] = []string{h.accept}
-	hreq.Header["User-Agent"] = []string{userAgent}
+	// Shared values, as the configured headers' below: a header is
+	// replaced or deleted, never written in place.
+	hreq.Header["Accept"] = h.accept
+	hreq.Header["User-Agent"] = h.agent
 	if req.Body != nil {
-		hreq.Header["Content-Type"] = []string{"application/json"}
+		hreq.Header["Content-Type"] = h.ctype
 	}
 	addForwarded(hreq.Header, req)
 	if h.user != nil {

@@ -30,6 +30,7 @@ func (e *RedirectError) Error() string {
 // carries them, and hands every request to the pool.
 type originTransport struct {
 	origin string
+	base   *url.URL // the upstream's URL, whose scheme and host are the origin's
 	creds  *credentials
 	next   http.RoundTripper
 }
@@ -37,21 +38,31 @@ type originTransport struct {
 // RoundTrip sends r, with the credentials when it goes to the origin. The
 // answer's Request is r, so that what the client shows never holds them.
 func (t *originTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if originOf(r.URL) != t.origin {
+	if !t.sameOrigin(r.URL) {
 		return t.next.RoundTrip(r)
 	}
-	out := r.Clone(r.Context())
-	if err := t.creds.apply(out); err != nil {
-		if r.Body != nil {
-			_ = r.Body.Close()
+	out := r
+	if t.creds.sent() { // a copy gets them: r is the caller's
+		out = r.Clone(r.Context())
+		if err := t.creds.apply(out); err != nil {
+			if r.Body != nil {
+				_ = r.Body.Close()
+			}
+			return nil, err
 		}
-		return nil, err
 	}
 	resp, err := t.next.RoundTrip(out)
 	if resp != nil {
 		resp.Request = r
 	}
 	return resp, err
+}
+
+// sameOrigin reports whether u is on the upstream's origin. Every call
+// but a redirected one has the upstream's own scheme and host, which
+// tells so without building a string.
+func (t *originTransport) sameOrigin(u *url.URL) bool {
+	return u.Host == t.base.Host && u.Scheme == t.base.Scheme || originOf(u) == t.origin
 }
 
 // redirectPolicy is the http.Client's CheckRedirect of an upstream: none
