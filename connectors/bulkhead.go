@@ -38,16 +38,20 @@ func (b *bulkhead) wrap(next Connector) Connector {
 			}
 		}
 		b.inFlight.Add(1)
-		release := func() {
-			b.inFlight.Add(-1)
-			if b.slots != nil {
-				<-b.slots
-			}
-		}
 		resp, err := next.Do(ctx, req)
-		if !onClose(resp, release) { // a streamed body holds its slot until closed
-			release()
+		if resp != nil && resp.Stream != nil {
+			onClose(resp, b.release) // a streamed body holds its slot until closed
+		} else {
+			b.release() // no closure to allocate, for most calls
 		}
 		return resp, err
 	})
+}
+
+// release frees the slot of a call that ended.
+func (b *bulkhead) release() {
+	b.inFlight.Add(-1)
+	if b.slots != nil {
+		<-b.slots
+	}
 }
