@@ -100,8 +100,10 @@ func (t *tracing) call(next Connector) Connector {
 		var span trace.Span
 		if !unsampled(ctx) {
 			ctx, span = t.tracer.Start(ctx, t.callName)
+			// The attempts' spans number themselves; under an unsampled
+			// parent there are none to number.
+			ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
 		}
-		ctx = context.WithValue(ctx, attemptsKey{}, new(atomic.Int32))
 		resp, err := next.Do(ctx, req)
 		if resp == nil {
 			resp = &Response{}
