@@ -16,7 +16,9 @@ const workerIdle = 30 * time.Second
 // bulkhead, timeout, net/http), copying it each time: about a tenth of the
 // gateway's CPU in the fan-out profile. A worker keeps its grown stack from
 // one call to the next. The pool is bounded: past max busy workers, or
-// once closed, a call gets a goroutine of its own as before.
+// once closed, a call gets a goroutine of its own as before. After a burst
+// it shrinks back as calls go on (see park); with no calls at all, its
+// idle workers wait until Close, their stacks shrunk by the GC.
 type workers struct {
 	max int
 
