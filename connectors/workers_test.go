@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 )
 
 // jobFunc adapts a function to a worker's job.
@@ -23,7 +24,7 @@ func (p *workers) live() int {
 // More shared calls in flight than the pool has workers never wait for
 // one: the extra ones get goroutines of their own.
 func TestWorkersPastTheirBound(t *testing.T) {
-	p := &workers{max: 2}
+	p := &workers{max: 2, idle: time.Hour}
 	defer p.close()
 	const jobs = 5
 	started, release := make(chan struct{}, jobs), make(chan struct{})
@@ -77,4 +78,26 @@ func TestUpstreamCloseEndsWorkers(t *testing.T) {
 	if n := u.coalescer.workers.live(); n != 0 {
 		t.Errorf("%d workers started after Close, want none", n)
 	}
+}
+
+// A burst's workers end once they have waited idle for the pool's idle
+// time, with no call after it to retire them, and a later call still runs.
+func TestIdleWorkersRetire(t *testing.T) {
+	p := &workers{max: 4, idle: 50 * time.Millisecond}
+	defer p.close()
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		p.run(jobFunc(func() { defer wg.Done(); <-release }))
+	}
+	if n := p.live(); n != 4 {
+		t.Fatalf("%d workers for 4 jobs in flight, want 4", n)
+	}
+	close(release)
+	wg.Wait()
+	eventually(t, "the idle workers have ended", func() bool { return p.live() == 0 })
+	done := make(chan struct{})
+	p.run(jobFunc(func() { close(done) }))
+	within(t, done, "a job after the workers retired")
 }
