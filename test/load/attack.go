@@ -165,18 +165,12 @@ func ratiosOf(gw, direct *summary) *ratios {
 	if gw == nil || direct == nil {
 		return nil
 	}
-	div := func(a, b float64) float64 {
-		if b == 0 {
-			return 0
-		}
-		return a / b
-	}
 	return &ratios{
-		Throughput:  div(gw.Throughput, direct.Throughput),
-		P50:         div(float64(gw.P50), float64(direct.P50)),
-		P90:         div(float64(gw.P90), float64(direct.P90)),
-		P99:         div(float64(gw.P99), float64(direct.P99)),
+		Throughput:  ratio(gw.Throughput, direct.Throughput),
+		P50:         ratio(float64(gw.P50), float64(direct.P50)),
+		P90:         ratio(float64(gw.P90), float64(direct.P90)),
+		P99:         ratio(float64(gw.P99), float64(direct.P99)),
 		P50Overhead: gw.P50 - direct.P50,
-		CPU:         div(gw.CPUPerRequest, direct.CPUPerRequest),
+		CPU:         ratio(gw.CPUPerRequest, direct.CPUPerRequest),
 	}
 }

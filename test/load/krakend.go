@@ -210,27 +210,17 @@ func sameAnswer(ctx context.Context, manifold, krakend string) error {
 }
 
 // addKrakendRatios adds to rep Manifold's defaults and lean children
-// against KrakenD: req/s and gateway CPU per request of the fan-out and
-// the proxy, and peak RSS.
-func addKrakendRatios(rep *leanReport) {
-	rate := map[string]float64{}
-	for _, s := range rep.Targets {
-		rate[s.Target] = s.Throughput
-	}
-	div := func(a, b float64) float64 {
-		if b == 0 {
-			return 0
-		}
-		return a / b
-	}
+// against KrakenD: req/s (rate, by target) and gateway CPU per request of
+// the fan-out and the proxy, and peak RSS.
+func addKrakendRatios(rep *leanReport, rate map[string]float64) {
 	for _, k := range []string{"fanout", "proxy"} {
 		for _, m := range []string{"defaults", "lean"} {
-			rep.Ratios[k+" "+m+"/krakend req/s"] = div(rate[k+"/"+m], rate[k+"/"+krakendName])
-			rep.Ratios[k+" "+m+"/krakend gateway CPU/req"] = div(rep.GwCPU[k+"/"+m], rep.GwCPU[k+"/"+krakendName])
+			rep.Ratios[k+" "+m+"/krakend req/s"] = ratio(rate[k+"/"+m], rate[k+"/"+krakendName])
+			rep.Ratios[k+" "+m+"/krakend gateway CPU/req"] = ratio(rep.GwCPU[k+"/"+m], rep.GwCPU[k+"/"+krakendName])
 		}
 	}
 	for _, m := range []string{"defaults", "lean"} {
-		rep.Ratios["peak RSS "+m+"/krakend"] = div(float64(rep.PeakRSS[m]), float64(rep.PeakRSS[krakendName]))
+		rep.Ratios["peak RSS "+m+"/krakend"] = ratio(float64(rep.PeakRSS[m]), float64(rep.PeakRSS[krakendName]))
 	}
 }
 

@@ -181,21 +181,15 @@ func leanSummary(cfg config, ts []*leanTarget, children map[string]*child) *lean
 		rep.PeakRSS[name] = c.peakRSS()
 		rep.Logs[name] = c.log
 	}
-	div := func(a, b float64) float64 {
-		if b == 0 {
-			return 0
-		}
-		return a / b
-	}
 	for _, k := range []string{"fanout", "proxy", "cached"} {
-		rep.Ratios[k+" defaults/lean req/s"] = div(rate[k+"/defaults"], rate[k+"/lean"])
-		rep.Ratios[k+" defaults/direct req/s"] = div(rate[k+"/defaults"], rate["direct"])
-		rep.Ratios[k+" lean/direct req/s"] = div(rate[k+"/lean"], rate["direct"])
+		rep.Ratios[k+" defaults/lean req/s"] = ratio(rate[k+"/defaults"], rate[k+"/lean"])
+		rep.Ratios[k+" defaults/direct req/s"] = ratio(rate[k+"/defaults"], rate["direct"])
+		rep.Ratios[k+" lean/direct req/s"] = ratio(rate[k+"/lean"], rate["direct"])
 		rep.Ratios[k+" defaults-lean gateway CPU µs/req"] = rep.GwCPU[k+"/defaults"] - rep.GwCPU[k+"/lean"]
 	}
-	rep.Ratios["peak RSS defaults/lean"] = div(float64(rep.PeakRSS["defaults"]), float64(rep.PeakRSS["lean"]))
+	rep.Ratios["peak RSS defaults/lean"] = ratio(float64(rep.PeakRSS["defaults"]), float64(rep.PeakRSS["lean"]))
 	if children[krakendName] != nil {
-		addKrakendRatios(rep)
+		addKrakendRatios(rep, rate)
 	}
 	return rep
 }

@@ -152,3 +152,11 @@ func procStatus(path, field string) int64 {
 	}
 	return 0
 }
+
+// ratio is a/b, or 0 when b is (a target that answered nothing).
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
