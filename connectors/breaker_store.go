@@ -149,24 +149,30 @@ func (s *SharedBreakers) get(key string, ttl time.Duration) []byte {
 	return c.data // NATS away: this replica probes on its own
 }
 
+// probeEarly is how long before an open breaker's expiry its probe is
+// claimed. gobreaker reads the clock again after GetData: an open state
+// handed to it just before its expiry could expire in between and let a
+// call through unclaimed, a second probe beside the claimed one.
+const probeEarly = 100 * time.Millisecond
+
 // probeClaim returns, when the breaker is due for its half-open probe,
-// the state to give the claim's winner (its probe free) and the claim
-// (half-open, the probe taken); nil otherwise.
+// the state to give the claim's winner (half-open, its probe free) and the
+// claim (half-open, the probe taken); nil otherwise. Both are half-open
+// already, so that no replica's gobreaker moves from open on its own.
 func probeClaim(c sharedEntry, now time.Time, ttl time.Duration) (snapshot, claim []byte) {
 	st := c.st
-	// The counts keep gobreaker's number of buckets: it indexes them.
-	st.Buckets = make([]gobreaker.Counts, len(c.st.Buckets))
 	switch {
-	case st.State == gobreaker.StateOpen && !st.Expiry.After(now):
-		snapshot = c.data
+	case st.State == gobreaker.StateOpen && !st.Expiry.After(now.Add(probeEarly)):
 		st.State, st.Generation, st.Expiry = gobreaker.StateHalfOpen, st.Generation+1, time.Time{}
 	case st.State == gobreaker.StateHalfOpen && (st.Counts.Requests == 0 || now.Sub(st.Start) > ttl):
-		st.Counts, st.Age = gobreaker.Counts{}, 0
-		snapshot, _ = json.Marshal(st)
 	default:
 		return nil, nil
 	}
-	st.Start, st.Age, st.Counts = now, 0, gobreaker.Counts{Requests: 1}
+	// The counts keep gobreaker's number of buckets: it indexes them.
+	st.Buckets = make([]gobreaker.Counts, len(c.st.Buckets))
+	st.Start, st.Age, st.Counts = now, 0, gobreaker.Counts{}
+	snapshot, _ = json.Marshal(st)
+	st.Counts = gobreaker.Counts{Requests: 1}
 	if len(st.Buckets) > 0 {
 		st.Buckets[0] = st.Counts
 	}

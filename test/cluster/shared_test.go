@@ -29,11 +29,13 @@ type flaky struct {
 	fail  atomic.Bool
 	mu    sync.Mutex
 	calls map[string]int
+	log   []string // replica and time of each call, for failure messages
 }
 
 func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.calls[r.Header.Get("X-Replica")]++
+	f.log = append(f.log, r.Header.Get("X-Replica")+"@"+time.Now().Format("05.000000"))
 	f.mu.Unlock()
 	if f.fail.Load() {
 		http.Error(w, "down", http.StatusInternalServerError)
@@ -320,6 +322,9 @@ func checkOneProbe(t *testing.T, rs []*Replica, fl *flaky) {
 		wg.Wait()
 	}
 	if probes := total() - before; probes != 1 {
-		t.Errorf("%d calls reached the backend when the cooldown ended, want 1 probe for the whole cluster", probes)
+		fl.mu.Lock()
+		calls := fl.log[len(fl.log)-probes:]
+		fl.mu.Unlock()
+		t.Errorf("%d calls reached the backend when the cooldown ended (%v), want 1 probe for the whole cluster", probes, calls)
 	}
 }
