@@ -20,6 +20,7 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -85,7 +86,11 @@ func New(ctx context.Context, cfg gateway.Telemetry, opts Options) (*Telemetry, 
 		if err != nil {
 			return nil, fmt.Errorf("prometheus exporter: %w", err)
 		}
-		smp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithResource(res))
+		// No exemplars: the Prometheus text format /metrics serves has no
+		// place for them, and offering each measurement to a reservoir
+		// costs every request a span-context lookup.
+		smp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithResource(res),
+			sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
 		t.shutdown = append(t.shutdown, smp.Shutdown)
 		t.handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)})
 		mp = smp
