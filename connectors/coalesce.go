@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/manifoldgw/manifold/internal/workers"
 )
 
 // coalescer makes identical concurrent calls once (DESIGN: "Identical
@@ -27,7 +29,7 @@ import (
 type coalescer struct {
 	keyer
 	timeout time.Duration // of a shared call
-	workers *workers
+	workers *workers.Pool
 
 	mu      sync.Mutex
 	flights map[string]*sharedCall // the calls in flight that callers may join
@@ -105,12 +107,12 @@ func (c *coalescer) join(ctx context.Context, key string, next Connector, req *R
 	}
 	c.flights[key] = call
 	call.c, call.key, call.next, call.req = c, key, next, req
-	c.workers.run(call)
+	c.workers.Go(call)
 	return call
 }
 
-// run makes the call, on a worker.
-func (s *sharedCall) run() {
+// Run makes the call, on a worker.
+func (s *sharedCall) Run() {
 	resp, err := s.next.Do(s.ctx, s.req)
 	s.c.finish(s.key, s, resp, err)
 }

@@ -144,7 +144,7 @@ func (u *Upstream) InFlight() int { return int(u.bulkhead.inFlight.Load()) }
 // in flight finish.
 func (u *Upstream) Close() {
 	u.transport.Close()
-	u.coalescer.workers.close()
+	u.coalescer.workers.Close()
 }
 
 // connectorFunc adapts a function to Connector; most layers are one.

@@ -1,0 +1,114 @@
+package workers
+
+import (
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+	"weak"
+)
+
+// jobFunc adapts a function to a Job.
+type jobFunc func()
+
+func (f jobFunc) Run() { f() }
+
+// More jobs in flight than the pool has workers never wait for one: the
+// extra ones get goroutines of their own.
+func TestWorkersPastTheirBound(t *testing.T) {
+	p := New(2, time.Hour)
+	defer p.Close()
+	const jobs = 5
+	started, release := make(chan struct{}, jobs), make(chan struct{})
+	var wg sync.WaitGroup
+	for range jobs {
+		wg.Add(1)
+		p.Go(jobFunc(func() {
+			defer wg.Done()
+			started <- struct{}{}
+			<-release
+		}))
+	}
+	for i := range jobs {
+		within(t, started, "job "+strconv.Itoa(i)+" to start")
+	}
+	if n := p.Live(); n != 2 {
+		t.Errorf("%d workers for %d jobs, want the bound, 2", n, jobs)
+	}
+	close(release)
+	wg.Wait()
+	done := make(chan struct{})
+	p.Go(jobFunc(func() { close(done) }))
+	within(t, done, "a job on a worker that ran one before")
+	if n := p.Live(); n != 2 {
+		t.Errorf("%d workers after reuse, want 2", n)
+	}
+}
+
+// A burst's workers end once they have waited idle for the pool's idle
+// time, with no call after it to retire them, and a later call still runs.
+func TestIdleWorkersRetire(t *testing.T) {
+	p := New(4, 50*time.Millisecond)
+	defer p.Close()
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		p.Go(jobFunc(func() { defer wg.Done(); <-release }))
+	}
+	if n := p.Live(); n != 4 {
+		t.Fatalf("%d workers for 4 jobs in flight, want 4", n)
+	}
+	close(release)
+	wg.Wait()
+	eventually(t, "the idle workers have ended", func() bool { return p.Live() == 0 })
+	done := make(chan struct{})
+	p.Go(jobFunc(func() { close(done) }))
+	within(t, done, "a job after the workers retired")
+}
+
+// eventually polls cond until it holds, failing the test after a while.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// within fails the test if ch is not closed or sent on within a generous
+// bound.
+func within(t *testing.T, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// An idle worker keeps nothing of the job it ran: what the job held (a
+// run's answers, a response body) can be collected while the worker
+// waits for the next one.
+func TestIdleWorkerHoldsNoJob(t *testing.T) {
+	p := New(1, time.Hour)
+	defer p.Close()
+	done := make(chan struct{})
+	held := func() weak.Pointer[[1 << 20]byte] {
+		answer := new([1 << 20]byte)
+		p.Go(jobFunc(func() { answer[0] = 1; close(done) }))
+		return weak.Make(answer)
+	}()
+	within(t, done, "the job")
+	eventually(t, "the job's data is collected", func() bool {
+		runtime.GC()
+		return held.Value() == nil
+	})
+	if n := p.Live(); n != 1 {
+		t.Errorf("%d workers, want the idle one", n)
+	}
+}
