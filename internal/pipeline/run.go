@@ -14,6 +14,7 @@ import (
 
 	"github.com/manifoldgw/manifold/connectors"
 	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/workers"
 )
 
 // Engine runs compiled pipelines against upstream connectors. It holds no
@@ -22,7 +23,12 @@ type Engine struct {
 	upstreams   map[string]connectors.Connector
 	maxResponse int
 	tracer      trace.Tracer
+	steps       *workers.Pool // runs the steps that do not run on the caller's goroutine
 }
+
+// stepWorkers bounds an Engine's step workers: 32 concurrent runs of a
+// 9-step fan-out. Past it, a step runs on a goroutine of its own.
+const stepWorkers = 256
 
 // EngineOptions configure an Engine.
 type EngineOptions struct {
@@ -42,8 +48,13 @@ func NewEngine(upstreams map[string]connectors.Connector, opts EngineOptions) *E
 		tp = noop.NewTracerProvider()
 	}
 	return &Engine{upstreams: upstreams, maxResponse: opts.MaxResponse,
-		tracer: tp.Tracer("github.com/manifoldgw/manifold/internal/pipeline")}
+		tracer: tp.Tracer("github.com/manifoldgw/manifold/internal/pipeline"),
+		steps:  workers.New(stepWorkers, 0)}
 }
+
+// Close ends the Engine's idle step workers. A run started after Close
+// still completes, on goroutines of its own.
+func (e *Engine) Close() { e.steps.Close() }
 
 // Identity is the authenticated caller, as expressions see it in .consumer.
 type Identity struct {
@@ -166,17 +177,19 @@ func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (res *Result, e
 		r.done[i] = make(chan struct{})
 	}
 	// One step that needs nothing runs on this goroutine, the others on
-	// their own: a run costs one goroutine less (and its stack growth).
+	// the Engine's workers, whose stacks have already grown to what a step
+	// needs (a fresh goroutine would grow its stack two or three times,
+	// copying it each time, on the way to the upstream).
 	inline := p.firstRoot()
 	var wg sync.WaitGroup
-	for i, st := range p.steps {
+	jobs := make([]stepJob, n)
+	for i := range p.steps {
 		if i == inline {
 			continue
 		}
-		wg.Go(func() {
-			defer close(r.done[i])
-			r.exec(runCtx, st)
-		})
+		wg.Add(1)
+		jobs[i] = stepJob{r: r, ctx: runCtx, i: i, wg: &wg}
+		e.steps.Go(&jobs[i])
 	}
 	r.exec(runCtx, p.steps[inline])
 	close(r.done[inline])
@@ -190,6 +203,20 @@ func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (res *Result, e
 	}
 	res.Duration = time.Since(r.start)
 	return res, nil
+}
+
+// stepJob runs one step of a run on a step worker.
+type stepJob struct {
+	r   *run
+	ctx context.Context
+	i   int
+	wg  *sync.WaitGroup
+}
+
+func (j *stepJob) Run() {
+	defer j.wg.Done()
+	defer close(j.r.done[j.i])
+	j.r.exec(j.ctx, j.r.p.steps[j.i])
 }
 
 // answer runs output. jq there (output, truncate) gets its own short

@@ -585,3 +585,42 @@ steps:
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Steps run on the Engine's workers, which outlive a run; closing the
+// Runtime (a reload retiring it, a shutdown) ends them rather than leaving
+// them to time out idle.
+func TestCloseEndsStepWorkers(t *testing.T) {
+	ok := newBackend(t, func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte(`{}`)) })
+	rt := load(t, map[string]string{"ok": ok.URL}, `
+name: wide
+path: /wide
+steps:
+  a: {upstream: ok, path: /a}
+  b: {upstream: ok, path: /b}
+  c: {upstream: ok, path: /c}
+  d: {upstream: ok, path: /d}
+  e: {upstream: ok, path: /e}
+`)
+	before := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if _, err := run(t, rt, "wide", nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := runtime.NumGoroutine(); n < before+4 {
+		t.Fatalf("goroutines: %d before the runs, %d after, want the idle step workers", before, n)
+	}
+	rt.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 { // idle conns may still be closing
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("goroutines: %d before, %d after Close\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

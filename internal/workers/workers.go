@@ -13,8 +13,8 @@ import (
 	"time"
 )
 
-// Idle is how long a worker of a pool made by New waits for a job before
-// it ends.
+// Idle is how long a worker waits for a job, at least, before it ends (at
+// most twice that), unless New is given another time.
 const Idle = 30 * time.Second
 
 // Job is what a worker runs.
@@ -22,31 +22,37 @@ type Job interface{ Run() }
 
 // Pool runs jobs on its workers. It is bounded: past max busy workers, or
 // once closed, a job gets a goroutine of its own. A worker that has waited
-// idle for the pool's idle time ends, so the pool shrinks back after a
-// burst, as an idle connection pool does. The zero Pool is not usable:
+// idle for the pool's idle time (up to twice that) ends, so the pool
+// shrinks back after a burst, as an idle connection pool does. One
+// janitor goroutine, running while the pool has workers, ends them: a
+// worker itself arms no timer between jobs. The zero Pool is not usable:
 // see New.
 type Pool struct {
 	max  int
 	idle time.Duration
 
-	mu      sync.Mutex
-	waiting []*worker // idle, the last parked first: its stack is the warmest
-	count   int       // live workers, busy or idle
-	closed  bool
+	mu       sync.Mutex
+	waiting  []*worker // idle, the last parked first: its stack is the warmest
+	count    int       // live workers, busy or idle
+	rounds   uint64    // the janitor's, since the pool began
+	sweeping bool      // the janitor runs
+	closed   bool
+	stop     chan struct{} // closed by Close: the janitor ends
 }
 
 // New returns a pool of at most size workers (at least 1), each ending
-// after idle without a job (0: Idle).
+// after idle to twice idle without a job (idle 0: Idle).
 func New(size int, idle time.Duration) *Pool {
 	if idle <= 0 {
 		idle = Idle
 	}
-	return &Pool{max: max(size, 1), idle: idle}
+	return &Pool{max: max(size, 1), idle: idle, stop: make(chan struct{})}
 }
 
 // worker is one long-lived goroutine, waiting on jobs while idle.
 type worker struct {
-	jobs chan Job // closed: the worker ends
+	jobs   chan Job // closed: the worker ends
+	parked uint64   // the janitor's round when it last parked
 }
 
 // Go runs j on an idle worker, a new one, or a goroutine of its own. It
@@ -67,33 +73,22 @@ func (p *Pool) Go(j Job) {
 		return
 	}
 	p.count++
+	if !p.sweeping {
+		p.sweeping = true
+		go p.sweep()
+	}
 	p.mu.Unlock()
 	go p.loop(&worker{jobs: make(chan Job, 1)}, j)
 }
 
-// loop runs jobs until the worker has waited idle too long or the pool is
-// closed.
+// loop runs jobs until the janitor or Close ends the worker.
 func (p *Pool) loop(w *worker, j Job) {
-	var idle *time.Timer
 	for j != nil {
 		j.Run()
 		if !p.park(w) {
 			return
 		}
-		if idle == nil {
-			idle = time.NewTimer(p.idle)
-			defer idle.Stop()
-		} else {
-			idle.Reset(p.idle)
-		}
-		select {
-		case j = <-w.jobs: // nil once closed
-		case <-idle.C:
-			if p.retire(w) {
-				return
-			}
-			j = <-w.jobs // taken meanwhile: its job is on the way
-		}
+		j = <-w.jobs // nil once closed
 	}
 }
 
@@ -105,20 +100,47 @@ func (p *Pool) park(w *worker) bool {
 		p.count--
 		return false
 	}
+	w.parked = p.rounds
 	p.waiting = append(p.waiting, w)
 	return true
 }
 
-// retire ends w, idle too long, unless Go has just taken it.
-func (p *Pool) retire(w *worker) bool {
+// sweep is the janitor: every idle, it ends the workers that have been
+// parked since before its previous round, so idle at least that long. It
+// stops once the pool has no workers or is closed.
+func (p *Pool) sweep() {
+	t := time.NewTicker(p.idle)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if !p.retire() {
+				return
+			}
+		case <-p.stop:
+			return
+		}
+	}
+}
+
+// retire ends the workers idle for a whole round, and says whether the
+// janitor goes on.
+func (p *Pool) retire() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	i := slices.Index(p.waiting, w)
-	if i < 0 {
+	p.rounds++
+	// Parked in order: the longest idle are first.
+	n := 0
+	for n < len(p.waiting) && p.waiting[n].parked+1 < p.rounds {
+		close(p.waiting[n].jobs)
+		n++
+	}
+	p.waiting = slices.Delete(p.waiting, 0, n)
+	p.count -= n
+	if p.closed || p.count == 0 {
+		p.sweeping = false
 		return false
 	}
-	p.waiting = slices.Delete(p.waiting, i, i+1)
-	p.count--
 	return true
 }
 
@@ -127,7 +149,11 @@ func (p *Pool) retire(w *worker) bool {
 func (p *Pool) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
 	p.closed = true
+	close(p.stop)
 	for _, w := range p.waiting {
 		close(w.jobs)
 	}

@@ -112,3 +112,23 @@ func TestIdleWorkerHoldsNoJob(t *testing.T) {
 		t.Errorf("%d workers, want the idle one", n)
 	}
 }
+
+// Close ends every goroutine the pool started, its janitor included, so
+// that a retired pool leaves nothing behind while the process runs on.
+func TestCloseEndsEveryGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	p := New(4, time.Hour)
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		p.Go(jobFunc(func() { defer wg.Done(); <-release }))
+	}
+	close(release)
+	wg.Wait()
+	if n := p.Live(); n != 4 {
+		t.Fatalf("%d workers after 4 jobs in flight, want 4", n)
+	}
+	p.Close()
+	eventually(t, "the pool's goroutines have ended", func() bool { return runtime.NumGoroutine() <= before })
+}
