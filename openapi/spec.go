@@ -31,6 +31,7 @@ type Spec struct {
 
 	etags   map[string]string // by body kind: json, yaml, manifest
 	routes  map[string]*routers.Route
+	plain   map[string]*plainParams // by pipeline: the operations openapi3filter can only find missing parameters in
 	filter  *openapi3filter.Options
 	maxBody int64
 }
@@ -48,6 +49,7 @@ func Build(plan *pipeline.Plan) (*Spec, error) {
 		Manifest: NewManifest(plan).JSON(),
 		Findings: Lint(plan, doc),
 		routes:   map[string]*routers.Route{},
+		plain:    map[string]*plainParams{},
 		maxBody:  int64(plan.Gateway.Server.MaxBody),
 		filter: &openapi3filter.Options{
 			MultiError: true,
@@ -85,6 +87,9 @@ func Build(plan *pipeline.Plan) (*Spec, error) {
 			spec = doc
 		}
 		sp.routes[p.Name] = &routers.Route{Spec: spec, Server: doc.Servers[0], Path: p.Path, PathItem: item, Method: p.Method, Operation: op}
+		if ps := plainOperation(op); ps != nil {
+			sp.plain[p.Name] = ps
+		}
 	}
 	return sp, nil
 }
