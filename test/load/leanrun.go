@@ -20,6 +20,7 @@ type leanTarget struct {
 	*target
 	gw  *child
 	cpu time.Duration // the child's CPU during this target's turns
+	own time.Duration // this process's (attacker and backends) meanwhile
 	acc slot
 }
 
@@ -30,6 +31,7 @@ type leanReport struct {
 	Latency  string             `json:"backend_latency"`
 	Targets  []*summary         `json:"targets"`
 	GwCPU    map[string]float64 `json:"gateway_cpu_per_request_us"`
+	OwnCPU   map[string]float64 `json:"harness_cpu_per_request_us"`
 	PeakRSS  map[string]int64   `json:"gateway_peak_rss_kib"`
 	Ratios   map[string]float64 `json:"ratios"`
 	Logs     map[string]string  `json:"logs"`
@@ -104,7 +106,9 @@ func runLean(ctx context.Context, cfg config, out, logw io.Writer) error {
 			if t.gw != nil {
 				before = t.gw.cpu()
 			}
+			own := cpuTime()
 			t.acc.add(attackFor(ctx, cfg, t.target, slice, &t.acc.m))
+			t.own += cpuTime() - own
 			if t.gw != nil {
 				t.cpu += t.gw.cpu() - before
 			}
@@ -165,7 +169,7 @@ func probeAll(ctx context.Context, ts []*leanTarget) error {
 func leanSummary(cfg config, ts []*leanTarget, children map[string]*child) *leanReport {
 	rep := &leanReport{
 		Duration: cfg.duration.String(), Workers: cfg.workers, Latency: cfg.latency.String(),
-		GwCPU: map[string]float64{}, PeakRSS: map[string]int64{}, Ratios: map[string]float64{},
+		GwCPU: map[string]float64{}, OwnCPU: map[string]float64{}, PeakRSS: map[string]int64{}, Ratios: map[string]float64{},
 		Logs: map[string]string{}, Lines: map[string]int{},
 	}
 	rate := map[string]float64{}
@@ -173,6 +177,9 @@ func leanSummary(cfg config, ts []*leanTarget, children map[string]*child) *lean
 		s := t.acc.summarize(t.target)
 		rep.Targets = append(rep.Targets, s)
 		rate[t.name] = s.Throughput
+		if s.Requests > 0 {
+			rep.OwnCPU[t.name] = float64(t.own) / float64(time.Microsecond) / float64(s.Requests)
+		}
 		if t.gw != nil && s.Requests > 0 {
 			rep.GwCPU[t.name] = float64(t.cpu) / float64(time.Microsecond) / float64(s.Requests)
 		}
@@ -198,12 +205,13 @@ func (r *leanReport) writeText(w io.Writer) {
 	fmt.Fprintf(w, "Manifold load, defaults vs lean: fan-out, proxy and cached fan-out on two gateway processes, "+
 		"backends answer after %s; closed loop, %d workers; %s per target in %d turns\n\n", r.Latency, r.Workers, r.Duration, leanRounds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\trequests\tsuccess\treq/s\tp50\tp99\tgateway CPU/req\tothers\t")
+	fmt.Fprintln(tw, "target\trequests\tsuccess\treq/s\tp50\tp99\tgateway CPU/req\tharness CPU/req\tothers\t")
 	for _, s := range r.Targets {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f%%\t%.0f\t%s\t%s\t%.0fµs\t%.2f\t\n",
-			s.Target, s.Requests, 100*s.Success, s.Throughput, s.P50, s.P99, r.GwCPU[s.Target], s.OtherCores)
+		fmt.Fprintf(tw, "%s\t%d\t%.2f%%\t%.0f\t%s\t%s\t%.0fµs\t%.0fµs\t%.2f\t\n",
+			s.Target, s.Requests, 100*s.Success, s.Throughput, s.P50, s.P99, r.GwCPU[s.Target], r.OwnCPU[s.Target], s.OtherCores)
 	}
 	_ = tw.Flush()
+	fmt.Fprintln(w, "(harness: this process, the attacker and the backends; others: cores busy with other processes meanwhile, the gateway among them)")
 	fmt.Fprintf(w, "\npeak RSS: defaults %s, lean %s = %.2fx\n", mib(r.PeakRSS["defaults"]), mib(r.PeakRSS["lean"]), r.Ratios["peak RSS defaults/lean"])
 	for _, k := range []string{"fanout", "proxy", "cached"} {
 		fmt.Fprintf(w, "%-6s: defaults/lean req/s %.2fx; defaults/direct %.2fx, lean/direct %.2fx; defaults cost %+.1f µs of gateway CPU per request\n",
