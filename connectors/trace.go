@@ -98,7 +98,7 @@ func (t *tracing) call(next Connector) Connector {
 	return connectorFunc(func(ctx context.Context, req *Request) (*Response, error) {
 		start := time.Now()
 		var span trace.Span
-		if !unsampled(ctx) {
+		if !Unsampled(ctx) {
 			ctx, span = t.tracer.Start(ctx, t.callName)
 			// The attempts' spans number themselves; under an unsampled
 			// parent there are none to number.
@@ -140,7 +140,7 @@ func (t *tracing) attempt(next Connector) Connector {
 			n = int(c.Add(1))
 		}
 		var span trace.Span // nil: none started under an unsampled parent
-		if !unsampled(ctx) {
+		if !Unsampled(ctx) {
 			ctx, span = t.tracer.Start(ctx, method(req), clientKind)
 			defer span.End()
 		}
@@ -172,15 +172,16 @@ func (t *tracing) attempt(next Connector) Connector {
 	})
 }
 
-// unsampled reports whether ctx carries a span that is neither sampled
+// Unsampled reports whether ctx carries a span that is neither sampled
 // nor recording (a dropped one). Under a parent-based sampler (the
 // gateway's, and the SDK's default) a child would be dropped too, so none
-// is started: starting one costs an id, a sampling decision and a grown
-// goroutine stack, for each call and each attempt. The parent's context
-// is what is propagated upstream then, still unsampled. A parent that
-// records without being sampled (a RecordOnly decision) gets its
+// is started, here and in the pipeline engine: starting one costs an id,
+// a sampling decision and a grown goroutine stack, for each run, step,
+// call and attempt. The parent's context is what is propagated upstream
+// then, still unsampled. A parent that records without being sampled (a
+// RecordOnly decision) gets its
 // children as before.
-func unsampled(ctx context.Context) bool {
+func Unsampled(ctx context.Context) bool {
 	sc := trace.SpanContextFromContext(ctx)
 	return sc.IsValid() && !sc.IsSampled() && !trace.SpanFromContext(ctx).IsRecording()
 }

@@ -12,8 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/manifoldgw/manifold/connectors"
 )
 
@@ -36,7 +34,7 @@ type Passthrough struct {
 // resilience stack, the pipeline's timeout (which bounds the body too),
 // the size cap. On error the Passthrough still holds the step's trace.
 func (e *Engine) Proxy(ctx context.Context, p *Compiled, in Input) (*Passthrough, error) {
-	ctx, span := e.tracer.Start(ctx, "pipeline "+p.Name, trace.WithAttributes(attrPipeline.String(p.Name)))
+	ctx, span := e.startRun(ctx, p)
 	runCtx, cancel := context.WithTimeout(ctx, p.Timeout.D())
 	r := &run{e: e, p: p, in: in, start: time.Now(), base: baseInput(in, p.readsClaims),
 		results: make([]any, 1), errs: make([]error, 1), traces: make([]StepTrace, 1), stale: make([]bool, 1)}
@@ -68,7 +66,7 @@ func (e *Engine) Proxy(ctx context.Context, p *Compiled, in Input) (*Passthrough
 func (r *run) passthrough(ctx context.Context, st *step) (*connectors.Response, error) {
 	tr := &r.traces[0]
 	tr.Name, tr.Upstream, tr.Method, tr.Start = st.name, st.upstream, st.method, time.Since(r.start)
-	ctx, span := r.e.tracer.Start(ctx, "step "+st.name)
+	ctx, span := r.e.startStep(ctx, st)
 	defer func() {
 		tr.Duration = time.Since(r.start) - tr.Start
 		r.endStep(span, st)

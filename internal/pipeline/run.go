@@ -26,8 +26,9 @@ type Engine struct {
 	steps       *workers.Pool // runs the steps that do not run on the caller's goroutine
 }
 
-// stepWorkers bounds an Engine's step workers: 32 concurrent runs of a
-// 9-step fan-out. Past it, a step runs on a goroutine of its own.
+// stepWorkers bounds an Engine's step workers: enough for 32 concurrent
+// runs of a 9-step fan-out (one step of a run runs on its caller's
+// goroutine). Past it, a step runs on a goroutine of its own.
 const stepWorkers = 256
 
 // EngineOptions configure an Engine.
@@ -159,7 +160,7 @@ type run struct {
 // ctx's cancellation reaches every in-flight upstream call. The Result is
 // returned even with an error, so that its Steps can be shown.
 func (e *Engine) Run(ctx context.Context, p *Compiled, in Input) (res *Result, err error) {
-	ctx, span := e.tracer.Start(ctx, "pipeline "+p.Name, trace.WithAttributes(attrPipeline.String(p.Name)))
+	ctx, span := e.startRun(ctx, p)
 	defer func() { endRun(span, res, err) }()
 	n := len(p.steps)
 	r := &run{

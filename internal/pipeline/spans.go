@@ -1,9 +1,13 @@
 package pipeline
 
 import (
+	"context"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/manifoldgw/manifold/connectors"
 )
 
 // Span attribute keys of runs and steps. A run is one span ("pipeline
@@ -23,6 +27,26 @@ const (
 	attrMissing  = attribute.Key("manifold.missing")
 	attrStale    = attribute.Key("manifold.stale")
 )
+
+// startRun starts a run's span. Under a span that is neither sampled nor
+// recording (connectors.Unsampled) it starts none: the run's span and its
+// steps' would be dropped too, and each would still cost an id, a
+// sampling decision, a name and its attributes. The caller's span, which
+// records nothing, stands in for it then.
+func (e *Engine) startRun(ctx context.Context, p *Compiled) (context.Context, trace.Span) {
+	if connectors.Unsampled(ctx) {
+		return ctx, trace.SpanFromContext(ctx)
+	}
+	return e.tracer.Start(ctx, "pipeline "+p.Name, trace.WithAttributes(attrPipeline.String(p.Name)))
+}
+
+// startStep starts a step's span, as startRun does a run's.
+func (e *Engine) startStep(ctx context.Context, st *step) (context.Context, trace.Span) {
+	if connectors.Unsampled(ctx) {
+		return ctx, trace.SpanFromContext(ctx)
+	}
+	return e.tracer.Start(ctx, "step "+st.name)
+}
 
 // endRun finishes a run's span with what the run produced.
 func endRun(span trace.Span, res *Result, err error) {

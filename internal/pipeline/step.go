@@ -72,7 +72,7 @@ func (r *run) exec(ctx context.Context, st *step) {
 		return
 	}
 	tr.Start = time.Since(r.start)
-	ctx, span := r.e.tracer.Start(withStep(ctx, st.name), "step "+st.name)
+	ctx, span := r.e.startStep(withStep(ctx, st.name), st)
 	defer func() {
 		tr.Duration = time.Since(r.start) - tr.Start
 		r.endStep(span, st)
