@@ -137,33 +137,72 @@ func (b *breaker) wrap(next Connector) Connector {
 			return resp, err
 		}
 		state := b.cb.State()
-		resp, err := b.cb.Execute(func() (*Response, error) {
-			resp, err := next.Do(ctx, req)
-			if err != nil && ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
-				// The caller gave up (or a sibling step failed): whatever
-				// the error says, the upstream is not to blame.
-				return resp, &callerGone{err}
-			}
-			return resp, err
-		})
-		if err != nil {
-			var gone *callerGone
-			if errors.As(err, &gone) {
-				err = gone.err
-			}
+		if state == gobreaker.StateHalfOpen {
+			return b.probe(ctx, next, req)
 		}
-		switch {
-		case errors.Is(err, gobreaker.ErrOpenState):
-			return &Response{Breaker: gobreaker.StateOpen.String()}, b.openErr
-		case errors.Is(err, gobreaker.ErrTooManyRequests): // the half-open probe is out
-			return &Response{Breaker: gobreaker.StateHalfOpen.String()}, b.openErr
+		return b.call(ctx, next, req, state)
+	})
+}
+
+// call makes one call through gobreaker; state is the breaker's before it.
+func (b *breaker) call(ctx context.Context, next Connector, req *Request, state gobreaker.State) (*Response, error) {
+	resp, err := b.cb.Execute(func() (*Response, error) {
+		resp, err := next.Do(ctx, req)
+		if err != nil && ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			// The caller gave up (or a sibling step failed): whatever
+			// the error says, the upstream is not to blame.
+			return resp, &callerGone{err}
 		}
-		if resp == nil {
-			resp = &Response{}
-		}
-		resp.Breaker = state.String()
 		return resp, err
 	})
+	if err != nil {
+		var gone *callerGone
+		if errors.As(err, &gone) {
+			err = gone.err
+		}
+	}
+	switch {
+	case errors.Is(err, gobreaker.ErrOpenState):
+		return &Response{Breaker: gobreaker.StateOpen.String()}, b.openErr
+	case errors.Is(err, gobreaker.ErrTooManyRequests): // the half-open probe is out
+		return &Response{Breaker: gobreaker.StateHalfOpen.String()}, b.openErr
+	}
+	if resp == nil {
+		resp = &Response{}
+	}
+	resp.Breaker = state.String()
+	return resp, err
+}
+
+// probe makes a call while the breaker is half-open: the probe, whose
+// outcome closes or reopens the breaker, or a call refused at once because
+// the probe is out. The probe runs to its end, within the upstream's
+// timeout, even if its caller leaves first. Cancelled, it would count as
+// neither success nor failure, and the next call would probe instead;
+// where each request calls the upstream several times at once (a foreach,
+// two steps), the refused calls fail the run, the run cancels its probe,
+// and the breaker would stay half-open for as long as requests come.
+func (b *breaker) probe(ctx context.Context, next Connector, req *Request) (*Response, error) {
+	type outcome struct {
+		resp *Response
+		err  error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		resp, err := b.call(context.WithoutCancel(ctx), next, req, gobreaker.StateHalfOpen)
+		done <- outcome{resp, err}
+	}()
+	select {
+	case o := <-done:
+		return o.resp, o.err
+	case <-ctx.Done():
+		go func() { // nobody reads the probe's answer
+			if o := <-done; o.resp != nil && o.resp.Stream != nil {
+				o.resp.Stream.Close()
+			}
+		}()
+		return &Response{Breaker: gobreaker.StateHalfOpen.String()}, fmt.Errorf("upstream %q: %w", b.name, context.Cause(ctx))
+	}
 }
 
 // state is "closed", "open" or "half-open", an override included.

@@ -96,6 +96,50 @@ func TestBreakerClosesAfterProbe(t *testing.T) {
 	}
 }
 
+// TestProbeOutlivesItsCaller: a half-open probe whose caller leaves (its
+// deadline, a failed sibling) still runs to its end, and its success
+// closes the breaker. Cancelled, it would leave the breaker half-open, and
+// a pipeline calling the upstream several times at once would cancel
+// every probe it makes: the calls refused beside it fail the run.
+func TestProbeOutlivesItsCaller(t *testing.T) {
+	var healthy atomic.Bool
+	srv := server(t, func(w http.ResponseWriter, r *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+		w.Write([]byte(`{}`))
+	})
+	cfg := config(t, srv.URL)
+	cfg.Breaker = BreakerConfig{Failures: 1, Cooldown: 50 * time.Millisecond}
+	u := newUpstream(t, cfg, Options{})
+	u.Do(context.Background(), &Request{Method: "GET", Path: "/"})
+	if got := u.BreakerState(); got != "open" {
+		t.Fatalf("breaker %s, want open", got)
+	}
+	healthy.Store(true)
+	eventually(t, "the breaker is half-open", func() bool { return u.BreakerState() == "half-open" })
+	for _, path := range []string{"/a", "/b"} { // a GET (coalesced) and a POST
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+		method := "GET"
+		if path == "/b" {
+			method = "POST"
+		}
+		start := time.Now()
+		_, err := u.Do(ctx, &Request{Method: method, Path: path})
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 40*time.Millisecond {
+			t.Fatalf("%s %s: %v after %s, want the caller's deadline, at once", method, path, err, time.Since(start))
+		}
+		eventually(t, "the probe has closed the breaker", func() bool { return u.BreakerState() == "closed" })
+		healthy.Store(false)
+		u.Do(context.Background(), &Request{Method: "GET", Path: "/"}) // a failure: open again
+		healthy.Store(true)
+		eventually(t, "the breaker is half-open again", func() bool { return u.BreakerState() == "half-open" })
+	}
+}
+
 func TestAnswersDoNotTripBreaker(t *testing.T) {
 	tests := []struct {
 		name, kind, body string

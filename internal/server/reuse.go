@@ -162,10 +162,10 @@ func (rt *Runtime) changedNamespaces(prev *Runtime) []string {
 
 // Release closes what rt holds and next does not use: its Engine's step
 // workers, the upstreams next did not take over, and the cache if next
-// has its own. Release(nil)
-// closes everything (Close). After a reload, the old Runtime is released
-// against the new one once its requests have drained; a new Runtime that
-// could not be served is released against the old one.
+// has its own. Release(nil) closes everything (Close). After a reload, the
+// old Runtime is released against the new one once its requests have
+// drained; a new Runtime that could not be served is released against the
+// old one.
 func (rt *Runtime) Release(next *Runtime) {
 	if rt.Engine != nil {
 		rt.Engine.Close()

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"io"
 	"net/http"
 	"runtime"
 	"slices"
@@ -171,7 +172,9 @@ func (st *stack) servedAgain(t *testing.T) (ids []requestID) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(st.base + "/v1/cities/Berlin/deals?limit=20")
+		var body []byte
 		if err == nil {
+			body, _ = io.ReadAll(io.LimitReader(resp.Body, 4096))
 			resp.Body.Close()
 			if id, err := hex.DecodeString(resp.Header.Get("Manifold-Request-Id")); err == nil && len(id) == len(requestID{}) {
 				ids = append(ids, requestID(id))
@@ -181,7 +184,7 @@ func (st *stack) servedAgain(t *testing.T) (ids []requestID) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("cityDeals not served again 30s after the %s backend came back: %v %v", flapped, resp, err)
+			t.Fatalf("cityDeals not served again 30s after the %s backend came back: %v %s %v", flapped, resp, body, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
