@@ -576,8 +576,16 @@ steps:
 		_, _ = run(t, rt, "mixed", nil)
 	}
 	rt.Close()
+	goroutinesBackTo(t, before)
+}
+
+// goroutinesBackTo waits until no more goroutines run than before (and
+// two idle connections that may still be closing), failing t with every
+// goroutine's stack after 10s.
+func goroutinesBackTo(t *testing.T, before int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before+2 { // idle conns may still be closing
+	for runtime.NumGoroutine() > before+2 {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<16)
 			t.Fatalf("goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
@@ -615,12 +623,5 @@ steps:
 		t.Fatalf("goroutines: %d before the runs, %d after, want the idle step workers", before, n)
 	}
 	rt.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before+2 { // idle conns may still be closing
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("goroutines: %d before, %d after Close\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	goroutinesBackTo(t, before)
 }
