@@ -179,8 +179,7 @@ func (t *tracing) attempt(next Connector) Connector {
 // a sampling decision and a grown goroutine stack, for each run, step,
 // call and attempt. The parent's context is what is propagated upstream
 // then, still unsampled. A parent that records without being sampled (a
-// RecordOnly decision) gets its
-// children as before.
+// RecordOnly decision) gets its children as before.
 func Unsampled(ctx context.Context) bool {
 	sc := trace.SpanContextFromContext(ctx)
 	return sc.IsValid() && !sc.IsSampled() && !trace.SpanFromContext(ctx).IsRecording()
