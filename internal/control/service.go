@@ -190,6 +190,11 @@ func (s *Service) register(plan Plan) error {
 		}
 	}
 	s.svc, s.plan = svc, plan
+	// The subscriptions reach the server before this returns, so that a
+	// request sent right after (from another connection) is answered.
+	if err := s.nc.FlushTimeout(time.Second); err != nil {
+		s.cfg.Logger.Warn("control: the service's subscriptions are not confirmed by NATS yet", "err", err)
+	}
 	return nil
 }
 
