@@ -137,7 +137,7 @@ func (b *breaker) wrap(next Connector) Connector {
 			return resp, err
 		}
 		state := b.cb.State()
-		if state == gobreaker.StateHalfOpen && (req.Method == "" || req.Idempotent()) {
+		if state == gobreaker.StateHalfOpen {
 			return b.probe(ctx, next, req)
 		}
 		return b.call(ctx, next, req, state)
@@ -174,16 +174,17 @@ func (b *breaker) call(ctx context.Context, next Connector, req *Request, state 
 	return resp, err
 }
 
-// probe makes an idempotent call while the breaker is half-open: the
-// probe, whose outcome closes or reopens the breaker, or a call refused at
-// once because the probe is out. The probe runs to its end, within the
-// upstream's timeout, even if its caller leaves first. Cancelled, it would
-// count as neither success nor failure, and the next call would probe
-// instead; where each request calls the upstream several times at once (a
-// foreach, two steps), the refused calls fail the run, the run cancels its
-// probe, and the breaker would stay half-open for as long as requests
-// come. A call that is not idempotent is never made for a caller that has
-// left (as retries are not), so it stays cancellable.
+// probe makes a call while the breaker is half-open: the probe, whose
+// outcome closes or reopens the breaker, or a call refused at once because
+// the probe is out. The probe runs to its end, within the upstream's
+// timeout, even if its caller leaves first. Cancelled, it would count as
+// neither success nor failure, and the next call would probe instead;
+// where each request calls the upstream several times at once (a foreach,
+// two steps), the refused calls fail the run, the run cancels its probe,
+// and the breaker would stay half-open for as long as requests come. This
+// holds for every method: a POST probe was sent while its caller waited,
+// and is only not cut off (the upstream may have acted on it anyway); it
+// is never sent again, as retries are not.
 func (b *breaker) probe(ctx context.Context, next Connector, req *Request) (*Response, error) {
 	type outcome struct {
 		resp *Response

@@ -19,6 +19,12 @@ import (
 // probe is not cancelled by the calls refused beside it, which fail the
 // run while the probe is out.
 func TestForeachRecoversFromOpenBreaker(t *testing.T) {
+	for _, method := range []string{"GET", "POST"} {
+		t.Run(method, func(t *testing.T) { testForeachRecovers(t, method) })
+	}
+}
+
+func testForeachRecovers(t *testing.T, method string) {
 	var healthy atomic.Bool
 	b := newBackend(t, func(w http.ResponseWriter, r *http.Request) {
 		if !healthy.Load() {
@@ -30,7 +36,7 @@ func TestForeachRecoversFromOpenBreaker(t *testing.T) {
 	})
 	fsys := fstest.MapFS{
 		"gateway.yaml": {Data: []byte(fmt.Sprintf("upstreams:\n  b: {url: %q, retries: 0, breaker: {failures: 1, cooldown: 100ms}}\n", b.URL))},
-		"each.yaml":    {Data: []byte("name: each\npath: /each\nsteps:\n  each: {upstream: b, foreach: \"[1,2,3]\", path: \"/${ .item }\"}\n")},
+		"each.yaml":    {Data: []byte("name: each\npath: /each\nsteps:\n  each: {upstream: b, method: " + method + ", foreach: \"[1,2,3]\", path: \"/${ .item }\"}\n")},
 	}
 	plan, err := pipeline.Load(fsys, "", pipeline.LoadOptions{})
 	if err != nil {
