@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/gateway"
+	"github.com/manifoldgw/manifold/internal/yamlconf"
 	"github.com/manifoldgw/manifold/test/bench"
 )
 
@@ -41,7 +43,9 @@ upstreams:
 // leanDir writes the pipeline directory of one child: the fixture's
 // fan-out, a one-step proxy (proxy: true) to b1, and the fan-out again
 // with a 30s response cache, which every request then hits.
-func leanDir(root string, urls map[string]string, lean bool) (string, error) {
+// With auditMax, the defaults child's audit store is that many bytes at
+// most.
+func leanDir(root string, urls map[string]string, lean bool, auditMax string) (string, error) {
 	name := "defaults"
 	if lean {
 		name = "lean"
@@ -56,8 +60,11 @@ func leanDir(root string, urls map[string]string, lean bool) (string, error) {
 		fmt.Fprintf(&ups, "  %s: {url: %q, timeout: 2s, retries: 0, concurrency: 256}\n", b, urls[b])
 	}
 	gw := strings.Replace(leanGatewayYAML, "{{UPSTREAMS}}", ups.String(), 1)
-	if lean {
+	switch {
+	case lean:
 		gw += "audit: {nats: \"off\"}\n"
+	case auditMax != "":
+		gw += "audit: {max_bytes: " + auditMax + "}\n"
 	}
 	fanOut := string(fixture["fan-out.yaml"].Data)
 	cached := strings.Replace(strings.Replace(fanOut, "name: "+bench.PipelineName, "name: cachedFanOut\ncache: 30s", 1),
@@ -171,4 +178,31 @@ func lastLines(b []byte, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// bigStore reports whether size is a size of at least 32MiB: from there
+// on, JetStream gives a stream the same 8 MiB blocks as the default 1GiB.
+func bigStore(size string) bool {
+	n, ok := yamlconf.ParseSize(size)
+	return ok && n >= 32<<20
+}
+
+// streamMaxBytes reads the max_bytes the audit stream was created with
+// from the stream's metadata in the JetStream store under dir, or -1.
+func streamMaxBytes(dir string) int64 {
+	metas, _ := filepath.Glob(filepath.Join(dir, "jetstream", "*", "streams", gateway.DefaultAuditStream, "meta.inf"))
+	if len(metas) != 1 {
+		return -1
+	}
+	data, err := os.ReadFile(metas[0])
+	if err != nil {
+		return -1
+	}
+	var meta struct {
+		MaxBytes int64 `json:"max_bytes"`
+	}
+	if json.Unmarshal(data, &meta) != nil {
+		return -1
+	}
+	return meta.MaxBytes
 }

@@ -59,4 +59,28 @@ func TestLean(t *testing.T) {
 			t.Errorf("ratio %q = %v; want it measured", k, rep.Ratios[k])
 		}
 	}
+	if rep.StoreMax != 1<<30 {
+		t.Errorf("defaults gateway's audit stream has max_bytes %d; want the default, 1GiB", rep.StoreMax)
+	}
+}
+
+// TestLeanAuditMaxBytes: -audit-max-bytes is the max_bytes of the stream
+// the defaults gateway creates.
+func TestLeanAuditMaxBytes(t *testing.T) {
+	cfg := config{lean: true, workers: 1, maxWorkers: 1, latency: time.Millisecond,
+		duration: 200 * time.Millisecond, timeout: 5 * time.Second, json: true, auditMax: "48MiB"}
+	if err := cfg.check(); err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), cfg, &out, io.Discard); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	var rep leanReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out.String())
+	}
+	if rep.StoreMax != 48<<20 {
+		t.Errorf("defaults gateway's audit stream has max_bytes %d; want 48MiB", rep.StoreMax)
+	}
 }

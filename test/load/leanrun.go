@@ -38,6 +38,9 @@ type leanReport struct {
 	Lines    map[string]int     `json:"access_log_lines"`
 	// StoreBytes is the defaults gateway's JetStream store after the run.
 	StoreBytes int64 `json:"audit_store_bytes"`
+	// StoreMax is the max_bytes of the defaults gateway's audit stream
+	// (-1: not found).
+	StoreMax int64 `json:"audit_max_bytes"`
 }
 
 // runLean starts the fan-out backends and two gateway children of this
@@ -63,7 +66,7 @@ func runLean(ctx context.Context, cfg config, out, logw io.Writer) error {
 	defer os.RemoveAll(root)
 	children := map[string]*child{}
 	for _, lean := range []bool{false, true} {
-		dir, err := leanDir(root, urls, lean)
+		dir, err := leanDir(root, urls, lean, cfg.auditMax)
 		if err != nil {
 			return err
 		}
@@ -122,6 +125,7 @@ func runLean(ctx context.Context, cfg config, out, logw io.Writer) error {
 		rep.Lines[c.name] = countLines(c.log)
 	}
 	rep.StoreBytes = dirSize(filepath.Join(root, "defaults", "data", "nats"))
+	rep.StoreMax = streamMaxBytes(filepath.Join(root, "defaults", "data", "nats"))
 	if cfg.json {
 		return writeJSON(out, rep)
 	}
@@ -218,8 +222,12 @@ func (r *leanReport) writeText(w io.Writer) {
 			k, r.Ratios[k+" defaults/lean req/s"], r.Ratios[k+" defaults/direct req/s"], r.Ratios[k+" lean/direct req/s"],
 			r.Ratios[k+" defaults-lean gateway CPU µs/req"])
 	}
-	fmt.Fprintf(w, "access log lines written: defaults %d, lean %d; audit store %s, %.0f bytes per request\n",
-		r.Lines["defaults"], r.Lines["lean"], mibBytes(r.StoreBytes), float64(r.StoreBytes)/float64(max(r.Lines["defaults"], 1)))
+	store := fmt.Sprintf("%.0f bytes per request", float64(r.StoreBytes)/float64(max(r.Lines["defaults"], 1)))
+	if r.StoreMax > 0 && r.StoreBytes >= r.StoreMax*19/20 {
+		store = "full: JetStream dropped the oldest events to take new ones"
+	}
+	fmt.Fprintf(w, "access log lines written: defaults %d, lean %d; audit store %s of max_bytes %s, %s\n",
+		r.Lines["defaults"], r.Lines["lean"], mibBytes(r.StoreBytes), mibBytes(r.StoreMax), store)
 	if _, ok := r.PeakRSS[krakendName]; ok {
 		r.writeKrakend(w)
 	}

@@ -59,10 +59,13 @@ func TestConfigCheck(t *testing.T) {
 		t.Fatalf("valid config: %v", err)
 	}
 	for name, mutate := range map[string]func(*config){
-		"negative rate": func(c *config) { c.rate = -1 },
-		"no duration":   func(c *config) { c.duration = 0 },
-		"no workers":    func(c *config) { c.workers = 0 },
-		"no timeout":    func(c *config) { c.timeout = 0 },
+		"negative rate":                  func(c *config) { c.rate = -1 },
+		"no duration":                    func(c *config) { c.duration = 0 },
+		"no workers":                     func(c *config) { c.workers = 0 },
+		"no timeout":                     func(c *config) { c.timeout = 0 },
+		"-audit-max-bytes without -lean": func(c *config) { c.auditMax = "64MiB" },
+		"-audit-max-bytes below 32MiB":   func(c *config) { c.lean, c.auditMax = true, "16MiB" },
+		"-audit-max-bytes not a size":    func(c *config) { c.lean, c.auditMax = true, "lots" },
 	} {
 		c := ok
 		mutate(&c)

@@ -57,6 +57,15 @@
 //
 //	go run ./test/load -lean -latency 0 -duration 20s -workers 32
 //
+// -audit-max-bytes SIZE (with -lean; at least 32MiB) sets the defaults
+// gateway's audit max_bytes, so that its store fills during the run. A
+// full store is the steady state of a gateway under sustained load (1GiB
+// is about 1.3 million requests), and JetStream then drops the oldest
+// event batch for each new one. The report gives the store's size and the
+// max_bytes its stream was created with.
+//
+//	go run ./test/load -lean -latency 0 -duration 20s -audit-max-bytes 64MiB
+//
 // -krakend PATH (with -lean; empty by default) also runs that KrakenD CE
 // binary, `PATH run -c krakend.json`, as a third process on a free
 // loopback port, with a generated config (version 3) equivalent to the
@@ -115,6 +124,7 @@ type config struct {
 	lean        bool   // defaults against lean, two gateway processes, interleaved
 	profile     string // -lean: file prefix for the gateways' CPU and allocation profiles
 	krakend     string // -lean: a KrakenD binary to measure beside the two gateways
+	auditMax    string // -lean: the defaults gateway's audit max_bytes ("": its default)
 }
 
 func main() {
@@ -141,6 +151,7 @@ func main() {
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole process (generator included) to this file")
 	flag.BoolVar(&cfg.lean, "lean", false, "run the defaults (audit, metrics, access log at info) and a lean gateway (audit off, log level warn) as two processes, interleaved, on the fan-out, a proxy and a cached fan-out, and print the ratios")
 	flag.StringVar(&cfg.profile, "profile", "", "with -lean: write each gateway's CPU and allocation profiles to PREFIX-defaults.cpu, PREFIX-lean.allocs, ...")
+	flag.StringVar(&cfg.auditMax, "audit-max-bytes", "", "with -lean: the defaults gateway's audit max_bytes (at least 32MiB), small enough for its store to fill during the run: a full store is the steady state under sustained load; empty: the default, 1GiB")
 	flag.StringVar(&cfg.krakend, "krakend", "", "with -lean: also run this KrakenD CE binary on the same backends (fan-out and proxy) and print Manifold/KrakenD ratios")
 	flag.Parse()
 	if err := cfg.check(); err != nil {
@@ -174,6 +185,10 @@ func (c config) check() error {
 		return fmt.Errorf("-lean is closed loop and does not combine with -demo, -distinct, -proxy, -audit, -same or -rate")
 	case c.krakend != "" && !c.lean:
 		return fmt.Errorf("-krakend needs -lean")
+	case c.auditMax != "" && !c.lean:
+		return fmt.Errorf("-audit-max-bytes needs -lean")
+	case c.auditMax != "" && !bigStore(c.auditMax):
+		return fmt.Errorf("-audit-max-bytes %q: want a size of at least 32MiB (below that, JetStream uses smaller blocks than the default store does)", c.auditMax)
 	case c.profile != "" && !c.lean:
 		return fmt.Errorf("-profile needs -lean (-cpuprofile profiles this process)")
 	case c.proxy && c.bodySize < 16:
