@@ -226,8 +226,12 @@ func (r *leanReport) writeText(w io.Writer) {
 	if r.StoreMax > 0 && r.StoreBytes >= r.StoreMax*19/20 {
 		store = "full: JetStream dropped the oldest events to take new ones"
 	}
+	limit := "unknown (no stream metadata)"
+	if r.StoreMax > 0 {
+		limit = mibBytes(r.StoreMax)
+	}
 	fmt.Fprintf(w, "access log lines written: defaults %d, lean %d; audit store %s of max_bytes %s, %s\n",
-		r.Lines["defaults"], r.Lines["lean"], mibBytes(r.StoreBytes), mibBytes(r.StoreMax), store)
+		r.Lines["defaults"], r.Lines["lean"], mibBytes(r.StoreBytes), limit, store)
 	if _, ok := r.PeakRSS[krakendName]; ok {
 		r.writeKrakend(w)
 	}
