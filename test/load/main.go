@@ -60,7 +60,7 @@
 // -audit-max-bytes SIZE (with -lean; at least 32MiB) sets the defaults
 // gateway's audit max_bytes, so that its store fills during the run. A
 // full store is the steady state of a gateway under sustained load (1GiB
-// is about 1.3 million requests), and JetStream then drops the oldest
+// is 1.3-1.5 million requests), and JetStream then drops the oldest
 // event batch for each new one. The report gives the store's size and the
 // max_bytes its stream was created with.
 //
