@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,13 +39,20 @@ type ClusterOptions struct {
 // exchange their rate-limit spending.
 func Subject(cluster string) string { return "manifold." + cluster + ".ratelimit" }
 
+// transport is what the exchange needs of its NATS connection.
+type transport interface {
+	PublishMsg(m *nats.Msg) error
+	IsConnected() bool
+	Flush() error
+}
+
 // exchange keeps a Limiter's buckets in step with the other replicas: it
 // publishes what this replica spent per bucket every interval, charges
 // what the others spent to its own buckets, and knows the live replicas
 // from those messages. No request waits for it.
 type exchange struct {
 	l        *Limiter
-	nc       *nats.Conn
+	nc       transport
 	subject  string
 	replica  string
 	interval time.Duration
@@ -59,11 +67,14 @@ type exchange struct {
 	dirty   []*bucket
 
 	peersMu sync.Mutex
-	peers   map[string]time.Time
-	known   int             // replicas last counted while connected, self included
-	heard   map[string]bool // peers heard from in the current round
-	// round counts the times every live peer was heard from.
-	round atomic.Uint64
+	peers   map[string]peer
+	known   int // replicas last counted while connected, self included
+	// heard is, for each live peer, the epoch in which it sent its last
+	// message heard, for take: what it spent since is unknown here.
+	heard atomic.Pointer[[]uint64]
+	// starts is when each of the last epochs started (unix ns), by
+	// epoch % history.
+	starts [history]int64
 
 	stop chan struct{}
 	done chan struct{}
@@ -81,9 +92,7 @@ func (l *Limiter) JoinCluster(o ClusterOptions) error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	x := &exchange{l: l, nc: o.Conn, subject: Subject(o.Cluster), replica: o.Replica, interval: o.Interval,
-		log: o.Logger, peers: map[string]time.Time{}, heard: map[string]bool{}, known: 1, stop: make(chan struct{}), done: make(chan struct{})}
-	x.terms.Store(packTerms(0, 1, false))
+	x := newExchange(l, o.Conn, Subject(o.Cluster), o.Replica, o.Interval, o.Logger)
 	sub, err := o.Conn.Subscribe(x.subject, x.receive)
 	if err != nil {
 		return fmt.Errorf("ratelimit: subscribe to %s: %w", x.subject, err)
@@ -95,6 +104,15 @@ func (l *Limiter) JoinCluster(o ClusterOptions) error {
 	}
 	go x.run()
 	return nil
+}
+
+func newExchange(l *Limiter, nc transport, subject, replica string, interval time.Duration, log *slog.Logger) *exchange {
+	x := &exchange{l: l, nc: nc, subject: subject, replica: replica, interval: interval, log: log,
+		peers: map[string]peer{}, known: 1, stop: make(chan struct{}), done: make(chan struct{})}
+	x.terms.Store(packTerms(1, 1, false)) // epoch 0 is a new share's "never"
+	x.starts[1] = l.now().UnixNano()
+	x.heard.Store(new([]uint64))
+	return x
 }
 
 // Close leaves the cluster: the limits are local again.
@@ -143,13 +161,22 @@ func (x *exchange) run() {
 		select {
 		case <-x.stop:
 			return
-		case now := <-tick.C:
-			epoch, _, _ := unpackTerms(x.terms.Load())
-			n, fallback := x.count(now)
-			x.terms.Store(packTerms(epoch+1, n, fallback))
-			x.flush(fallback)
+		case <-tick.C:
+			x.tick(x.l.now())
 		}
 	}
+}
+
+// tick starts an exchange epoch: it counts the replicas and publishes
+// what this one spent in the last.
+func (x *exchange) tick(now time.Time) {
+	epoch, _, _ := unpackTerms(x.terms.Load())
+	n, fallback := x.count(now)
+	x.peersMu.Lock()
+	x.starts[(epoch+1)%history] = now.UnixNano()
+	x.peersMu.Unlock()
+	x.terms.Store(packTerms(epoch+1, n, fallback))
+	x.flush(fallback)
 }
 
 // count is the replicas sharing the limits: self and the peers heard
@@ -161,11 +188,12 @@ func (x *exchange) count(now time.Time) (int, bool) {
 	x.peersMu.Lock()
 	defer x.peersMu.Unlock()
 	_, was, wasFallback := unpackTerms(x.terms.Load())
-	for id, seen := range x.peers {
-		if now.Sub(seen) > peerTTL*x.interval {
+	for id, p := range x.peers {
+		if now.Sub(p.seen) > peerTTL*x.interval {
 			delete(x.peers, id)
 		}
 	}
+	x.noteHeard()
 	reason := ""
 	switch {
 	case !x.nc.IsConnected():
@@ -193,7 +221,7 @@ func (x *exchange) count(now time.Time) (int, bool) {
 func (x *exchange) leave() {
 	msg := x.header()
 	msg[1] |= flagLeaving
-	x.publish(msg)
+	x.publish(msg, x.l.now())
 	_ = x.nc.Flush()
 }
 
@@ -237,62 +265,115 @@ func (x *exchange) receive(m *nats.Msg) {
 		if _, ok := x.peers[replica]; ok {
 			delete(x.peers, replica)
 			x.known = max(1, x.known-1)
+			x.noteHeard()
 		}
 		return
 	}
-	x.peers[replica] = time.Now()
-	x.heard[replica] = true
-	for id := range x.peers {
-		if !x.heard[id] {
-			return
+	x.peers[replica] = peer{seen: now, epoch: x.epochAt(m.Header.Get(sentHeader), now)}
+	x.noteHeard()
+}
+
+// epochAt is the epoch of this replica's in which another replica's
+// clock read sent (a sentHeader), called with peersMu held. Missing or
+// unreadable, sent is taken as an interval ago; ahead of this clock, as
+// now. Older than the epochs remembered, it is the oldest of them.
+func (x *exchange) epochAt(sentHeader string, now time.Time) uint64 {
+	t := now.UnixNano()
+	sent, err := strconv.ParseInt(sentHeader, 10, 64)
+	if err != nil {
+		sent = t - int64(x.interval)
+	}
+	sent = min(sent, t)
+	epoch, _, _ := unpackTerms(x.terms.Load())
+	e := epoch
+	for ; e > 1 && epoch-e < history-1; e-- {
+		if x.starts[e%history] <= sent {
+			break
 		}
 	}
-	clear(x.heard) // every live peer spoke: a round of the exchange is over
-	x.round.Add(1)
+	return e
 }
+
+// peer is another replica as last heard from: when, and the epoch of
+// this replica's in which it sent what was heard.
+type peer struct {
+	seen  time.Time
+	epoch uint64
+}
+
+// noteHeard publishes the live peers' epochs (peer.epoch) for take.
+// Called with peersMu held.
+func (x *exchange) noteHeard() {
+	heard := make([]uint64, 0, len(x.peers))
+	for _, p := range x.peers {
+		heard = append(heard, p.epoch)
+	}
+	x.heard.Store(&heard)
+}
+
+// history is how many epochs a share remembers what this replica took:
+// more than a live peer can stay unheard (peerTTL).
+const history = 16
 
 // share is a bucket's allowance in the current exchange epoch: what this
 // replica may take before it hears what the others took meanwhile.
 type share struct {
-	mu      sync.Mutex
-	epoch   uint64
-	left    int
-	round   uint64       // the exchange round unheard counts from
-	unheard int          // calls taken since every peer was last heard from
+	mu    sync.Mutex
+	epoch uint64
+	left  int
+	taken uint32 // calls this replica took from the bucket (wrapping)
+	// at is taken at the start of each of the last epochs, by epoch %
+	// history.
+	at      [history]uint32
 	pending atomic.Int64 // calls taken since the last flush
 }
 
 // take takes one call of b's allowance in epoch, shared by n replicas.
 // At the first call of an epoch the allowance is the tokens left, as
 // this replica knows them, less what the others presumably took that it
-// has not heard of yet (as much as it took itself since it last heard
-// from all of them), divided by n. Under even load the replicas together
-// never spend more than the bucket holds, however fast the calls come
-// and however late the exchange; a replica alone still gets every token
-// but a few within a few epochs.
-func (b *bucket) take(now time.Time, epoch uint64, n int, round uint64) bool {
+// has not heard of yet, divided by n. What a peer took since its last
+// message heard here is presumed to be what this replica took since the
+// start of its epoch in which that message was sent: as much under even
+// load, counted from before the message left, however long it was under
+// way. So the replicas together spend no more than the bucket holds,
+// however late the exchange, and a replica alone still gets all but a
+// few tokens within a few epochs. heard holds that epoch for each peer.
+func (b *bucket) take(now time.Time, epoch uint64, n int, heard []uint64) bool {
 	s := &b.share
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.round != round {
-		s.round, s.unheard = round, 0
-	}
 	if s.epoch != epoch {
+		oldest := uint64(1)
+		if epoch > history {
+			oldest = epoch - history + 1
+		}
+		for e := max(s.epoch+1, oldest); e <= epoch; e++ {
+			s.at[e%history] = s.taken
+		}
 		s.epoch = epoch
-		s.left = int(math.Floor((b.lim.TokensAt(now) - float64((n-1)*s.unheard)) / float64(n)))
+		unheard := 0.0
+		for _, h := range heard {
+			h = min(max(h, oldest), epoch)
+			unheard += float64(max(int32(s.taken-s.at[h%history]), 0))
+		}
+		s.left = int(math.Floor((b.lim.TokensAt(now) - unheard) / float64(n)))
 	}
 	if s.left < 1 {
 		return false
 	}
 	s.left--
-	s.unheard++
+	s.taken++
 	return true
 }
 
-// giveBack returns a call taken by take that another level refused.
-func (b *bucket) giveBack() {
-	b.share.mu.Lock()
-	b.share.left++
-	b.share.unheard--
-	b.share.mu.Unlock()
+// giveBack returns a call taken by take in epoch that another level
+// refused.
+func (b *bucket) giveBack(epoch uint64) {
+	s := &b.share
+	s.mu.Lock()
+	if s.epoch == epoch {
+		s.left++
+	}
+	s.taken--
+	s.mu.Unlock()
 }

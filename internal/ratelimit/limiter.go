@@ -183,7 +183,7 @@ func (l *Limiter) reserve(checks []check, now time.Time) (refused int, wait time
 			d = res[i].DelayFrom(now)
 		}
 		if d == 0 && shared > 0 {
-			if took[i] = c.b.take(now, epoch, shared, x.round.Load()); !took[i] {
+			if took[i] = c.b.take(now, epoch, shared, *x.heard.Load()); !took[i] {
 				d = x.interval // the allowance is renewed at the next exchange
 				checks[i].spent = true
 			}
@@ -196,7 +196,7 @@ func (l *Limiter) reserve(checks []check, now time.Time) (refused int, wait time
 		for i, r := range res {
 			r.CancelAt(now)
 			if took[i] {
-				checks[i].b.giveBack()
+				checks[i].b.giveBack(epoch)
 			}
 		}
 		return refused, wait

@@ -3,7 +3,10 @@ package ratelimit
 import (
 	"encoding/binary"
 	"errors"
+	"strconv"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/manifoldgw/manifold/internal/yamlconf"
 )
@@ -17,6 +20,10 @@ const (
 	wireVersion     = 1
 	// flagLeaving marks the goodbye of a replica that shuts down.
 	flagLeaving = 1
+	// sentHeader carries the sender's clock when it read what it spent
+	// (unix ns), so that a receiver knows which of its own epochs the
+	// news runs to. A message without it is taken as an interval old.
+	sentHeader = "Manifold-Sent"
 )
 
 // entry is one bucket's spending in an exchange message.
@@ -34,6 +41,7 @@ func (x *exchange) flush(fallback bool) {
 	dirty := x.dirty
 	x.dirty = nil
 	x.dirtyMu.Unlock()
+	at := x.l.now() // before reading what was spent
 	msg := x.header()
 	sent := 0
 	for i, b := range dirty {
@@ -45,14 +53,14 @@ func (x *exchange) flush(fallback bool) {
 		if len(msg) < maxMessage {
 			continue
 		}
-		x.publish(msg)
+		x.publish(msg, at)
 		sent++
 		if msg = x.header(); sent == maxFlushMessage {
 			x.requeue(dirty[i+1:])
 			return
 		}
 	}
-	x.publish(msg)
+	x.publish(msg, at)
 }
 
 // requeue keeps buckets a full flush left out for the next one.
@@ -67,8 +75,9 @@ func (x *exchange) requeue(left []*bucket) {
 	}
 }
 
-func (x *exchange) publish(msg []byte) {
-	if err := x.nc.Publish(x.subject, msg); err != nil && x.nc.IsConnected() {
+func (x *exchange) publish(msg []byte, at time.Time) {
+	m := &nats.Msg{Subject: x.subject, Data: msg, Header: nats.Header{sentHeader: {strconv.FormatInt(at.UnixNano(), 10)}}}
+	if err := x.nc.PublishMsg(m); err != nil && x.nc.IsConnected() {
 		x.log.Warn("rate limits: could not publish to the cluster", "subject", x.subject, "error", err)
 	}
 }
