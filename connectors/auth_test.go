@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/manifoldgw/manifold/internal/waittest"
 )
 
 const testSecret = "s3cr3t-value-never-shown"
@@ -193,7 +195,7 @@ func TestClientCredentialsTokenReused(t *testing.T) {
 			t.Errorf("upstream got Authorization %q, want Bearer tok-1", got)
 		}
 	}
-	form := within(t, te.form, "the token request")
+	form := waittest.Receive(t, te.form, "the token request")
 	if form.Get("scope") != "geo:read geo:write" || form.Get("audience") != "https://geo.example/api" {
 		t.Errorf("token request form %v: want scope and audience", form)
 	}
@@ -233,7 +235,7 @@ func TestClientCredentialsOneFetchUnderConcurrency(t *testing.T) {
 			errs <- err
 		})
 	}
-	within(t, te.arrived, "the token request")
+	waittest.Receive(t, te.arrived, "the token request")
 	close(te.gate)
 	wg.Wait()
 	close(errs)

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/manifoldgw/manifold/internal/natstest"
+	"github.com/manifoldgw/manifold/internal/waittest"
 )
 
 // sharedUpstreams are the same shared-breaker upstream on 3 replicas,
@@ -107,7 +108,7 @@ func TestSharedBreakerOneProbe(t *testing.T) {
 		within1s(t, "every breaker opens", func() bool { return u.BreakerState() == "open" })
 	}
 	healthy.Store(true)
-	eventually(t, "the cooldown ends", func() bool { return ups[2].BreakerState() == "half-open" })
+	waittest.Until(t, "the cooldown ends", func() bool { return ups[2].BreakerState() == "half-open" })
 	results := make(chan error, len(ups))
 	for _, u := range ups {
 		go func() {
@@ -116,13 +117,13 @@ func TestSharedBreakerOneProbe(t *testing.T) {
 		}()
 	}
 	for range len(ups) - 1 {
-		if err := within(t, results, "a refusal while the probe is out"); !errors.Is(err, ErrBreakerOpen) {
+		if err := waittest.Receive(t, results, "a refusal while the probe is out"); !errors.Is(err, ErrBreakerOpen) {
 			t.Fatalf("a second call went out in half-open: %v (upstream calls: %d)", err, calls.Load())
 		}
 	}
-	eventually(t, "the probe reaches the upstream", func() bool { return calls.Load() >= 3 })
+	waittest.Until(t, "the probe reaches the upstream", func() bool { return calls.Load() >= 3 })
 	release.Do(func() { close(probe) })
-	if err := within(t, results, "the probe"); err != nil {
+	if err := waittest.Receive(t, results, "the probe"); err != nil {
 		t.Fatalf("the probe failed: %v", err)
 	}
 	for i, u := range ups {

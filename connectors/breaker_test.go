@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/logtest"
+	"github.com/manifoldgw/manifold/internal/waittest"
 )
 
 // TestBreakerTripsOnRefusedConnection: refused connections open the
@@ -83,7 +84,7 @@ func TestBreakerClosesAfterProbe(t *testing.T) {
 		t.Fatalf("breaker %s, want open", got)
 	}
 	healthy.Store(true)
-	eventually(t, "the breaker is half-open", func() bool { return u.BreakerState() == "half-open" })
+	waittest.Until(t, "the breaker is half-open", func() bool { return u.BreakerState() == "half-open" })
 	resp, err := u.Do(context.Background(), &Request{Method: "GET", Path: "/"})
 	if err != nil || resp.Breaker != "half-open" {
 		t.Fatalf("probe: %v, breaker %q; want success while half-open", err, resp.Breaker)
@@ -123,7 +124,7 @@ func TestProbeOutlivesItsCaller(t *testing.T) {
 			t.Fatalf("breaker %s, want open", got)
 		}
 		healthy.Store(true)
-		eventually(t, "the breaker is half-open", func() bool { return u.BreakerState() == "half-open" })
+		waittest.Until(t, "the breaker is half-open", func() bool { return u.BreakerState() == "half-open" })
 	}
 	leave := func(method string) {
 		t.Helper()
@@ -138,7 +139,7 @@ func TestProbeOutlivesItsCaller(t *testing.T) {
 	for _, method := range []string{"GET", "PUT", "POST"} { // coalesced, idempotent, neither
 		reopen()
 		leave(method)
-		eventually(t, "the "+method+" probe has closed the breaker", func() bool { return u.BreakerState() == "closed" })
+		waittest.Until(t, "the "+method+" probe has closed the breaker", func() bool { return u.BreakerState() == "closed" })
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/manifoldgw/manifold/internal/waittest"
 )
 
 func TestBulkheadFull(t *testing.T) {
@@ -23,7 +25,7 @@ func TestBulkheadFull(t *testing.T) {
 		_, err := u.Do(context.Background(), &Request{Method: "GET", Path: "/first"})
 		first <- err
 	}()
-	within(t, arrived, "the first call to reach the upstream")
+	waittest.Receive(t, arrived, "the first call to reach the upstream")
 	if n := u.InFlight(); n != 1 {
 		t.Errorf("InFlight %d, want 1", n)
 	}
@@ -38,7 +40,7 @@ func TestBulkheadFull(t *testing.T) {
 		t.Errorf("bulkhead rejection counted as breaker failure: %+v", c)
 	}
 	release <- struct{}{}
-	if err := within(t, first, "the first call"); err != nil {
+	if err := waittest.Receive(t, first, "the first call"); err != nil {
 		t.Errorf("first call: %v", err)
 	}
 }

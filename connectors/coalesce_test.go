@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/manifoldgw/manifold/internal/waittest"
 )
 
 func TestCoalesceIdenticalCalls(t *testing.T) {
@@ -32,7 +34,7 @@ func TestCoalesceIdenticalCalls(t *testing.T) {
 			resps[i], errs[i] = u.Do(context.Background(), &Request{Method: "GET", Path: "/markets"})
 		})
 	}
-	eventually(t, "every caller has joined the call", func() bool { return u.coalescer.waiting.Load() == callers })
+	waittest.Until(t, "every caller has joined the call", func() bool { return u.coalescer.waiting.Load() == callers })
 	close(release)
 	wg.Wait()
 
@@ -70,14 +72,14 @@ func TestCoalesceCallerCancelLeavesOthers(t *testing.T) {
 	quitter, stayer := make(chan error, 1), make(chan *Response, 1)
 	go func() { _, err := u.Do(ctx, req); quitter <- err }()
 	go func() { resp, _ := u.Do(context.Background(), req); stayer <- resp }()
-	eventually(t, "both callers have joined the call", func() bool { return u.coalescer.waiting.Load() == 2 })
+	waittest.Until(t, "both callers have joined the call", func() bool { return u.coalescer.waiting.Load() == 2 })
 
 	cancel()
-	if err := within(t, quitter, "the cancelled caller"); !errors.Is(err, context.Canceled) {
+	if err := waittest.Receive(t, quitter, "the cancelled caller"); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled caller got %v, want context.Canceled", err)
 	}
 	close(release)
-	if resp := within(t, stayer, "the other caller"); string(resp.Body) != `"ok"` {
+	if resp := waittest.Receive(t, stayer, "the other caller"); string(resp.Body) != `"ok"` {
 		t.Errorf("other caller got %q, want the answer", resp.Body)
 	}
 	select {
@@ -104,10 +106,10 @@ func TestNonIdempotentCallsAreNotCoalesced(t *testing.T) {
 			done <- err
 		}()
 	}
-	within(t, arrived, "the first POST")
-	within(t, arrived, "the second POST, made while the first is in flight")
+	waittest.Receive(t, arrived, "the first POST")
+	waittest.Receive(t, arrived, "the second POST, made while the first is in flight")
 	release <- struct{}{}
 	release <- struct{}{}
-	within(t, done, "the first POST to end")
-	within(t, done, "the second POST to end")
+	waittest.Receive(t, done, "the first POST to end")
+	waittest.Receive(t, done, "the second POST to end")
 }

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"testing"
-	"time"
 )
 
 // server starts an httptest server on 127.0.0.1 that stops with the test.
@@ -56,28 +55,4 @@ func newUpstream(t testing.TB, cfg Config, opts Options) *Upstream {
 	}
 	t.Cleanup(u.Close)
 	return u
-}
-
-// eventually polls cond until it holds, failing the test after a while.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// within fails the test if ch does not deliver within a generous bound.
-func within[T any](t testing.TB, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(5 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-		panic("unreachable")
-	}
 }

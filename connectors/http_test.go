@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/manifoldgw/manifold/internal/waittest"
 )
 
 func TestHTTPURL(t *testing.T) {
@@ -279,7 +281,7 @@ func TestUpstreamTimeout(t *testing.T) {
 	if elapsed := time.Since(start); elapsed > 2*time.Second {
 		t.Errorf("timeout of 50ms took %s", elapsed)
 	}
-	within(t, aborted, "the upstream to see the call aborted")
+	waittest.Receive(t, aborted, "the upstream to see the call aborted")
 }
 
 func TestCancelAbortsCall(t *testing.T) {
@@ -299,12 +301,12 @@ func TestCancelAbortsCall(t *testing.T) {
 		_, err := u.Do(ctx, &Request{Method: "GET", Path: "/slow"})
 		errc <- err
 	}()
-	within(t, started, "the call to start")
+	waittest.Receive(t, started, "the call to start")
 	cancel()
-	if err := within(t, errc, "Do to return after cancel"); !errors.Is(err, context.Canceled) {
+	if err := waittest.Receive(t, errc, "Do to return after cancel"); !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
-	within(t, aborted, "the upstream to see the call aborted")
+	waittest.Receive(t, aborted, "the upstream to see the call aborted")
 }
 
 func TestConnectionRefused(t *testing.T) {

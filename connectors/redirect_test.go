@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/manifoldgw/manifold/internal/waittest"
 )
 
 // redirector answers /from with a redirect to location, and records the
@@ -152,7 +154,7 @@ func TestRedirectMethods(t *testing.T) {
 			if _, err := h.Do(context.Background(), &Request{Method: "POST", Path: "/from", Body: []byte(`{"a":1}`)}); err != nil {
 				t.Fatal(err)
 			}
-			if g := within(t, got, "the redirected call"); g != tt.wantMethod+" "+tt.wantBody {
+			if g := waittest.Receive(t, got, "the redirected call"); g != tt.wantMethod+" "+tt.wantBody {
 				t.Errorf("redirected call %q, want %q", g, tt.wantMethod+" "+tt.wantBody)
 			}
 		})

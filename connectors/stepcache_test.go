@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/manifoldgw/manifold/internal/cache"
+	"github.com/manifoldgw/manifold/internal/waittest"
 )
 
 func sharedCache(t testing.TB) *cache.Cache {
@@ -198,7 +199,7 @@ func TestStaleIfError(t *testing.T) {
 	healthy.Store(false)
 
 	// Fresh hits, then the upstream fails and opens the breaker: stale.
-	eventually(t, "a stale answer while the breaker is open", func() bool {
+	waittest.Until(t, "a stale answer while the breaker is open", func() bool {
 		resp, err := u.Do(context.Background(), req)
 		if err != nil || string(resp.Body) != `{"n":1}` {
 			t.Fatalf("within the stale window: %v, body %s; want the last good answer", err, resp.Body)
@@ -206,7 +207,7 @@ func TestStaleIfError(t *testing.T) {
 		return resp.Cache == CacheStale && resp.Breaker == "open" && resp.Age > 10*time.Millisecond
 	})
 	// Past the stale window: the error.
-	eventually(t, "the stale window to end", func() bool {
+	waittest.Until(t, "the stale window to end", func() bool {
 		resp, err := u.Do(context.Background(), req)
 		if err != nil && (!errors.Is(err, ErrBreakerOpen) || resp.Cache != CacheMiss) {
 			t.Fatalf("after the stale window: %v, cache %q; want ErrBreakerOpen, miss", err, resp.Cache)
@@ -224,7 +225,7 @@ func TestNoStaleAnswerFor4xx(t *testing.T) {
 	c.Wait()
 	healthy.Store(false)
 	var err error
-	eventually(t, "the fresh window to end", func() bool {
+	waittest.Until(t, "the fresh window to end", func() bool {
 		_, err = u.Do(context.Background(), req)
 		return err != nil
 	})

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+
+	"github.com/manifoldgw/manifold/internal/waittest"
 )
 
 // Closing an upstream (a reload retires it) ends its idle workers, and a
@@ -26,7 +28,7 @@ func TestUpstreamCloseEndsWorkers(t *testing.T) {
 		t.Fatal("no worker ran the calls")
 	}
 	u.Close()
-	eventually(t, "the workers have ended", func() bool { return u.coalescer.workers.Live() == 0 })
+	waittest.Until(t, "the workers have ended", func() bool { return u.coalescer.workers.Live() == 0 })
 	if _, err := u.Do(context.Background(), &Request{Method: "GET", Path: "/late"}); err != nil {
 		t.Errorf("call after Close: %v", err)
 	}

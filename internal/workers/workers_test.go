@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"weak"
+
+	"github.com/manifoldgw/manifold/internal/waittest"
 )
 
 // jobFunc adapts a function to a Job.
@@ -31,7 +33,7 @@ func TestWorkersPastTheirBound(t *testing.T) {
 		}))
 	}
 	for i := range jobs {
-		within(t, started, "job "+strconv.Itoa(i)+" to start")
+		waittest.Receive(t, started, "job "+strconv.Itoa(i)+" to start")
 	}
 	if n := p.Live(); n != 2 {
 		t.Errorf("%d workers for %d jobs, want the bound, 2", n, jobs)
@@ -40,7 +42,7 @@ func TestWorkersPastTheirBound(t *testing.T) {
 	wg.Wait()
 	done := make(chan struct{})
 	p.Go(jobFunc(func() { close(done) }))
-	within(t, done, "a job on a worker that ran one before")
+	waittest.Receive(t, done, "a job on a worker that ran one before")
 	if n := p.Live(); n != 2 {
 		t.Errorf("%d workers after reuse, want 2", n)
 	}
@@ -62,33 +64,10 @@ func TestIdleWorkersRetire(t *testing.T) {
 	}
 	close(release)
 	wg.Wait()
-	eventually(t, "the idle workers have ended", func() bool { return p.Live() == 0 })
+	waittest.Until(t, "the idle workers have ended", func() bool { return p.Live() == 0 })
 	done := make(chan struct{})
 	p.Go(jobFunc(func() { close(done) }))
-	within(t, done, "a job after the workers retired")
-}
-
-// eventually polls cond until it holds, failing the test after a while.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// within fails the test if ch is not closed or sent on within a generous
-// bound.
-func within(t *testing.T, ch <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(5 * time.Second):
-		t.Fatalf("timed out waiting for %s", what)
-	}
+	waittest.Receive(t, done, "a job after the workers retired")
 }
 
 // An idle worker keeps nothing of the job it ran: what the job held (a
@@ -103,8 +82,8 @@ func TestIdleWorkerHoldsNoJob(t *testing.T) {
 		p.Go(jobFunc(func() { answer[0] = 1; close(done) }))
 		return weak.Make(answer)
 	}()
-	within(t, done, "the job")
-	eventually(t, "the job's data is collected", func() bool {
+	waittest.Receive(t, done, "the job")
+	waittest.Until(t, "the job's data is collected", func() bool {
 		runtime.GC()
 		return held.Value() == nil
 	})
@@ -130,5 +109,5 @@ func TestCloseEndsEveryGoroutine(t *testing.T) {
 		t.Fatalf("%d workers after 4 jobs in flight, want 4", n)
 	}
 	p.Close()
-	eventually(t, "the pool's goroutines have ended", func() bool { return runtime.NumGoroutine() <= before })
+	waittest.Until(t, "the pool's goroutines have ended", func() bool { return runtime.NumGoroutine() <= before })
 }
