@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"io"
 	"testing"
 	"time"
 )
@@ -14,14 +10,7 @@ import (
 func TestRunWithAudit(t *testing.T) {
 	cfg := config{rate: 100, workers: 2, maxWorkers: 16, latency: time.Millisecond, audit: true,
 		duration: 300 * time.Millisecond, timeout: 5 * time.Second, json: true}
-	var out bytes.Buffer
-	if err := run(context.Background(), cfg, &out, io.Discard); err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	var rep report
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatalf("report is not JSON: %v", err)
-	}
+	rep := runReport[report](t, cfg)
 	if !rep.Audit || rep.Gateway == nil || rep.Gateway.Success != 1 {
 		t.Errorf("report = audit %v, gateway %+v; want audit on and every request successful", rep.Audit, rep.Gateway)
 	}

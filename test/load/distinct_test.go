@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -23,20 +20,11 @@ func TestDistinctKeysStayWithinCacheBound(t *testing.T) {
 		duration: time.Minute, // a slow -race run stops at the request count, not here
 		json:     true,
 	}
-	if err := cfg.check(); err != nil {
-		t.Fatalf("check: %v", err)
-	}
-	var out bytes.Buffer
-	if err := run(context.Background(), cfg, &out, io.Discard); err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	var rep report
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatalf("report is not JSON: %v\n%s", err, out.String())
-	}
+	rep := runReport[report](t, cfg)
 	m, g := rep.Memory, rep.Gateway
 	if m == nil || g == nil || rep.Direct != nil {
-		t.Fatalf("report %s; want a gateway summary and a memory part, no direct attack", out.String())
+		js, _ := json.Marshal(rep)
+		t.Fatalf("report %s; want a gateway summary and a memory part, no direct attack", js)
 	}
 	if g.Requests < keys || g.Success != 1 {
 		t.Fatalf("gateway: %d requests, success %.3f; want at least %d, all successful (%v)", g.Requests, g.Success, keys, g.Errors)

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 // request of every target, the defaults one writes an access log line per
 // request and the lean one none, and the report has its ratios.
 func TestLean(t *testing.T) {
-	rep := runLeanReport(t, config{lean: true, workers: 2, maxWorkers: 2, latency: time.Millisecond,
+	rep := runReport[leanReport](t, config{lean: true, workers: 2, maxWorkers: 2, latency: time.Millisecond,
 		duration: 800 * time.Millisecond, timeout: 5 * time.Second, json: true})
 	if len(rep.Targets) != 7 {
 		t.Fatalf("%d targets; want 7 (3 pipelines x 2 gateways + direct)", len(rep.Targets))
@@ -56,15 +56,16 @@ func TestLean(t *testing.T) {
 // TestLeanAuditMaxBytes: -audit-max-bytes is the max_bytes of the stream
 // the defaults gateway creates.
 func TestLeanAuditMaxBytes(t *testing.T) {
-	rep := runLeanReport(t, config{lean: true, workers: 1, maxWorkers: 1, latency: time.Millisecond,
+	rep := runReport[leanReport](t, config{lean: true, workers: 1, maxWorkers: 1, latency: time.Millisecond,
 		duration: 200 * time.Millisecond, timeout: 5 * time.Second, json: true, auditMax: "48MiB"})
 	if rep.StoreMax != 48<<20 {
 		t.Errorf("defaults gateway's audit stream has max_bytes %d; want 48MiB", rep.StoreMax)
 	}
 }
 
-// runLeanReport runs -lean mode with cfg and returns its JSON report.
-func runLeanReport(t *testing.T, cfg config) leanReport {
+// runReport checks cfg, runs the harness with it (cfg.json set) and
+// returns its JSON report: a report, or a leanReport with cfg.lean.
+func runReport[R report | leanReport](t *testing.T, cfg config) R {
 	t.Helper()
 	if err := cfg.check(); err != nil {
 		t.Fatalf("check: %v", err)
@@ -73,7 +74,7 @@ func runLeanReport(t *testing.T, cfg config) leanReport {
 	if err := run(context.Background(), cfg, &out, io.Discard); err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	var rep leanReport
+	var rep R
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, out.String())
 	}

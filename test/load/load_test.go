@@ -1,10 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -25,17 +21,7 @@ func TestRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := tc.cfg
 			cfg.duration, cfg.maxWorkers, cfg.timeout, cfg.json = 300*time.Millisecond, 16, 5*time.Second, true
-			if err := cfg.check(); err != nil {
-				t.Fatalf("check: %v", err)
-			}
-			var out bytes.Buffer
-			if err := run(context.Background(), cfg, &out, io.Discard); err != nil {
-				t.Fatalf("run: %v", err)
-			}
-			var rep report
-			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-				t.Fatalf("report is not JSON: %v\n%s", err, out.String())
-			}
+			rep := runReport[report](t, cfg)
 			for _, s := range []*summary{rep.Gateway, rep.Direct} {
 				if s == nil || s.Requests == 0 || s.Success != 1 || s.P50 <= 0 {
 					t.Errorf("summary %+v; want requests, all successful, a p50", s)
